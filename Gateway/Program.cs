@@ -1,0 +1,29 @@
+using Jobs.Gateway;
+using Jobs.Gateway.Security;
+using Jobs.Gateway.Services;
+using Jobs.Grains;
+using Jobs.Silo;
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+
+if (options.Silo == SiloMode.Embedded)
+{
+    builder.AddJobsSilo();
+}
+else
+{
+    var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+    builder.UseOrleansClient(client => client
+        .UseLocalhostClustering(silo.GatewayPort)
+        .AddMemoryStreams(JobStreams.ProviderName));
+}
+
+builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ErrorMappingInterceptor>());
+builder.Services.AddSingleton<JobOutputFollower>();
+builder.UseMutualTls(options);
+
+var app = builder.Build();
+app.MapGrpcService<JobsService>();
+app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("{Endpoint}", MutualTls.Describe(options)));
+await app.RunAsync();

@@ -1,0 +1,56 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Jobs.Grains;
+
+namespace Jobs.Gateway.Services;
+
+/// <summary>The one place domain exceptions become gRPC status codes; internal details go to the log only.</summary>
+public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Map(e, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Map(e, context);
+        }
+    }
+
+    private RpcException Map(Exception e, ServerCallContext context)
+    {
+        var status = e switch
+        {
+            InvalidJobIdException or InvalidJobSpecException => new Status(StatusCode.InvalidArgument, e.Message),
+            JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
+            JobStartFailedException => new Status(StatusCode.FailedPrecondition, e.Message),
+            JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
+            OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
+            _ => default(Status?),
+        };
+        if (status is { } known)
+        {
+            logger.LogInformation("{Method} refused: {Status} {Detail}", context.Method, known.StatusCode, known.Detail);
+            return new RpcException(known);
+        }
+
+        logger.LogError(e, "{Method} failed", context.Method);
+        return new RpcException(new Status(StatusCode.Internal, "internal server error; the server log has the details"));
+    }
+}

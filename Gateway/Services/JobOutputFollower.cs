@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Jobs.Grains;
+using Orleans.Streams;
+
+namespace Jobs.Gateway.Services;
+
+/// <summary>
+/// Follows a job's output from any position to its end: every byte once, in order. Notices on the
+/// job's Orleans stream drive the live path and carry small output inline; reads by position from
+/// the grain cover the backlog, anything a notice did not carry, and anything a notice missed
+/// (streams do not replay, and a notice can be lost), so no byte depends on stream delivery.
+/// </summary>
+public sealed class JobOutputFollower(IClusterClient client)
+{
+    private const int ReadSize = 1024 * 1024;
+
+    // With no notice for this long, read anyway: a lost notice (even the final one) costs a follower
+    // at most this delay, never a follow that does not end.
+    private static readonly TimeSpan QuietRead = TimeSpan.FromSeconds(1);
+
+    /// <summary>Output from <paramref name="position"/> (0: the first byte) until the job has ended, then its final status.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    public async IAsyncEnumerable<FollowItem> FollowAsync(string jobId, long position, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var grain = client.GetGrain<IJobGrain>(jobId);
+
+        // Small and lossy on purpose: a follower that falls behind reads by position instead.
+        var notices = Channel.CreateBounded<OutputNotice>(new BoundedChannelOptions(64)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+        });
+        var stream = client.GetStreamProvider(JobStreams.ProviderName)
+            .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, jobId));
+
+        // Subscribe before the first read: whatever is published after the subscription is seen
+        // live, and everything before it is within the read.
+        var subscription = await stream.SubscribeAsync((notice, _) =>
+        {
+            notices.Writer.TryWrite(notice);
+            return Task.CompletedTask;
+        });
+        try
+        {
+            long next = position;
+            while (true)
+            {
+                OutputSlice slice;
+                do
+                {
+                    slice = await grain.ReadOutputAsync(next, ReadSize);
+                    foreach (var record in slice.Records)
+                    {
+                        yield return new FollowItem(record, null);
+                    }
+
+                    next = slice.NextPosition;
+                }
+                while (next < slice.EndPosition);
+
+                if (slice.Final is not null)
+                {
+                    yield return new FollowItem(null, slice.Final);
+                    yield break;
+                }
+
+                // Live: use notices while they join up with what was delivered; read on any gap.
+                while (await NextNoticeAsync(notices.Reader, cancellationToken) is { } notice)
+                {
+                    if (notice.Records is not null && notice.Start <= next)
+                    {
+                        foreach (var record in notice.Records)
+                        {
+                            if (record.EndPosition > next)
+                            {
+                                yield return new FollowItem(record.From(next), null);
+                                next = record.EndPosition;
+                            }
+                        }
+                    }
+
+                    if (next < notice.End)
+                    {
+                        break;
+                    }
+
+                    if (notice.Final is not null)
+                    {
+                        yield return new FollowItem(null, notice.Final);
+                        yield break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            await subscription.UnsubscribeAsync();
+        }
+    }
+
+    private static async Task<OutputNotice?> NextNoticeAsync(ChannelReader<OutputNotice> reader, CancellationToken cancellationToken)
+    {
+        if (reader.TryRead(out var notice))
+        {
+            return notice;
+        }
+
+        using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        quiet.CancelAfter(QuietRead);
+        try
+        {
+            return await reader.WaitToReadAsync(quiet.Token) && reader.TryRead(out notice) ? notice : null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+}

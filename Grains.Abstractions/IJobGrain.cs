@@ -1,0 +1,23 @@
+namespace Jobs.Grains;
+
+/// <summary>One job: a process on the server, its state and its output. The key is the job id (a UUIDv7).</summary>
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the job's process; answers once it is running.</summary>
+    /// <exception cref="InvalidJobSpecException">The command is empty or cannot be passed to the OS.</exception>
+    /// <exception cref="JobStartFailedException">The program does not exist or cannot be executed; no job exists then.</exception>
+    /// <exception cref="JobAlreadyExistsException">This id was used already.</exception>
+    Task<JobStatus> StartAsync(JobSpec spec);
+
+    /// <summary>The job's current status.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    Task<JobStatus> GetStatusAsync();
+
+    /// <summary>Kills the job's whole process tree and answers with the final status once it is gone.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    Task<JobStatus> KillAsync();
+
+    /// <summary>Reads recorded output from a position of the job's whole output, at most about <paramref name="maxBytes"/>.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    Task<OutputSlice> ReadOutputAsync(long position, int maxBytes);
+}

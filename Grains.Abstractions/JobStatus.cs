@@ -1,0 +1,39 @@
+namespace Jobs.Grains;
+
+/// <summary>A job's state as its owner sees it.</summary>
+[GenerateSerializer, Immutable, Alias("Jobs.JobStatus")]
+public sealed record JobStatus(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] JobState State,
+    [property: Id(2)] string Command,
+    [property: Id(3)] string[] Args,
+    [property: Id(4)] int Pid,
+    [property: Id(5)] DateTimeOffset StartedAt)
+{
+    /// <summary>Set once the job has exited by itself.</summary>
+    [Id(6)]
+    public int? ExitCode { get; init; }
+
+    /// <summary>Set once the job was ended by a signal: its number.</summary>
+    [Id(7)]
+    public int? Signal { get; init; }
+
+    /// <summary>The name of <see cref="Signal"/>, such as <c>SIGKILL</c>.</summary>
+    [Id(8)]
+    public string? SignalName { get; init; }
+
+    /// <summary>Set once the job has ended.</summary>
+    [Id(9)]
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>Bytes the job has written to stdout so far.</summary>
+    [Id(10)]
+    public long StdoutBytes { get; init; }
+
+    /// <summary>Bytes the job has written to stderr so far.</summary>
+    [Id(11)]
+    public long StderrBytes { get; init; }
+
+    /// <summary>True once the job has ended and all its output is recorded.</summary>
+    public bool Ended => State != JobState.Running;
+}

@@ -1,0 +1,13 @@
+namespace Jobs.Grains;
+
+/// <summary>An answer to a read of a job's output by position.</summary>
+/// <param name="Records">The records from the asked position on, in order; empty when there is nothing new.</param>
+/// <param name="NextPosition">Where the next read should start.</param>
+/// <param name="EndPosition">How much output the job has written so far (both streams together).</param>
+/// <param name="Final">The final status once the job has ended; all output is recorded then.</param>
+[GenerateSerializer, Immutable, Alias("Jobs.OutputSlice")]
+public sealed record OutputSlice(
+    [property: Id(0)] OutputRecord[] Records,
+    [property: Id(1)] long NextPosition,
+    [property: Id(2)] long EndPosition,
+    [property: Id(3)] JobStatus? Final);

@@ -1,0 +1,180 @@
+using Jobs.Platform;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Streams;
+
+namespace Jobs.Grains;
+
+/// <summary>
+/// One job: owns its child process, records its output, and publishes notices of new output on the
+/// job's stream. Reentrant so that reads and status calls are answered while a kill or a publish is
+/// awaited; every field is still touched only from grain turns.
+/// </summary>
+[Reentrant]
+public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> options, ILogger<JobGrain> logger)
+    : Grain, IJobGrain
+{
+    // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
+    private const int InlineLimit = 16 * 1024;
+
+    private readonly OutputLog _log = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IAsyncStream<OutputNotice>? _stream;
+    private JobStatus? _status;
+    private IChild? _child;
+    private long _published;
+    private bool _finalPublished;
+    private bool _publishing;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _stream = this.GetStreamProvider(JobStreams.ProviderName)
+            .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, this.GetPrimaryKeyString()));
+        return Task.CompletedTask;
+    }
+
+    public Task<JobStatus> StartAsync(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (_status is not null)
+        {
+            throw new JobAlreadyExistsException($"job {this.GetPrimaryKeyString()} exists already");
+        }
+
+        try
+        {
+            _child = launcher.Start(new ChildSpec(spec.Command, spec.Args));
+        }
+        catch (ChildStartException e)
+        {
+            DeactivateOnIdle();
+            throw new JobStartFailedException(e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            DeactivateOnIdle();
+            throw new InvalidJobSpecException(e.Message);
+        }
+
+        // A running child is not activity Orleans can see: keep the activation until the job ends.
+        DelayDeactivation(TimeSpan.MaxValue);
+        _status = new JobStatus(this.GetPrimaryKeyString(), JobState.Running, spec.Command, spec.Args, _child.Pid, DateTimeOffset.UtcNow);
+        logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
+        _ = RecordAsync(_child);
+        return Task.FromResult(_status);
+    }
+
+    public Task<JobStatus> GetStatusAsync() => Task.FromResult(CurrentStatus());
+
+    public async Task<JobStatus> KillAsync()
+    {
+        var status = CurrentStatus();
+        if (status.Ended || _child is null)
+        {
+            return status;
+        }
+
+        await _child.KillAsync(CancellationToken.None);
+        await _ended.Task;
+        return CurrentStatus();
+    }
+
+    public Task<OutputSlice> ReadOutputAsync(long position, int maxBytes)
+    {
+        var status = CurrentStatus();
+        var records = _log.Read(position, Math.Clamp(maxBytes, 1, 4 * 1024 * 1024));
+        long next = records.Length == 0 ? position : records[^1].EndPosition;
+        return Task.FromResult(new OutputSlice(records, next, _log.End, status.Ended ? status : null));
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_child is not null && _status is { Ended: false })
+        {
+            // Deactivated anyway (silo shutdown, or a failure): never leave the process behind.
+            logger.LogWarning("Job {JobId} deactivated while running ({Reason}); killing it", _status.JobId, reason);
+            try
+            {
+                await _child.KillAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                logger.LogError("Job {JobId}: kill did not finish before deactivation timed out", _status.JobId);
+            }
+        }
+    }
+
+    private JobStatus CurrentStatus()
+    {
+        if (_status is null)
+        {
+            DeactivateOnIdle();
+            throw new JobNotFoundException($"job {this.GetPrimaryKeyString()} not found");
+        }
+
+        return _status with { StdoutBytes = _log.StdoutBytes, StderrBytes = _log.StderrBytes };
+    }
+
+    // Runs as grain turns: the channel hands each chunk over to the grain's scheduler.
+    private async Task RecordAsync(IChild child)
+    {
+        await foreach (var output in child.Output.ReadAllAsync())
+        {
+            _log.Append(output);
+            PublishSoon();
+        }
+
+        var exit = await child.Exited;
+        _status = _status! with
+        {
+            State = exit.Killed ? JobState.Killed : JobState.Exited,
+            ExitCode = exit.ExitCode,
+            Signal = exit.Signal,
+            SignalName = exit.SignalName,
+            EndedAt = DateTimeOffset.UtcNow,
+        };
+        logger.LogInformation(
+            "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
+            _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);
+        DelayDeactivation(options.Value.Retention);
+        _ended.TrySetResult();
+        PublishSoon();
+    }
+
+    // One publish in flight at a time; whatever arrives meanwhile goes out in the next notice.
+    private void PublishSoon()
+    {
+        if (!_publishing)
+        {
+            _publishing = true;
+            _ = PublishAsync();
+        }
+    }
+
+    private async Task PublishAsync()
+    {
+        try
+        {
+            while (_published < _log.End || (_status!.Ended && !_finalPublished))
+            {
+                long start = _published;
+                long end = _log.End;
+                var final = _status!.Ended ? CurrentStatus() : null;
+                var records = end - start <= InlineLimit && end > start ? _log.Read(start, InlineLimit) : null;
+                await _stream!.OnNextAsync(new OutputNotice(start, end, records, final));
+                _published = end;
+                _finalPublished |= final is not null;
+            }
+        }
+        catch (Exception e)
+        {
+            // Followers fall back to reading by position; a lost notice delays them, it loses nothing.
+            logger.LogWarning(e, "Job {JobId}: publishing an output notice failed", this.GetPrimaryKeyString());
+        }
+        finally
+        {
+            _publishing = false;
+        }
+    }
+}

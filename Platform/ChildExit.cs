@@ -1,0 +1,11 @@
+namespace Jobs.Platform;
+
+/// <summary>How a child ended.</summary>
+/// <param name="ExitCode">The exit code, when the child exited by itself.</param>
+/// <param name="Signal">The signal number that ended it (Unix), when it was killed.</param>
+/// <param name="SignalName">The symbolic name of <paramref name="Signal"/>, such as <c>SIGKILL</c>.</param>
+public sealed record ChildExit(int? ExitCode, int? Signal, string? SignalName)
+{
+    /// <summary>True when the child was ended by a signal or terminated rather than exiting.</summary>
+    public bool Killed => ExitCode is null;
+}

@@ -1,0 +1,20 @@
+using Jobs.Platform.Unix;
+
+namespace Jobs.Platform;
+
+/// <summary>Picks the process implementation for the operating system the server runs on.</summary>
+public static class ChildLauncher
+{
+    /// <summary>Creates the launcher for this operating system.</summary>
+    /// <exception cref="PlatformNotSupportedException">No implementation exists yet for this OS.</exception>
+    public static IChildLauncher CreateForCurrentOS()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return new UnixChildLauncher();
+        }
+
+        throw new PlatformNotSupportedException(
+            $"Jobs has no child-process implementation for {System.Runtime.InteropServices.RuntimeInformation.OSDescription} yet.");
+    }
+}

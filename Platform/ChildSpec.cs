@@ -1,0 +1,7 @@
+namespace Jobs.Platform;
+
+/// <summary>What to start: a program, its arguments, and where.</summary>
+/// <param name="Command">A path, or a program name looked up in the server's <c>PATH</c>.</param>
+/// <param name="Args">Arguments after the program name, passed as they are (no shell).</param>
+/// <param name="WorkingDirectory">Working directory of the child; the server's own when null.</param>
+public sealed record ChildSpec(string Command, IReadOnlyList<string> Args, string? WorkingDirectory = null);

@@ -1,0 +1,23 @@
+namespace Jobs.Platform;
+
+/// <summary>The operating system refused to start the program; nothing was left running.</summary>
+public sealed class ChildStartException : Exception
+{
+    /// <summary>Creates the exception from the OS error number and its text.</summary>
+    public ChildStartException(string command, int errorNumber, string reason)
+        : base($"cannot start '{command}': {reason}")
+    {
+        Command = command;
+        ErrorNumber = errorNumber;
+        Reason = reason;
+    }
+
+    /// <summary>The program that could not be started.</summary>
+    public string Command { get; }
+
+    /// <summary>The OS error number (errno on Unix, the Win32 error on Windows).</summary>
+    public int ErrorNumber { get; }
+
+    /// <summary>The OS error text, such as "No such file or directory".</summary>
+    public string Reason { get; }
+}

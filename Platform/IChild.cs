@@ -1,0 +1,28 @@
+using System.Threading.Channels;
+
+namespace Jobs.Platform;
+
+/// <summary>
+/// A running child process and the tree it starts. Output is handed over through a channel so that
+/// its consumer reads it on its own scheduler; the platform never calls back into the consumer.
+/// </summary>
+public interface IChild
+{
+    /// <summary>The child's process id (on Unix also its process group id).</summary>
+    int Pid { get; }
+
+    /// <summary>
+    /// Every chunk the child (and anything it started) wrote to stdout and stderr, in the order the
+    /// reads completed. Completes after the child has exited and its pipes are drained.
+    /// </summary>
+    ChannelReader<ChildOutput> Output { get; }
+
+    /// <summary>
+    /// Completes once the child has exited, every other process of its tree is gone, and
+    /// <see cref="Output"/> is complete.
+    /// </summary>
+    Task<ChildExit> Exited { get; }
+
+    /// <summary>Kills the child's whole process tree; completes once the tree is gone.</summary>
+    Task<ChildExit> KillAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,13 @@
+namespace Jobs.Platform;
+
+/// <summary>Starts child processes, each in a process tree of its own that can be killed whole.</summary>
+public interface IChildLauncher
+{
+    /// <summary>Starts the program; returns once it is running.</summary>
+    /// <exception cref="ChildStartException">The program does not exist or cannot be executed.</exception>
+    /// <exception cref="ArgumentException">The spec cannot be passed to the OS (for example a NUL character).</exception>
+    IChild Start(ChildSpec spec);
+
+    /// <summary>Kills every child this launcher started that is still running, and waits for them.</summary>
+    Task KillAllAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+
+namespace Jobs.Platform.Unix;
+
+/// <summary>The libc calls the Unix implementation needs; glibc on Linux (x86-64 and arm64 share these constants).</summary>
+internal static unsafe partial class LibC
+{
+    private const string Lib = "libc";
+
+    internal const int O_RDONLY = 0;
+    internal const int O_CLOEXEC = 0x80000;
+    internal const int EINTR = 4;
+    internal const int ESRCH = 3;
+    internal const int ECHILD = 10;
+    internal const int SIGKILL = 9;
+    internal const short POLLIN = 0x1;
+
+    internal const short POSIX_SPAWN_SETPGROUP = 0x02;
+    internal const short POSIX_SPAWN_SETSIGDEF = 0x04;
+    internal const short POSIX_SPAWN_SETSIGMASK = 0x08;
+
+    // glibc: posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128.
+    // Generous sizes keep a libc with larger types from writing past the buffers.
+    internal const int FileActionsSize = 256;
+    internal const int SpawnAttrSize = 1024;
+    internal const int SigSetSize = 256;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short REvents;
+    }
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int close(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial nint read(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial nint write(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int poll(PollFd* fds, nuint count, int timeout);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int kill(int pid, int signal);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int pidfd_open(int pid, uint flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int waitpid(int pid, int* status, int options);
+
+    // posix_spawn* return the error number instead of setting errno.
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attributes, byte** argv, byte** envp);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawn_file_actions_init(void* fileActions);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawn_file_actions_destroy(void* fileActions);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawn_file_actions_adddup2(void* fileActions, int fd, int newFd);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawn_file_actions_addopen(void* fileActions, int fd, byte* path, int flags, uint mode);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawn_file_actions_addclosefrom_np(void* fileActions, int lowFd);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawn_file_actions_addchdir_np(void* fileActions, byte* path);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnattr_init(void* attributes);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnattr_destroy(void* attributes);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnattr_setflags(void* attributes, short flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnattr_setpgroup(void* attributes, int processGroup);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnattr_setsigmask(void* attributes, void* sigset);
+
+    [LibraryImport(Lib)]
+    internal static partial int posix_spawnattr_setsigdefault(void* attributes, void* sigset);
+
+    [LibraryImport(Lib)]
+    internal static partial int sigemptyset(void* sigset);
+
+    [LibraryImport(Lib)]
+    internal static partial int sigfillset(void* sigset);
+
+    /// <summary>waitpid retried on EINTR; returns the pid, 0, or -1 with the error number in <paramref name="error"/>.</summary>
+    internal static int WaitPid(int pid, int options, out int status, out int error)
+    {
+        int result;
+        int value = 0;
+        do
+        {
+            result = waitpid(pid, &value, options);
+            error = result < 0 ? Marshal.GetLastPInvokeError() : 0;
+        }
+        while (result < 0 && error == EINTR);
+
+        status = value;
+        return result;
+    }
+
+    internal static string ErrorText(int errorNumber) => Marshal.GetPInvokeErrorMessage(errorNumber);
+}

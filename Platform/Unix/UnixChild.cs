@@ -1,0 +1,125 @@
+using System.IO.Pipes;
+using Microsoft.Win32.SafeHandles;
+using System.Threading.Channels;
+
+namespace Jobs.Platform.Unix;
+
+/// <summary>
+/// A child in a process group of its own. When the child exits, whatever it left running in its
+/// group is killed too (like systemd's control-group kill mode), so that a job never leaves
+/// processes behind and its pipes reach end of file.
+/// </summary>
+internal sealed class UnixChild : IChild
+{
+    // Enough to carry a fast writer's pipe reads while the consumer catches up, small enough that a
+    // stalled consumer holds at most ReadSize * Capacity bytes before the child blocks on its pipe.
+    private const int ReadSize = 64 * 1024;
+    private const int Capacity = 64;
+
+    // A descendant that left the group (its own session) can hold the pipes open forever; after the
+    // group is gone, output gets this long to drain before the job is declared ended.
+    private static readonly TimeSpan DrainAfterExit = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan GroupGoneTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Channel<ChildOutput> _output = Channel.CreateBounded<ChildOutput>(
+        new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = false });
+
+    private readonly CancellationTokenSource _stopReading = new();
+    private readonly Action<UnixChild> _onEnded;
+    private readonly Task _readers;
+    private int _reaped;
+
+    public UnixChild(int pid, int stdoutFd, int stderrFd, Task leaderExited, Action<UnixChild> onEnded)
+    {
+        Pid = pid;
+        _onEnded = onEnded;
+        _readers = Task.WhenAll(
+            PumpAsync(stdoutFd, ChildStream.Stdout),
+            PumpAsync(stderrFd, ChildStream.Stderr));
+        Exited = EndAsync(leaderExited);
+    }
+
+    public int Pid { get; }
+
+    public ChannelReader<ChildOutput> Output => _output.Reader;
+
+    public Task<ChildExit> Exited { get; }
+
+    public async Task<ChildExit> KillAsync(CancellationToken cancellationToken)
+    {
+        SignalGroup(LibC.SIGKILL);
+        return await Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a signal to the whole group unless the leader has been reaped (its pid may be reused then).</summary>
+    internal void SignalGroup(int signal)
+    {
+        if (Volatile.Read(ref _reaped) == 0)
+        {
+            ProcessGroup.Signal(Pid, signal);
+        }
+    }
+
+    private async Task PumpAsync(int fd, ChildStream stream)
+    {
+        await Task.Yield();
+        using var pipe = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fd, ownsHandle: true));
+        var buffer = new byte[ReadSize];
+        try
+        {
+            while (true)
+            {
+                int read = await pipe.ReadAsync(buffer, _stopReading.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                await _output.Writer.WriteAsync(new ChildOutput(stream, buffer.AsSpan(0, read).ToArray()), _stopReading.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The job ended and an escaped descendant still holds the pipe, or nobody consumes output.
+        }
+        catch (IOException)
+        {
+            // The pipe broke; whatever was read has been handed over.
+        }
+    }
+
+    private async Task<ChildExit> EndAsync(Task leaderExited)
+    {
+        await leaderExited.ConfigureAwait(false);
+
+        // The leader is a zombie now, so its pid (the group id) cannot be reused while we sweep.
+        ProcessGroup.Signal(Pid, LibC.SIGKILL);
+        await ProcessGroup.WaitGoneAsync(Pid, GroupGoneTimeout, CancellationToken.None).ConfigureAwait(false);
+
+        if (await Task.WhenAny(_readers, Task.Delay(DrainAfterExit)).ConfigureAwait(false) != _readers)
+        {
+            await _stopReading.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _readers.ConfigureAwait(false);
+        _output.Writer.TryComplete();
+
+        int result = LibC.WaitPid(Pid, 0, out int status, out _);
+
+        Volatile.Write(ref _reaped, 1);
+        _stopReading.Dispose();
+        _onEnded(this);
+        return result == Pid ? Decode(status) : new ChildExit(null, null, "unknown (reaped elsewhere)");
+    }
+
+    private static ChildExit Decode(int status)
+    {
+        int signal = status & 0x7f;
+        if (signal == 0)
+        {
+            return new ChildExit((status >> 8) & 0xff, null, null);
+        }
+
+        return new ChildExit(null, signal, SignalNames.NameOf(signal));
+    }
+}

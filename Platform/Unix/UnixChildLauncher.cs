@@ -1,0 +1,223 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Jobs.Platform.Unix;
+
+/// <summary>
+/// Starts children with <c>posix_spawnp</c>: glibc spawns with <c>CLONE_VFORK</c>, so a program that
+/// cannot be executed is reported by this call itself, and the child gets its own process group,
+/// default signal dispositions and an empty signal mask before its first instruction.
+/// </summary>
+internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
+{
+    private readonly Reaper _reaper = new();
+    private readonly ConcurrentDictionary<int, UnixChild> _running = new();
+
+    public UnixChildLauncher()
+    {
+        // Last line of defence: a server that exits without stopping its jobs still takes them along.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => SignalAll(LibC.SIGKILL);
+    }
+
+    public unsafe IChild Start(ChildSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (string.IsNullOrEmpty(spec.Command))
+        {
+            throw new ArgumentException("the command is empty", nameof(spec));
+        }
+
+        string[] argv = [spec.Command, .. spec.Args];
+        string[] envp = [.. Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}")];
+        foreach (string s in argv)
+        {
+            if (s.Contains('\0'))
+            {
+                throw new ArgumentException("arguments cannot contain NUL characters", nameof(spec));
+            }
+        }
+
+        if (spec.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            throw new ChildStartException(spec.Command, 2, $"working directory '{cwd}' does not exist");
+        }
+
+        int* stdout = stackalloc int[2];
+        int* stderr = stackalloc int[2];
+        if (LibC.pipe2(stdout, LibC.O_CLOEXEC) != 0)
+        {
+            throw StartError(spec.Command, Marshal.GetLastPInvokeError());
+        }
+
+        if (LibC.pipe2(stderr, LibC.O_CLOEXEC) != 0)
+        {
+            int error = Marshal.GetLastPInvokeError();
+            LibC.close(stdout[0]);
+            LibC.close(stdout[1]);
+            throw StartError(spec.Command, error);
+        }
+
+        int pid;
+        int spawnError = Spawn(argv, envp, spec.WorkingDirectory, stdout[1], stderr[1], out pid);
+        LibC.close(stdout[1]);
+        LibC.close(stderr[1]);
+        if (spawnError != 0)
+        {
+            LibC.close(stdout[0]);
+            LibC.close(stderr[0]);
+            throw StartError(spec.Command, spawnError);
+        }
+
+        Task exited;
+        try
+        {
+            exited = _reaper.WhenExited(pid);
+        }
+        catch
+        {
+            LibC.kill(-pid, LibC.SIGKILL);
+            LibC.WaitPid(pid, 0, out _, out _);
+            LibC.close(stdout[0]);
+            LibC.close(stderr[0]);
+            throw;
+        }
+
+        var child = new UnixChild(pid, stdout[0], stderr[0], exited, c => _running.TryRemove(c.Pid, out _));
+        _running[pid] = child;
+        return child;
+    }
+
+    public async Task KillAllAsync(CancellationToken cancellationToken)
+    {
+        var children = _running.Values.ToArray();
+        await Task.WhenAll(children.Select(c => c.KillAsync(cancellationToken))).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        SignalAll(LibC.SIGKILL);
+        _reaper.Dispose();
+    }
+
+    private void SignalAll(int signal)
+    {
+        foreach (var child in _running.Values)
+        {
+            child.SignalGroup(signal);
+        }
+    }
+
+    private static ChildStartException StartError(string command, int error) => new(command, error, LibC.ErrorText(error));
+
+    private static unsafe int Spawn(string[] argv, string[] envp, string? workingDirectory, int stdoutWrite, int stderrWrite, out int pid)
+    {
+        using var strings = new NativeStrings();
+        byte** nativeArgv = strings.Array(argv);
+        byte** nativeEnvp = strings.Array(envp);
+        byte* devNull = strings.Add("/dev/null");
+        byte* cwd = workingDirectory is null ? null : strings.Add(workingDirectory);
+
+        void* actions = NativeMemory.AllocZeroed(LibC.FileActionsSize);
+        void* attributes = NativeMemory.AllocZeroed(LibC.SpawnAttrSize);
+        void* emptySet = NativeMemory.AllocZeroed(LibC.SigSetSize);
+        void* fullSet = NativeMemory.AllocZeroed(LibC.SigSetSize);
+        try
+        {
+            LibC.posix_spawn_file_actions_init(actions);
+            LibC.posix_spawnattr_init(attributes);
+            try
+            {
+                int error = 0;
+                Check(ref error, LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0));
+                Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, stdoutWrite, 1));
+                Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, stderrWrite, 2));
+                if (cwd is not null)
+                {
+                    Check(ref error, LibC.posix_spawn_file_actions_addchdir_np(actions, cwd));
+                }
+
+                // Descriptors the server opened without O_CLOEXEC (by any library) must not reach the job.
+                Check(ref error, LibC.posix_spawn_file_actions_addclosefrom_np(actions, 3));
+
+                // The runtime ignores SIGPIPE and blocks some signals; ignored dispositions and the
+                // mask survive exec, so the child would inherit them without this reset.
+                LibC.sigemptyset(emptySet);
+                LibC.sigfillset(fullSet);
+                Check(ref error, LibC.posix_spawnattr_setsigmask(attributes, emptySet));
+                Check(ref error, LibC.posix_spawnattr_setsigdefault(attributes, fullSet));
+                Check(ref error, LibC.posix_spawnattr_setpgroup(attributes, 0));
+                Check(ref error, LibC.posix_spawnattr_setflags(
+                    attributes,
+                    LibC.POSIX_SPAWN_SETPGROUP | LibC.POSIX_SPAWN_SETSIGDEF | LibC.POSIX_SPAWN_SETSIGMASK));
+                if (error != 0)
+                {
+                    pid = 0;
+                    return error;
+                }
+
+                int childPid;
+                error = LibC.posix_spawnp(&childPid, nativeArgv[0], actions, attributes, nativeArgv, nativeEnvp);
+                pid = childPid;
+                return error;
+            }
+            finally
+            {
+                LibC.posix_spawnattr_destroy(attributes);
+                LibC.posix_spawn_file_actions_destroy(actions);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(actions);
+            NativeMemory.Free(attributes);
+            NativeMemory.Free(emptySet);
+            NativeMemory.Free(fullSet);
+        }
+    }
+
+    private static void Check(ref int error, int result)
+    {
+        if (error == 0 && result != 0)
+        {
+            error = result;
+        }
+    }
+
+    /// <summary>NUL-terminated UTF-8 copies of managed strings, freed together.</summary>
+    private sealed unsafe class NativeStrings : IDisposable
+    {
+        private readonly List<nint> _blocks = [];
+
+        public byte* Add(string value)
+        {
+            int length = Encoding.UTF8.GetByteCount(value);
+            byte* native = (byte*)NativeMemory.Alloc((nuint)length + 1);
+            _blocks.Add((nint)native);
+            Encoding.UTF8.GetBytes(value, new Span<byte>(native, length));
+            native[length] = 0;
+            return native;
+        }
+
+        public byte** Array(string[] values)
+        {
+            byte** array = (byte**)NativeMemory.AllocZeroed((nuint)(values.Length + 1), (nuint)sizeof(nint));
+            _blocks.Add((nint)array);
+            for (int i = 0; i < values.Length; i++)
+            {
+                array[i] = Add(values[i]);
+            }
+
+            return array;
+        }
+
+        public void Dispose()
+        {
+            foreach (nint block in _blocks)
+            {
+                NativeMemory.Free((void*)block);
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using Jobs.Platform;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Jobs.Silo;
+
+/// <summary>
+/// Kills every job still running when the host stops. Grains kill their process when deactivated,
+/// but a silo that stops does not promise to deactivate every grain; this does not depend on it.
+/// </summary>
+internal sealed class KillJobsOnStop(IChildLauncher launcher, ILogger<KillJobsOnStop> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("Stopping: killing every running job");
+        await launcher.KillAllAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,36 @@
+using Jobs.Grains;
+using Jobs.Platform;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Jobs.Silo;
+
+/// <summary>The silo's configuration, shared by the Silo process and a Gateway that hosts the silo itself.</summary>
+public static class SiloSetup
+{
+    /// <summary>Adds the Jobs silo (grains, output streams, process launcher) to a host.</summary>
+    public static IHostApplicationBuilder AddJobsSilo(this IHostApplicationBuilder builder)
+    {
+        var ports = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
+        builder.Services.AddJobsPlatform();
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort)
+            .AddJobsStreams());
+        return builder;
+    }
+
+    /// <summary>The output stream provider and the storage of its subscriptions.</summary>
+    public static ISiloBuilder AddJobsStreams(this ISiloBuilder silo) => silo
+        .AddMemoryGrainStorage(JobStreams.PubSubStore)
+        .AddMemoryStreams(JobStreams.ProviderName);
+
+    /// <summary>The child-process launcher, and the service that kills every job when the host stops.</summary>
+    public static IServiceCollection AddJobsPlatform(this IServiceCollection services)
+    {
+        services.AddSingleton(_ => ChildLauncher.CreateForCurrentOS());
+        services.AddHostedService<KillJobsOnStop>();
+        return services;
+    }
+}

@@ -1,0 +1,318 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Jobs.TestChild;
+
+/// <summary>
+/// A deterministic child process for tests, so they never depend on shell utilities.
+/// All output goes through the raw standard streams: no TextWriter buffering or encoding
+/// preamble can change the exact bytes or their order.
+/// </summary>
+internal static class Program
+{
+    private const int UsageExitCode = 2;
+    private const int DefaultFloodWriteSize = 64 * 1024;
+
+    private static int Main(string[] args)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var stderr = Console.OpenStandardError();
+        try
+        {
+            if (args.Length == 0)
+            {
+                throw new UsageException("missing mode");
+            }
+
+            var rest = args.AsSpan(1);
+            return args[0] switch
+            {
+                "echo" => Echo(stdout, rest),
+                "echo-err" => Echo(stderr, rest),
+                "exit" => ExitWith(rest),
+                "sleep" => Sleep(rest, "sleep SECONDS"),
+                "flood" => Flood(stdout, rest),
+                "binary" => Binary(stdout, rest),
+                "interleave" => Interleave(stdout, stderr, rest),
+                "spawn-grandchild" => SpawnGrandchild(stdout, rest),
+                "sleep-setsid" => SleepSetsid(stderr, rest),
+                "ignore-sigterm" => IgnoreSigterm(stdout, rest),
+                "pwd" => Pwd(stdout, rest),
+                "env" => Env(stdout, rest),
+                "args" => Args(stdout, rest),
+                _ => throw new UsageException($"unknown mode '{args[0]}'"),
+            };
+        }
+        catch (UsageException ex)
+        {
+            TryWriteLine(stderr, $"TestChild: {ex.Message}");
+            return UsageExitCode;
+        }
+        catch (IOException ex)
+        {
+            // Typically EPIPE after the reader went away; report it rather than crash with a dump.
+            TryWriteLine(stderr, $"TestChild: I/O error: {ex.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+
+    private static int Echo(Stream stream, ReadOnlySpan<string> words)
+    {
+        WriteText(stream, string.Join(' ', words.ToArray()) + "\n");
+        return 0;
+    }
+
+    private static int ExitWith(ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "exit CODE");
+        if (!int.TryParse(args[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code))
+        {
+            throw new UsageException($"exit: bad code '{args[0]}'");
+        }
+        return code;
+    }
+
+    private static int Sleep(ReadOnlySpan<string> args, string usage)
+    {
+        ExpectCount(args, 1, 1, usage);
+        Thread.Sleep(ParseSeconds(args[0]));
+        return 0;
+    }
+
+    private static int Flood(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 2, "flood BYTES [WRITESIZE]");
+        var total = ParseSize(args[0], "BYTES");
+        var writeSize = args.Length > 1 ? ParseSize(args[1], "WRITESIZE") : DefaultFloodWriteSize;
+        if (writeSize < 1 || writeSize > Array.MaxLength)
+        {
+            throw new UsageException($"flood: WRITESIZE must be between 1 and {Array.MaxLength}");
+        }
+
+        var buffer = new byte[(int)Math.Min(writeSize, Math.Max(total, 1))];
+        for (long offset = 0; offset < total;)
+        {
+            var chunk = buffer.AsSpan(0, (int)Math.Min(buffer.Length, total - offset));
+            Pattern.Fill(offset, chunk);
+            stdout.Write(chunk);
+            offset += chunk.Length;
+        }
+        stdout.Flush();
+        return 0;
+    }
+
+    private static int Binary(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 0, 1, "binary [REPEAT]");
+        var repeat = args.Length > 0 ? ParseNonNegative(args[0], "REPEAT") : 1;
+
+        var block = new byte[256];
+        for (var i = 0; i < block.Length; i++)
+        {
+            block[i] = (byte)i;
+        }
+        for (long round = 0; round < repeat; round++)
+        {
+            stdout.Write(block);
+        }
+        stdout.Flush();
+        return 0;
+    }
+
+    private static int Interleave(Stream stdout, Stream stderr, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "interleave COUNT");
+        var count = ParseNonNegative(args[0], "COUNT");
+        for (long i = 0; i < count; i++)
+        {
+            WriteText(stdout, $"out {i}\n");
+            WriteText(stderr, $"err {i}\n");
+        }
+        return 0;
+    }
+
+    private static int SpawnGrandchild(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 2, "spawn-grandchild PIDFILE [setsid]");
+        var pidFile = args[0];
+        var useSetsid = false;
+        if (args.Length == 2)
+        {
+            useSetsid = args[1] == "setsid"
+                ? true
+                : throw new UsageException($"spawn-grandchild: expected 'setsid', got '{args[1]}'");
+        }
+
+        var start = CreateSelfStartInfo();
+        start.ArgumentList.Add(useSetsid ? "sleep-setsid" : "sleep");
+        start.ArgumentList.Add("600");
+        // No redirection on purpose: the grandchild inherits our stdout/stderr, which is exactly
+        // what tests need to check that a runner does not hang on pipes held by descendants.
+        start.UseShellExecute = false;
+
+        int pid;
+        using (var grandchild = Process.Start(start)
+            ?? throw new InvalidOperationException("Process.Start returned null"))
+        {
+            pid = grandchild.Id;
+        }
+
+        // Readers poll the pid file, so it must never be observed half-written.
+        var tempFile = $"{pidFile}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(tempFile, pid.ToString(CultureInfo.InvariantCulture) + "\n");
+        File.Move(tempFile, pidFile, overwrite: true);
+
+        WriteText(stdout, "ready\n");
+        Thread.Sleep(TimeSpan.FromSeconds(600));
+        return 0;
+    }
+
+    private static int SleepSetsid(Stream stderr, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "sleep-setsid SECONDS");
+        var duration = ParseSeconds(args[0]);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new UsageException("sleep-setsid: not supported on Windows");
+        }
+        if (NativeMethods.setsid() == -1)
+        {
+            WriteText(stderr, $"TestChild: setsid failed, errno {Marshal.GetLastPInvokeError()}\n");
+            return 1;
+        }
+        Thread.Sleep(duration);
+        return 0;
+    }
+
+    private static int IgnoreSigterm(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "ignore-sigterm SECONDS");
+        var duration = ParseSeconds(args[0]);
+        // Cancelling suppresses the runtime's default SIGTERM shutdown; the registration must
+        // stay alive for as long as the signal should be ignored.
+        using var registration = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => context.Cancel = true);
+        WriteText(stdout, "ready\n");
+        Thread.Sleep(duration);
+        return 0;
+    }
+
+    private static int Pwd(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 0, 0, "pwd");
+        WriteText(stdout, Environment.CurrentDirectory + "\n");
+        return 0;
+    }
+
+    private static int Env(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "env NAME");
+        var value = Environment.GetEnvironmentVariable(args[0]);
+        if (value is null)
+        {
+            return 3;
+        }
+        WriteText(stdout, value + "\n");
+        return 0;
+    }
+
+    private static int Args(Stream stdout, ReadOnlySpan<string> args)
+    {
+        var text = new StringBuilder();
+        foreach (var arg in args)
+        {
+            text.Append(arg).Append('\n');
+        }
+        WriteText(stdout, text.ToString());
+        return 0;
+    }
+
+    private static ProcessStartInfo CreateSelfStartInfo()
+    {
+        var processPath = Environment.ProcessPath
+            ?? throw new InvalidOperationException("Environment.ProcessPath is unavailable");
+        var start = new ProcessStartInfo(processPath);
+        // Under 'dotnet TestChild.dll' the process path is the host, which needs the dll first.
+        if (string.Equals(Path.GetFileNameWithoutExtension(processPath), "dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        }
+        return start;
+    }
+
+    private static void ExpectCount(ReadOnlySpan<string> args, int min, int max, string usage)
+    {
+        if (args.Length < min || args.Length > max)
+        {
+            throw new UsageException($"usage: TestChild {usage}");
+        }
+    }
+
+    private static TimeSpan ParseSeconds(string text)
+    {
+        // Thread.Sleep accepts at most int.MaxValue milliseconds.
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            || !double.IsFinite(seconds) || seconds < 0 || seconds * 1000 > int.MaxValue)
+        {
+            throw new UsageException($"bad SECONDS '{text}'");
+        }
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static long ParseNonNegative(string text, string name)
+    {
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            throw new UsageException($"bad {name} '{text}'");
+        }
+        return value;
+    }
+
+    /// <summary>Parses a byte count with an optional K, M or G (1024-based) suffix.</summary>
+    private static long ParseSize(string text, string name)
+    {
+        var multiplier = 1L;
+        var digits = text.AsSpan();
+        if (digits.Length > 0)
+        {
+            var shift = char.ToUpperInvariant(digits[^1]) switch
+            {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                _ => 0,
+            };
+            if (shift != 0)
+            {
+                multiplier = 1L << shift;
+                digits = digits[..^1];
+            }
+        }
+
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            || value > long.MaxValue / multiplier)
+        {
+            throw new UsageException($"bad {name} '{text}'");
+        }
+        return value * multiplier;
+    }
+
+    private static void WriteText(Stream stream, string text)
+    {
+        stream.Write(Encoding.UTF8.GetBytes(text));
+        stream.Flush();
+    }
+
+    private static void TryWriteLine(Stream stream, string line)
+    {
+        try
+        {
+            WriteText(stream, line.ReplaceLineEndings(" ") + "\n");
+        }
+        catch (IOException)
+        {
+            // stderr is gone too; the exit code is all that is left to report with.
+        }
+    }
+}
