@@ -36,6 +36,7 @@ internal static class Program
                 "flood" => Flood(stdout, rest),
                 "binary" => Binary(stdout, rest),
                 "interleave" => Interleave(stdout, stderr, rest),
+                "drip" => Drip(stdout, rest),
                 "spawn-grandchild" => SpawnGrandchild(stdout, rest),
                 "sleep-setsid" => SleepSetsid(stderr, rest),
                 "ignore-sigterm" => IgnoreSigterm(stdout, rest),
@@ -130,6 +131,21 @@ internal static class Program
             WriteText(stdout, $"out {i}\n");
             WriteText(stderr, $"err {i}\n");
         }
+        return 0;
+    }
+
+    // Output spread over time, so that followers attach while a job is writing.
+    private static int Drip(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 2, 2, "drip COUNT INTERVAL_SECONDS");
+        var count = ParseNonNegative(args[0], "COUNT");
+        var interval = ParseSeconds(args[1]);
+        for (long i = 0; i < count; i++)
+        {
+            WriteText(stdout, $"line {i}\n");
+            Thread.Sleep(interval);
+        }
+
         return 0;
     }
 

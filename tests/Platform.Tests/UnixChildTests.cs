@@ -1,0 +1,206 @@
+using Jobs.TestChild;
+using Jobs.TestSupport;
+
+namespace Jobs.Platform.Tests;
+
+/// <summary>The child-process contract, against the implementation for the OS the tests run on.</summary>
+public sealed class UnixChildTests : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private readonly IChildLauncher _launcher = ChildLauncher.CreateForCurrentOS();
+    private readonly string _scratch = Directory.CreateTempSubdirectory("jobs-platform-tests-").FullName;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        using var cleanup = new CancellationTokenSource(Patience);
+        await _launcher.KillAllAsync(cleanup.Token);
+    }
+
+    public void Dispose()
+    {
+        (_launcher as IDisposable)?.Dispose();
+        Directory.Delete(_scratch, recursive: true);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Exit_code_is_reported()
+    {
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["exit", "42"]));
+
+        var (_, exit) = await DrainAsync(child);
+
+        Assert.Equal(42, exit.ExitCode);
+        Assert.False(exit.Killed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Stdout_and_stderr_arrive_separately_and_exactly()
+    {
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["interleave", "50"]));
+
+        var (outputs, exit) = await DrainAsync(child);
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal(Lines("out", 50), Text(outputs, ChildStream.Stdout));
+        Assert.Equal(Lines("err", 50), Text(outputs, ChildStream.Stderr));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Large_output_is_byte_exact()
+    {
+        const int size = 32 * 1024 * 1024 + 12345;
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["flood", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "10000"]));
+
+        var (outputs, exit) = await DrainAsync(child);
+
+        Assert.Equal(0, exit.ExitCode);
+        var expected = new byte[size];
+        Pattern.Fill(0, expected);
+        Assert.True(expected.AsSpan().SequenceEqual(Bytes(outputs, ChildStream.Stdout)), "stdout differs from the pattern");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Binary_output_keeps_every_byte_value()
+    {
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["binary", "3"]));
+
+        var (outputs, _) = await DrainAsync(child);
+
+        var expected = Enumerable.Range(0, 3 * 256).Select(i => (byte)(i % 256)).ToArray();
+        Assert.Equal(expected, Bytes(outputs, ChildStream.Stdout));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Kill_stops_grandchildren_too()
+    {
+        string pidFile = Path.Combine(_scratch, "grandchild.pid");
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["spawn-grandchild", pidFile]));
+        int grandchild = await Processes.ReadPidFileAsync(pidFile, Patience);
+        try
+        {
+            var exit = await child.KillAsync(CancellationToken.None);
+
+            Assert.True(exit.Killed);
+            Assert.Equal(9, exit.Signal);
+            Assert.Equal("SIGKILL", exit.SignalName);
+            Assert.False(Processes.IsAlive(child.Pid), "the child outlived kill");
+            Assert.False(Processes.IsAlive(grandchild), "the grandchild outlived kill");
+        }
+        finally
+        {
+            Processes.KillIfAlive(grandchild);
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Processes_left_behind_by_an_exited_child_are_killed()
+    {
+        string pidFile = Path.Combine(_scratch, "left-behind.pid");
+        var child = _launcher.Start(new ChildSpec("sh", ["-c", $"'{TestChildProgram.Path}' sleep 600 & echo $! > '{pidFile}'; exit 5"]));
+        int leftBehind = await Processes.ReadPidFileAsync(pidFile, Patience);
+        try
+        {
+            var (_, exit) = await DrainAsync(child);
+
+            Assert.Equal(5, exit.ExitCode);
+            Assert.False(Processes.IsAlive(leftBehind), "a background process outlived its job");
+        }
+        finally
+        {
+            Processes.KillIfAlive(leftBehind);
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Missing_program_fails_with_the_OS_error()
+    {
+        var error = await Assert.ThrowsAsync<ChildStartException>(() => Task.Run(() => _launcher.Start(new ChildSpec("jobs-no-such-program", []))));
+
+        Assert.Contains("No such file or directory", error.Message);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Program_that_is_not_executable_fails_with_the_OS_error()
+    {
+        string file = Path.Combine(_scratch, "not-executable");
+        await File.WriteAllTextAsync(file, "#!/bin/sh\n");
+
+        var error = await Assert.ThrowsAsync<ChildStartException>(() => Task.Run(() => _launcher.Start(new ChildSpec(file, []))));
+
+        Assert.Contains("Permission denied", error.Message);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Arguments_arrive_unchanged()
+    {
+        string[] args = ["a b", "", "c\"d", "-x", "ünï", "$HOME", "*"];
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["args", .. args]));
+
+        var (outputs, _) = await DrainAsync(child);
+
+        Assert.Equal(string.Concat(args.Select(a => a + "\n")), Text(outputs, ChildStream.Stdout));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Working_directory_is_applied()
+    {
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["pwd"], _scratch));
+
+        var (outputs, _) = await DrainAsync(child);
+
+        Assert.Equal(_scratch + "\n", Text(outputs, ChildStream.Stdout));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Child_gets_default_signal_handling()
+    {
+        // The runtime ignores SIGPIPE and blocks signals on its threads; both would survive exec.
+        var child = _launcher.Start(new ChildSpec("grep", ["-E", "^Sig(Ign|Blk)", "/proc/self/status"]));
+
+        var (outputs, exit) = await DrainAsync(child);
+
+        Assert.Equal(0, exit.ExitCode);
+        var masks = Text(outputs, ChildStream.Stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .ToDictionary(l => l.Split(':')[0], l => Convert.ToUInt64(l.Split('\t')[1], 16));
+
+        // Signals 1-31 only: glibc keeps its two internal real-time signals (32, 33) to itself.
+        Assert.Equal(0UL, masks["SigBlk"] & 0x7FFF_FFFF);
+        Assert.Equal(0UL, masks["SigIgn"] & 0x7FFF_FFFF);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Kill_all_stops_every_running_child()
+    {
+        var first = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]));
+        var second = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]));
+
+        await _launcher.KillAllAsync(CancellationToken.None);
+
+        Assert.True((await first.Exited).Killed);
+        Assert.True((await second.Exited).Killed);
+        Assert.False(Processes.IsAlive(first.Pid));
+        Assert.False(Processes.IsAlive(second.Pid));
+    }
+
+    private static async Task<(List<ChildOutput> Outputs, ChildExit Exit)> DrainAsync(IChild child)
+    {
+        var outputs = new List<ChildOutput>();
+        await foreach (var output in child.Output.ReadAllAsync())
+        {
+            outputs.Add(output);
+        }
+
+        return (outputs, await child.Exited);
+    }
+
+    private static byte[] Bytes(List<ChildOutput> outputs, ChildStream stream) =>
+        [.. outputs.Where(o => o.Stream == stream).SelectMany(o => o.Data)];
+
+    private static string Text(List<ChildOutput> outputs, ChildStream stream) =>
+        System.Text.Encoding.UTF8.GetString(Bytes(outputs, stream));
+
+    private static string Lines(string prefix, int count) =>
+        string.Concat(Enumerable.Range(0, count).Select(i => $"{prefix} {i}\n"));
+}
