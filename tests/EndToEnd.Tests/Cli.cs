@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>Runs the real <c>jobs</c> CLI from the repository root, so its default certificate paths apply.</summary>
+public static class Cli
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static async Task<CliResult> RunAsync(string endpoint, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = Repo.Root,
+        };
+        start.ArgumentList.Add(Repo.ClientDll);
+        start.ArgumentList.Add("--endpoint");
+        start.ArgumentList.Add(endpoint);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = new MemoryStream();
+        var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var readErr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"jobs {string.Join(' ', args)} did not finish in {Timeout}");
+        }
+
+        await copyOut;
+        return new CliResult(process.ExitCode, stdout.ToArray(), await readErr);
+    }
+}

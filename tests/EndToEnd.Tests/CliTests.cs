@@ -1,0 +1,183 @@
+using System.Text.RegularExpressions;
+using Jobs.TestChild;
+using Jobs.TestSupport;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>Every CLI command against the real one-command server over mutual TLS on loopback.</summary>
+[Collection(ServerCollection.Name)]
+public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
+{
+    private readonly List<string> _jobs = [];
+
+    private string Endpoint => fixture.Server.Endpoint;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (string id in _jobs)
+        {
+            await Cli.RunAsync(Endpoint, "kill", id);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Run_logs_and_ps_drive_a_job_to_its_end()
+    {
+        var run = await Cli.RunAsync(Endpoint, "run", "--", TestChildProgram.Path, "echo", "hello", "--from", "jobs");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Matches(JobIdLine(), run.StdoutText);
+        string id = Remember(run.StdoutText.Trim());
+
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+        Assert.True(logs.ExitCode == 0, logs.ToString());
+        Assert.Equal("hello --from jobs\n", logs.StdoutText);
+        Assert.Equal(string.Empty, logs.Stderr);
+
+        var ps = await Cli.RunAsync(Endpoint, "ps", id);
+        Assert.Equal("Exited code=0\n", ps.StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Exit_code_and_stderr_reach_the_caller()
+    {
+        string id = await RunAsync("sh", "-c", "echo to-out; echo to-err >&2; exit 3");
+
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+        var ps = await Cli.RunAsync(Endpoint, "ps", id);
+
+        Assert.Equal("to-out\n", logs.StdoutText);
+        Assert.Equal("to-err\n", logs.Stderr);
+        Assert.Equal("Exited code=3\n", ps.StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Binary_output_arrives_byte_for_byte()
+    {
+        const int size = 8 * 1024 * 1024 + 3;
+        string id = await RunAsync(TestChildProgram.Path, "flood", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "7777");
+
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+
+        var expected = new byte[size];
+        Pattern.Fill(0, expected);
+        Assert.Equal(0, logs.ExitCode);
+        Assert.True(expected.AsSpan().SequenceEqual(logs.Stdout), $"got {logs.Stdout.Length} bytes, not the {size} written");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Every_byte_value_survives_the_trip()
+    {
+        string id = await RunAsync(TestChildProgram.Path, "binary", "4");
+
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+
+        Assert.Equal(Enumerable.Range(0, 4 * 256).Select(i => (byte)i).ToArray(), logs.Stdout);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Three_followers_of_a_writing_job_get_all_of_its_output()
+    {
+        string id = await RunAsync(TestChildProgram.Path, "drip", "300", "0.01");
+
+        var followers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Cli.RunAsync(Endpoint, "logs", id)));
+
+        string expected = string.Concat(Enumerable.Range(0, 300).Select(i => $"line {i}\n"));
+        Assert.All(followers, f => Assert.Equal(0, f.ExitCode));
+        Assert.All(followers, f => Assert.Equal(expected, f.StdoutText));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Kill_ends_a_running_job_and_its_tree()
+    {
+        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-e2e-{Guid.NewGuid():N}.pid");
+        string id = await RunAsync(TestChildProgram.Path, "spawn-grandchild", pidFile);
+        int grandchild = await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(30));
+        try
+        {
+            var running = await Cli.RunAsync(Endpoint, "ps", id);
+            Assert.Matches(@"^Running pid=\d+\n$", running.StdoutText);
+            int pid = int.Parse(running.StdoutText.Trim()["Running pid=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+
+            var kill = await Cli.RunAsync(Endpoint, "kill", id);
+
+            Assert.Equal(0, kill.ExitCode);
+            Assert.Equal("Killed signal=9\n", kill.StdoutText);
+            Assert.False(Processes.IsAlive(pid), "the job outlived kill");
+            Assert.False(Processes.IsAlive(grandchild), "the grandchild outlived kill");
+
+            var again = await Cli.RunAsync(Endpoint, "kill", id);
+            Assert.Equal(0, again.ExitCode);
+            Assert.Equal("Killed signal=9\n", again.StdoutText);
+        }
+        finally
+        {
+            Processes.KillIfAlive(grandchild);
+            File.Delete(pidFile);
+        }
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData(new[] { "run", "--", "" }, "empty")]
+    [InlineData(new[] { "run", "--", "jobs-no-such-program" }, "cannot start 'jobs-no-such-program': No such file or directory")]
+    [InlineData(new[] { "run", "--", "/etc/passwd" }, "cannot start '/etc/passwd': Permission denied")]
+    [InlineData(new[] { "ps", "not-a-job-id" }, "is not a job id")]
+    [InlineData(new[] { "logs", "019365c8-7571-79f2-8991-9be713d63d56" }, "not found")]
+    [InlineData(new[] { "kill", "019365c8-7571-79f2-8991-9be713d63d56" }, "not found")]
+    [InlineData(new[] { "ps", "019365c8-7571-49f2-8991-9be713d63d56" }, "is not a job id")]
+    public async Task Bad_input_gets_one_line_on_stderr_and_a_failing_exit_code(string[] args, string message)
+    {
+        var result = await Cli.RunAsync(Endpoint, args);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Empty(result.Stdout);
+        Assert.Contains(message, result.Stderr);
+        Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_client_certificate_from_another_CA_is_refused_by_the_CLI()
+    {
+        string dir = Directory.CreateTempSubdirectory("jobs-e2e-foreign-").FullName;
+        try
+        {
+            using var foreign = GrpcClients.ForeignClient();
+            Jobs.CertGen.DevCertificates.WritePem(foreign, Path.Combine(dir, "c.pem"), Path.Combine(dir, "c.key"));
+
+            var result = await Cli.RunAsync(Endpoint, "--cert", Path.Combine(dir, "c.pem"), "--key", Path.Combine(dir, "c.key"), "ps", "019365c8-7571-79f2-8991-9be713d63d56");
+
+            Assert.Equal(3, result.ExitCode);
+            Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task The_server_name_is_checked()
+    {
+        var result = await Cli.RunAsync(Endpoint, "--domain", "not-the-server.example", "ps", "019365c8-7571-79f2-8991-9be713d63d56");
+
+        Assert.Equal(3, result.ExitCode);
+    }
+
+    [GeneratedRegex(@"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\n$")]
+    private static partial Regex JobIdLine();
+
+    private string Remember(string id)
+    {
+        _jobs.Add(id);
+        return id;
+    }
+
+    private async Task<string> RunAsync(params string[] command)
+    {
+        var run = await Cli.RunAsync(Endpoint, ["run", "--", .. command]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return Remember(run.StdoutText.Trim());
+    }
+}

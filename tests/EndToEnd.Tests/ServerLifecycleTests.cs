@@ -1,0 +1,78 @@
+using Jobs.TestChild;
+using Jobs.TestSupport;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>Servers of their own: stopping them, and the split silo + gateway deployment.</summary>
+public sealed class ServerLifecycleTests
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(45);
+
+    [Fact(Timeout = 180_000)]
+    public async Task Stopping_the_server_leaves_no_job_process_behind()
+    {
+        await using var server = await ServerProcess.StartCombinedAsync();
+        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-e2e-{Guid.NewGuid():N}.pid");
+        var pids = new List<int>();
+        try
+        {
+            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "sleep", "600"));
+            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "spawn-grandchild", pidFile));
+            pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(30)));
+            Assert.All(pids, pid => Assert.True(Processes.IsAlive(pid)));
+
+            await server.StopAsync(StopTimeout);
+
+            foreach (int pid in pids)
+            {
+                Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(5)), $"process {pid} outlived the server\n{server.Log}");
+            }
+        }
+        finally
+        {
+            pids.ForEach(Processes.KillIfAlive);
+            File.Delete(pidFile);
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Split_silo_and_gateway_run_follow_and_kill_jobs()
+    {
+        int siloGatewayPort = FreePorts.Next();
+        await using var silo = await ServerProcess.StartSiloAsync(FreePorts.Next(), siloGatewayPort);
+        await using var gateway = await ServerProcess.StartRemoteGatewayAsync(siloGatewayPort);
+
+        var run = await Cli.RunAsync(gateway.Endpoint, "run", "--", TestChildProgram.Path, "drip", "50", "0.01");
+        Assert.True(run.ExitCode == 0, run + "\n" + gateway.Log);
+        string id = run.StdoutText.Trim();
+        var logs = await Cli.RunAsync(gateway.Endpoint, "logs", id);
+        Assert.Equal(string.Concat(Enumerable.Range(0, 50).Select(i => $"line {i}\n")), logs.StdoutText);
+        Assert.Equal("Exited code=0\n", (await Cli.RunAsync(gateway.Endpoint, "ps", id)).StdoutText);
+
+        int sleeper = await StartAndGetPidAsync(gateway.Endpoint, TestChildProgram.Path, "sleep", "600");
+        try
+        {
+            var killedId = (await Cli.RunAsync(gateway.Endpoint, "run", "--", TestChildProgram.Path, "sleep", "600")).StdoutText.Trim();
+            Assert.Equal("Killed signal=9\n", (await Cli.RunAsync(gateway.Endpoint, "kill", killedId)).StdoutText);
+
+            // The gateway holds no job: stopping the silo is what ends them.
+            await gateway.StopAsync(StopTimeout);
+            Assert.True(Processes.IsAlive(sleeper));
+            await silo.StopAsync(StopTimeout);
+            Assert.True(await Processes.WaitGoneAsync(sleeper, TimeSpan.FromSeconds(5)), $"a job outlived the silo\n{silo.Log}");
+        }
+        finally
+        {
+            Processes.KillIfAlive(sleeper);
+        }
+    }
+
+    private static async Task<int> StartAndGetPidAsync(string endpoint, params string[] command)
+    {
+        var run = await Cli.RunAsync(endpoint, ["run", "--", .. command]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var ps = await Cli.RunAsync(endpoint, "ps", run.StdoutText.Trim());
+        Assert.StartsWith("Running pid=", ps.StdoutText);
+        return int.Parse(ps.StdoutText.Trim()["Running pid=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

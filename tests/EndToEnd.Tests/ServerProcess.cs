@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Text;
+using Jobs.TestSupport;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>
+/// A real server process (the one-command gateway with its silo, a gateway without one, or a silo),
+/// on free loopback ports, with its log kept for failure messages. Disposing kills it.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string _readyLine;
+
+    private ServerProcess(string dll, string readyLine, IEnumerable<string> args)
+    {
+        _readyLine = readyLine;
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
+        start.ArgumentList.Add(dll);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        _process = new Process { StartInfo = start };
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.Exited += (_, _) =>
+        {
+            // Waiting again lets the redirected output drain, so the message shows why it exited.
+            _process.WaitForExit();
+            _ready.TrySetException(new InvalidOperationException($"the server exited during start (code {_process.ExitCode}):\n" + Log));
+        };
+        _process.EnableRaisingEvents = true;
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+
+    public int Port { get; private init; }
+
+    public string Endpoint => $"https://127.0.0.1:{Port}";
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>The one-command server: gateway and silo in one process.</summary>
+    public static Task<ServerProcess> StartCombinedAsync() => StartGatewayAsync("Embedded", FreePorts.Next());
+
+    /// <summary>A gateway that connects to a silo in another process.</summary>
+    public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort);
+
+    /// <summary>A silo on its own.</summary>
+    public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort)
+    {
+        var silo = new ServerProcess(Repo.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}"]) { Port = gatewayPort };
+        await silo.WaitReadyAsync();
+        return silo;
+    }
+
+    /// <summary>Asks the server to stop as an operator would (SIGTERM) and waits for it to exit.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        Signals.Terminate(_process.Id);
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort)
+    {
+        int port = FreePorts.Next();
+        var args = new List<string>
+        {
+            $"--Gateway:Listen=127.0.0.1:{port}",
+            $"--Gateway:Silo={silo}",
+            $"--Gateway:Certificate={Path.Combine(Repo.Certs, "server.pem")}",
+            $"--Gateway:Key={Path.Combine(Repo.Certs, "server.key")}",
+            $"--Gateway:ClientCa={Path.Combine(Repo.Certs, "client_ca.pem")}",
+            $"--Orleans:GatewayPort={siloGatewayPort}",
+        };
+        if (silo == "Embedded")
+        {
+            args.Add($"--Orleans:SiloPort={FreePorts.Next()}");
+        }
+
+        var server = new ServerProcess(Repo.GatewayDll, "Jobs gateway listening on", args) { Port = port };
+        await server.WaitReadyAsync();
+        return server;
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        try
+        {
+            await _ready.Task.WaitAsync(StartTimeout);
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+
+        if (line.Contains(_readyLine, StringComparison.Ordinal))
+        {
+            _ready.TrySetResult();
+        }
+    }
+}
