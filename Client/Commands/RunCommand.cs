@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Jobs.Client.Connection;
+using Jobs.Protos;
+
+namespace Jobs.Client.Commands;
+
+/// <summary><c>jobs run [--] COMMAND [ARGS...]</c>: starts a job and prints its id.</summary>
+/// <remarks>
+/// Everything after COMMAND belongs to the job, options included; <see cref="JobsCommandLine"/>
+/// makes sure System.CommandLine does not parse them.
+/// </remarks>
+internal sealed class RunCommand : Command
+{
+    public static readonly Argument<string> CommandArgument = new("command")
+    {
+        Description = "Program to run on the server: a path, or a name looked up in the server's PATH.",
+        Validators = { RefuseOptionLikeCommand },
+    };
+
+    public static readonly Argument<string[]> ArgsArgument = new("args")
+    {
+        Description = "Arguments for the program, passed as they are, including ones that look like options.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private readonly CliConsole _console;
+
+    public RunCommand(CliConsole console)
+        : base("run", "Start a command on the server and print the new job's id. Everything after COMMAND is passed to it; options of jobs itself go before COMMAND.")
+    {
+        _console = console;
+        Arguments.Add(CommandArgument);
+        Arguments.Add(ArgsArgument);
+        SetAction(ExecuteAsync);
+    }
+
+    /// <summary>
+    /// An unknown option before COMMAND reaches here as COMMAND; taking it for a program would
+    /// hide a typo behind a confusing server error.
+    /// </summary>
+    private static void RefuseOptionLikeCommand(ArgumentResult result)
+    {
+        if (result.Tokens is [{ Value: ['-', ..] value }, ..])
+        {
+            result.AddError($"unknown option '{value}' (a program whose name starts with '-' must be given as a path, e.g. './{value}')");
+        }
+    }
+
+    private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var request = new RunRequest { Command = parseResult.GetRequiredValue(CommandArgument) };
+        request.Args.AddRange(parseResult.GetValue(ArgsArgument) ?? []);
+
+        using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
+        var response = await connection.Client.RunAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        await _console.WriteLineAsync(response.JobId, cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Security.Authentication;
+using Grpc.Net.Client;
+using JobsClient = Jobs.Protos.Jobs.JobsClient;
+
+namespace Jobs.Client.Connection;
+
+/// <summary>
+/// The mutual-TLS gRPC channel to the Gateway and its client; the one place where connections are
+/// made, shared by every command.
+/// </summary>
+internal sealed class JobsConnection : IDisposable
+{
+    // Without it an unreachable host that drops packets would hang for the OS's SYN timeout (minutes).
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly TlsCredentials _credentials;
+    private readonly HttpMessageHandler _handler;
+    private readonly GrpcChannel _channel;
+
+    private JobsConnection(TlsCredentials credentials, HttpMessageHandler handler, GrpcChannel channel)
+    {
+        _credentials = credentials;
+        _handler = handler;
+        _channel = channel;
+        Client = new JobsClient(channel);
+    }
+
+    public JobsClient Client { get; }
+
+    /// <summary>Reads the credentials and sets up the channel; no network traffic until the first call.</summary>
+    /// <exception cref="CliException">With <see cref="ExitCodes.Usage"/> when a credential file is unreadable.</exception>
+    public static JobsConnection Open(ConnectionSettings settings)
+    {
+        var credentials = TlsCredentials.Load(settings.CertPath, settings.KeyPath, settings.ServerCaPath);
+        var validator = new ServerCertificateValidator(credentials.ServerCa, settings.ServerCaPath);
+
+        var sockets = new SocketsHttpHandler
+        {
+            ConnectTimeout = ConnectTimeout,
+            SslOptions =
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ClientCertificates = [credentials.ClientCertificate],
+                RemoteCertificateValidationCallback = validator.Validate,
+            },
+        };
+
+        HttpMessageHandler handler = string.Equals(settings.Domain, settings.Endpoint.IdnHost, StringComparison.OrdinalIgnoreCase)
+            ? sockets
+            : new ServerNameHandler(settings.Domain, settings.Endpoint.Port, sockets);
+
+        var channel = GrpcChannel.ForAddress(settings.Endpoint, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+        });
+
+        return new JobsConnection(credentials, handler, channel);
+    }
+
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _handler.Dispose();
+        _credentials.Dispose();
+    }
+}

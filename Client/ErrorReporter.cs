@@ -1,0 +1,75 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Grpc.Core;
+
+namespace Jobs.Client;
+
+/// <summary>
+/// Turns any failure into the exit code and the one-line message the user sees; the only place
+/// that decides either.
+/// </summary>
+internal static class ErrorReporter
+{
+    /// <param name="exception">What the command threw.</param>
+    /// <param name="endpoint">The endpoint as the user gave it, for connection errors.</param>
+    public static (int ExitCode, string Message) Describe(Exception exception, string endpoint)
+    {
+        var (exitCode, message) = exception switch
+        {
+            CliException cli => (cli.ExitCode, cli.Message),
+            OperationCanceledException => (ExitCodes.Cancelled, "cancelled"),
+            RpcException { StatusCode: StatusCode.Cancelled } => (ExitCodes.Cancelled, "cancelled"),
+            RpcException rpc when IsTransportStatus(rpc.StatusCode) && FindTransportFailure(rpc) is { } failure =>
+                (ExitCodes.Connection, $"cannot connect to {endpoint}: {Innermost(failure).Message}"),
+            RpcException rpc => (ExitCodes.Failure, ServerMessage(rpc)),
+            HttpRequestException or AuthenticationException or SocketException =>
+                (ExitCodes.Connection, $"cannot connect to {endpoint}: {Innermost(exception).Message}"),
+            _ => (ExitCodes.Failure, exception.Message),
+        };
+
+        return (exitCode, "jobs: " + OneLine(message));
+    }
+
+    private static bool IsTransportStatus(StatusCode code) =>
+        code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown;
+
+    private static string ServerMessage(RpcException rpc) =>
+        string.IsNullOrWhiteSpace(rpc.Status.Detail)
+            ? $"the server answered {rpc.StatusCode}"
+            : rpc.Status.Detail;
+
+    /// <summary>The first connection or TLS failure under <paramref name="rpc"/>, if any.</summary>
+    private static Exception? FindTransportFailure(RpcException rpc)
+    {
+        // Grpc.Net.Client keeps the cause in Status.DebugException and, in recent versions, also
+        // as InnerException.
+        Exception?[] roots = [rpc.InnerException, rpc.Status.DebugException];
+
+        foreach (var root in roots)
+        {
+            for (var current = root; current is not null; current = current.InnerException)
+            {
+                if (current is HttpRequestException or AuthenticationException or IOException or SocketException)
+                {
+                    return current;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static Exception Innermost(Exception exception)
+    {
+        var current = exception;
+        while (current.InnerException is not null)
+        {
+            current = current.InnerException;
+        }
+
+        return current;
+    }
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

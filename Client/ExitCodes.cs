@@ -1,0 +1,19 @@
+namespace Jobs.Client;
+
+/// <summary>The process exit codes of <c>jobs</c>; scripts depend on them, so never renumber.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>The server answered with an error status, or broke the protocol.</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad command line, or unreadable certificate, key or CA files.</summary>
+    public const int Usage = 2;
+
+    /// <summary>Cannot connect to the server, or the TLS handshake failed.</summary>
+    public const int Connection = 3;
+
+    /// <summary>Interrupted (Ctrl+C); 128 + SIGINT, as shells report it.</summary>
+    public const int Cancelled = 130;
+}
