@@ -21,9 +21,19 @@ else
 
 builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ErrorMappingInterceptor>());
 builder.Services.AddSingleton<JobOutputFollower>();
-builder.UseMutualTls(options);
+try
+{
+    builder.UseMutualTls(options);
+}
+catch (InvalidOperationException e)
+{
+    // A configuration mistake: say what is wrong in one line rather than with a stack trace.
+    await Console.Error.WriteLineAsync($"Jobs gateway cannot start: {e.Message}");
+    return 1;
+}
 
 var app = builder.Build();
 app.MapGrpcService<JobsService>();
 app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("{Endpoint}", MutualTls.Describe(options)));
 await app.RunAsync();
+return 0;

@@ -1,11 +1,11 @@
 namespace Jobs.EndToEnd.Tests;
 
-/// <summary>One real one-command server shared by the tests of a collection.</summary>
+/// <summary>One real one-command server, started as the README says, shared by the tests of a collection.</summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
     public ServerProcess Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await ServerProcess.StartCombinedAsync();
+    public async Task InitializeAsync() => Server = await ServerProcess.StartAsReadmeSaysAsync();
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

@@ -16,11 +16,15 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _readyLine;
 
-    private ServerProcess(string dll, string readyLine, IEnumerable<string> args)
+    private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args)
     {
         _readyLine = readyLine;
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
-        start.ArgumentList.Add(dll);
+        foreach (string part in command)
+        {
+            start.ArgumentList.Add(part);
+        }
+
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -62,13 +66,26 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The one-command server: gateway and silo in one process.</summary>
     public static Task<ServerProcess> StartCombinedAsync() => StartGatewayAsync("Embedded", FreePorts.Next());
 
+    /// <summary>
+    /// The server exactly as the README starts it (<c>dotnet run --project Gateway</c> from the repo
+    /// root, default certificate paths), on free ports.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsReadmeSaysAsync()
+    {
+        int port = FreePorts.Next();
+        string[] command = ["run", "--no-build", "-c", Repo.Configuration, "--project", "Gateway", "--"];
+        var server = new ServerProcess(command, "Jobs gateway listening on", [$"--Gateway:Listen=127.0.0.1:{port}", $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}"]) { Port = port };
+        await server.WaitReadyAsync();
+        return server;
+    }
+
     /// <summary>A gateway that connects to a silo in another process.</summary>
     public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort);
 
     /// <summary>A silo on its own.</summary>
     public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort)
     {
-        var silo = new ServerProcess(Repo.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}"]) { Port = gatewayPort };
+        var silo = new ServerProcess([Repo.SiloDll], "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}"]) { Port = gatewayPort };
         await silo.WaitReadyAsync();
         return silo;
     }
@@ -109,7 +126,7 @@ public sealed class ServerProcess : IAsyncDisposable
             args.Add($"--Orleans:SiloPort={FreePorts.Next()}");
         }
 
-        var server = new ServerProcess(Repo.GatewayDll, "Jobs gateway listening on", args) { Port = port };
+        var server = new ServerProcess([Repo.GatewayDll], "Jobs gateway listening on", args) { Port = port };
         await server.WaitReadyAsync();
         return server;
     }
