@@ -119,10 +119,19 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     // Runs as grain turns: the channel hands each chunk over to the grain's scheduler.
     private async Task RecordAsync(IChild child)
     {
-        await foreach (var output in child.Output.ReadAllAsync())
+        try
         {
-            _log.Append(output);
-            PublishSoon();
+            await foreach (var output in child.Output.ReadAllAsync())
+            {
+                _log.Append(output);
+                PublishSoon();
+            }
+        }
+        catch (Exception e)
+        {
+            // Output that cannot be recorded must not leave a job running that nobody can follow.
+            logger.LogError(e, "Job {JobId}: recording output failed; killing the job", _status!.JobId);
+            await child.KillAsync(CancellationToken.None);
         }
 
         var exit = await child.Exited;
