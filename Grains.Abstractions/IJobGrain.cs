@@ -17,6 +17,16 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     Task<JobStatus> KillAsync();
 
+    /// <summary>
+    /// A position from which the given stream's bytes at <paramref name="offset"/> and after can be
+    /// read: at or before the first such byte, never after it.
+    /// </summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    Task<long> FindPositionAsync(OutputStreamKind stream, long offset);
+
+    /// <summary>Forgets a finished job and deletes its output; a running job is left alone (returns false).</summary>
+    Task<bool> ForgetAsync();
+
     /// <summary>Reads recorded output from a position of the job's whole output, at most about <paramref name="maxBytes"/>.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     Task<OutputSlice> ReadOutputAsync(long position, int maxBytes);

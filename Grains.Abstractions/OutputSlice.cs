@@ -5,9 +5,14 @@ namespace Jobs.Grains;
 /// <param name="NextPosition">Where the next read should start.</param>
 /// <param name="EndPosition">How much output the job has written so far (both streams together).</param>
 /// <param name="Final">The final status once the job has ended; all output is recorded then.</param>
+/// <param name="First">
+/// The oldest output still held: output before it was dropped by the per-job cap. A read from an
+/// earlier position answers from here.
+/// </param>
 [GenerateSerializer, Immutable, Alias("Jobs.OutputSlice")]
 public sealed record OutputSlice(
     [property: Id(0)] OutputRecord[] Records,
     [property: Id(1)] long NextPosition,
     [property: Id(2)] long EndPosition,
-    [property: Id(3)] JobStatus? Final);
+    [property: Id(3)] JobStatus? Final,
+    [property: Id(4)] OutputMark First);

@@ -18,7 +18,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
     private const int InlineLimit = 16 * 1024;
 
-    private readonly OutputLog _log = new();
+    private OutputLog _log = null!;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IAsyncStream<OutputNotice>? _stream;
     private JobStatus? _status;
@@ -29,6 +29,9 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        var settings = options.Value;
+        _log = new OutputLog(
+            Path.Combine(settings.DataDirectory, this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
         _stream = this.GetStreamProvider(JobStreams.ProviderName)
             .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, this.GetPrimaryKeyString()));
         return Task.CompletedTask;
@@ -83,9 +86,29 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     public Task<OutputSlice> ReadOutputAsync(long position, int maxBytes)
     {
         var status = CurrentStatus();
+        var first = _log.First;
         var records = _log.Read(position, Math.Clamp(maxBytes, 1, 4 * 1024 * 1024));
-        long next = records.Length == 0 ? position : records[^1].EndPosition;
-        return Task.FromResult(new OutputSlice(records, next, _log.End, status.Ended ? status : null));
+        long next = records.Length == 0 ? Math.Max(position, first.Position) : records[^1].EndPosition;
+        return Task.FromResult(new OutputSlice(records, next, _log.End, status.Ended ? status : null, first));
+    }
+
+    public Task<long> FindPositionAsync(OutputStreamKind stream, long offset)
+    {
+        CurrentStatus();
+        return Task.FromResult(_log.FindPosition(stream, offset));
+    }
+
+    public Task<bool> ForgetAsync()
+    {
+        if (_status is { Ended: false })
+        {
+            return Task.FromResult(false);
+        }
+
+        _status = null;
+        _log.Dispose();
+        DeactivateOnIdle();
+        return Task.FromResult(true);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -103,6 +126,9 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
                 logger.LogError("Job {JobId}: kill did not finish before deactivation timed out", _status.JobId);
             }
         }
+
+        // Output is not durable: it goes with the activation.
+        _log.Dispose();
     }
 
     private JobStatus CurrentStatus()
@@ -149,6 +175,15 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         DelayDeactivation(options.Value.Retention);
         _ended.TrySetResult();
         PublishSoon();
+        try
+        {
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).JobEndedAsync(_status.JobId);
+        }
+        catch (Exception e)
+        {
+            // The job stays until its retention ends; only the cap on finished jobs misses it.
+            logger.LogWarning(e, "Job {JobId}: could not report its end to the job registry", _status.JobId);
+        }
     }
 
     // One publish in flight at a time; whatever arrives meanwhile goes out in the next notice.
@@ -165,11 +200,11 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     {
         try
         {
-            while (_published < _log.End || (_status!.Ended && !_finalPublished))
+            while (_status is not null && (_published < _log.End || (_status.Ended && !_finalPublished)))
             {
                 long start = _published;
                 long end = _log.End;
-                var final = _status!.Ended ? CurrentStatus() : null;
+                var final = _status.Ended ? CurrentStatus() : null;
                 var records = end - start <= InlineLimit && end > start ? _log.Read(start, InlineLimit) : null;
                 await _stream!.OnNextAsync(new OutputNotice(start, end, records, final));
                 _published = end;

@@ -8,4 +8,23 @@ public sealed class JobOptions
 
     /// <summary>How long a finished job, with its output, stays queryable.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How many finished jobs are kept at most; the oldest are forgotten first.</summary>
+    public int MaxFinishedJobs { get; set; } = 10_000;
+
+    /// <summary>
+    /// Where job output is spooled, one folder per job. Folders named by a job id are deleted when
+    /// their job is forgotten and when the silo starts (output is not durable). By default a folder
+    /// of this process under <see cref="DefaultDataRoot"/>, so servers side by side never share one.
+    /// </summary>
+    public string DataDirectory { get; set; } = Path.Combine(DefaultDataRoot, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The folder under which each server process keeps its default data directory.</summary>
+    public static string DefaultDataRoot { get; } = Path.Combine(Path.GetTempPath(), "jobs-output");
+
+    /// <summary>Output kept per job, in bytes; the oldest output beyond it is dropped.</summary>
+    public long MaxOutputBytesPerJob { get; set; } = 1L << 30;
+
+    /// <summary>The newest output of a job kept in memory as well, for followers that keep up.</summary>
+    public int HotWindowBytes { get; set; } = 256 * 1024;
 }

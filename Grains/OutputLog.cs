@@ -1,18 +1,42 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using Jobs.Platform;
+using Jobs.Platform.Storage;
 
 namespace Jobs.Grains;
 
 /// <summary>
-/// A job's output in the order it was read, stdout and stderr interleaved, addressed by position in
-/// the whole output. Records are immutable once appended, so reads hand them out without copying.
+/// A job's output in the order it was read, stdout and stderr interleaved, addressed by position
+/// in the whole output. Every read is appended to a spool file as a frame (stream, length, bytes);
+/// memory holds only the newest records (the hot window) and a sparse index of frame boundaries,
+/// so a job's memory does not grow with its output. Beyond the cap the oldest segments are dropped.
 /// </summary>
-internal sealed class OutputLog
+internal sealed class OutputLog : IDisposable
 {
+    private const int HeaderSize = 5;
+
     // Adjacent small records of one stream are merged on read up to this size, so a job that writes
     // line by line does not cost a message per line; larger records are handed out as they are.
     private const int MergeLimit = 64 * 1024;
+    private const int ReadBlock = 256 * 1024;
 
-    private readonly List<OutputRecord> _records = [];
+    private readonly SpoolFile _file;
+    private readonly long _cap;
+    private readonly long _checkpointInterval;
+    private readonly int _hotWindowBytes;
+    private readonly List<Checkpoint> _checkpoints = [];
+    private readonly Queue<OutputRecord> _hot = new();
+    private long _hotBytes;
+
+    public OutputLog(string directory, long cap, int hotWindowBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cap, 4096);
+        long segment = Math.Clamp(cap / 8, 1024, 64L * 1024 * 1024);
+        _checkpointInterval = Math.Clamp(segment / 4, 256, 64 * 1024);
+        _file = new SpoolFile(directory, segment);
+        _cap = cap;
+        _hotWindowBytes = (int)Math.Min(hotWindowBytes, cap / 4);
+    }
 
     public long End { get; private set; }
 
@@ -20,11 +44,29 @@ internal sealed class OutputLog
 
     public long StderrBytes { get; private set; }
 
+    /// <summary>The oldest output still held.</summary>
+    public OutputMark First => _checkpoints.Count == 0
+        ? OutputMark.Zero
+        : new OutputMark(_checkpoints[0].Position, _checkpoints[0].StdoutOffset, _checkpoints[0].StderrOffset);
+
+    /// <summary>Bytes kept on disk now, frames included.</summary>
+    public long SpooledBytes => _file.End - _file.Start;
+
     public void Append(ChildOutput output)
     {
         var stream = output.Stream == ChildStream.Stdout ? OutputStreamKind.Stdout : OutputStreamKind.Stderr;
-        long offset = stream == OutputStreamKind.Stdout ? StdoutBytes : StderrBytes;
-        _records.Add(new OutputRecord(stream, offset, End, output.Data));
+        if (_checkpoints.Count == 0 || _file.End - _checkpoints[^1].FilePosition >= _checkpointInterval)
+        {
+            _checkpoints.Add(new Checkpoint(_file.End, End, StdoutBytes, StderrBytes));
+        }
+
+        Span<byte> header = stackalloc byte[HeaderSize];
+        header[0] = (byte)stream;
+        BinaryPrimitives.WriteInt32LittleEndian(header[1..], output.Data.Length);
+        _file.Append(header);
+        _file.Append(output.Data);
+
+        var record = new OutputRecord(stream, stream == OutputStreamKind.Stdout ? StdoutBytes : StderrBytes, End, output.Data);
         End += output.Data.Length;
         if (stream == OutputStreamKind.Stdout)
         {
@@ -34,9 +76,27 @@ internal sealed class OutputLog
         {
             StderrBytes += output.Data.Length;
         }
+
+        _hot.Enqueue(record);
+        _hotBytes += record.Data.Length;
+        while (_hot.Count > 1 && _hotBytes - _hot.Peek().Data.Length >= _hotWindowBytes)
+        {
+            _hotBytes -= _hot.Dequeue().Data.Length;
+        }
+
+        if (SpooledBytes > _cap)
+        {
+            // Never past the newest frame boundary known, so what is kept can still be parsed.
+            _file.DropBefore(Math.Min(_file.End - _cap, _checkpoints[^1].FilePosition));
+            int dropped = _checkpoints.FindIndex(c => c.FilePosition >= _file.Start);
+            _checkpoints.RemoveRange(0, dropped);
+        }
     }
 
-    /// <summary>Records from <paramref name="position"/> on, about <paramref name="maxBytes"/> at most (at least one record).</summary>
+    /// <summary>
+    /// Records from <paramref name="position"/> on (from <see cref="First"/> when that is later),
+    /// about <paramref name="maxBytes"/> at most, at least one record when there is output.
+    /// </summary>
     public OutputRecord[] Read(long position, int maxBytes)
     {
         if (position < 0 || position > End)
@@ -44,77 +104,166 @@ internal sealed class OutputLog
             throw new ArgumentOutOfRangeException(nameof(position), position, $"output positions run from 0 to {End}");
         }
 
-        var result = new List<OutputRecord>();
-        int index = IndexOf(position);
-        long taken = 0;
-        var pending = new List<OutputRecord>();
-        long pendingLength = 0;
-        while (index < _records.Count && (taken < maxBytes || result.Count + pending.Count == 0))
+        position = Math.Max(position, First.Position);
+        var merger = new Merger(maxBytes);
+        if (_hot.Count > 0 && position >= _hot.Peek().Position)
         {
-            var record = _records[index].From(position);
-            if (pending.Count > 0 && (pending[0].Stream != record.Stream || pendingLength + record.Data.Length > MergeLimit))
+            foreach (var record in _hot)
             {
-                result.Add(Merge(pending, pendingLength));
-                pending.Clear();
-                pendingLength = 0;
+                if (record.EndPosition > position && !merger.Full)
+                {
+                    merger.Add(record.From(position));
+                }
             }
-
-            pending.Add(record);
-            pendingLength += record.Data.Length;
-            taken += record.Data.Length;
-            position = record.EndPosition;
-            index++;
         }
-
-        if (pending.Count > 0)
+        else if (position < End)
         {
-            result.Add(Merge(pending, pendingLength));
+            ReadSpooled(position, merger);
         }
 
-        return [.. result];
+        return merger.ToArray();
     }
 
-    // The record that holds the position, by binary search on record start positions.
-    private int IndexOf(long position)
+    /// <summary>
+    /// A position at or before the first byte of <paramref name="stream"/> at <paramref name="offset"/>
+    /// or later; 0 when that byte was dropped, so that a read from it learns where output resumes.
+    /// </summary>
+    public long FindPosition(OutputStreamKind stream, long offset)
     {
-        int low = 0;
-        int high = _records.Count - 1;
-        while (low <= high)
+        var first = First;
+        if (offset < (stream == OutputStreamKind.Stdout ? first.StdoutOffset : first.StderrOffset))
         {
-            int mid = (low + high) / 2;
-            var record = _records[mid];
-            if (position < record.Position)
+            return 0;
+        }
+
+        long found = first.Position;
+        foreach (var checkpoint in _checkpoints)
+        {
+            long at = stream == OutputStreamKind.Stdout ? checkpoint.StdoutOffset : checkpoint.StderrOffset;
+            if (at > offset)
             {
-                high = mid - 1;
+                break;
             }
-            else if (position >= record.EndPosition)
+
+            found = checkpoint.Position;
+        }
+
+        return found;
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private void ReadSpooled(long position, Merger merger)
+    {
+        int index = _checkpoints.FindLastIndex(c => c.Position <= position);
+        var checkpoint = _checkpoints[index];
+        long filePosition = checkpoint.FilePosition;
+        long at = checkpoint.Position;
+        long stdout = checkpoint.StdoutOffset;
+        long stderr = checkpoint.StderrOffset;
+
+        byte[] block = ArrayPool<byte>.Shared.Rent(ReadBlock);
+        long blockStart = 0;
+        int blockLength = 0;
+        try
+        {
+            while (at < End && !merger.Full)
             {
-                low = mid + 1;
+                if (filePosition + HeaderSize > blockStart + blockLength)
+                {
+                    blockStart = filePosition;
+                    blockLength = _file.Read(blockStart, block);
+                }
+
+                var header = block.AsSpan((int)(filePosition - blockStart), HeaderSize);
+                var stream = (OutputStreamKind)header[0];
+                int length = BinaryPrimitives.ReadInt32LittleEndian(header[1..]);
+                long dataStart = filePosition + HeaderSize;
+                ref long streamOffset = ref stream == OutputStreamKind.Stdout ? ref stdout : ref stderr;
+                if (at + length > position)
+                {
+                    int skip = (int)Math.Max(0, position - at);
+                    var data = new byte[length - skip];
+                    long from = dataStart + skip;
+                    if (from >= blockStart && from + data.Length <= blockStart + blockLength)
+                    {
+                        block.AsSpan((int)(from - blockStart), data.Length).CopyTo(data);
+                    }
+                    else
+                    {
+                        _file.Read(from, data);
+                    }
+
+                    merger.Add(new OutputRecord(stream, streamOffset + skip, at + skip, data));
+                }
+
+                at += length;
+                streamOffset += length;
+                filePosition = dataStart + length;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
+    }
+
+    private readonly record struct Checkpoint(long FilePosition, long Position, long StdoutOffset, long StderrOffset);
+
+    /// <summary>Collects records up to a byte budget, merging adjacent small ones of the same stream.</summary>
+    private sealed class Merger(int maxBytes)
+    {
+        private readonly List<OutputRecord> _result = [];
+        private readonly List<OutputRecord> _pending = [];
+        private long _pendingLength;
+        private long _taken;
+
+        public bool Full => _taken >= maxBytes;
+
+        public void Add(OutputRecord record)
+        {
+            if (_pending.Count > 0 && (_pending[0].Stream != record.Stream || _pendingLength + record.Data.Length > MergeLimit))
+            {
+                Flush();
+            }
+
+            _pending.Add(record);
+            _pendingLength += record.Data.Length;
+            _taken += record.Data.Length;
+        }
+
+        public OutputRecord[] ToArray()
+        {
+            Flush();
+            return [.. _result];
+        }
+
+        private void Flush()
+        {
+            if (_pending.Count == 0)
+            {
+                return;
+            }
+
+            if (_pending.Count == 1)
+            {
+                _result.Add(_pending[0]);
             }
             else
             {
-                return mid;
+                var data = new byte[_pendingLength];
+                int at = 0;
+                foreach (var record in _pending)
+                {
+                    record.Data.CopyTo(data, at);
+                    at += record.Data.Length;
+                }
+
+                _result.Add(new OutputRecord(_pending[0].Stream, _pending[0].Offset, _pending[0].Position, data));
             }
+
+            _pending.Clear();
+            _pendingLength = 0;
         }
-
-        return low;
-    }
-
-    private static OutputRecord Merge(List<OutputRecord> pending, long length)
-    {
-        if (pending.Count == 1)
-        {
-            return pending[0];
-        }
-
-        var data = new byte[length];
-        int at = 0;
-        foreach (var record in pending)
-        {
-            record.Data.CopyTo(data, at);
-            at += record.Data.Length;
-        }
-
-        return new OutputRecord(pending[0].Stream, pending[0].Offset, pending[0].Position, data);
     }
 }

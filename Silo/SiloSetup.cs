@@ -26,10 +26,14 @@ public static class SiloSetup
         .AddMemoryGrainStorage(JobStreams.PubSubStore)
         .AddMemoryStreams(JobStreams.ProviderName);
 
-    /// <summary>The child-process launcher, and the service that kills every job when the host stops.</summary>
+    /// <summary>
+    /// The child-process launcher, the sweep of stale output at start, and the service that kills
+    /// every job when the host stops.
+    /// </summary>
     public static IServiceCollection AddJobsPlatform(this IServiceCollection services)
     {
         services.AddSingleton(_ => ChildLauncher.CreateForCurrentOS());
+        services.AddHostedService<SweepOutputOnStart>();
         services.AddHostedService<KillJobsOnStop>();
         return services;
     }

@@ -23,6 +23,18 @@ internal sealed class LogsCommand : Command
         Description = "Only the job's stderr (with --stdout too: both, the default).",
     };
 
+    public static readonly Option<long> StdoutOffsetOption = new("--stdout-offset")
+    {
+        Description = "Resume: start the job's stdout at this byte offset.",
+        HelpName = "bytes",
+    };
+
+    public static readonly Option<long> StderrOffsetOption = new("--stderr-offset")
+    {
+        Description = "Resume: start the job's stderr at this byte offset.",
+        HelpName = "bytes",
+    };
+
     private readonly CliConsole _console;
 
     public LogsCommand(CliConsole console)
@@ -32,6 +44,8 @@ internal sealed class LogsCommand : Command
         Arguments.Add(IdArgument);
         Options.Add(StdoutOption);
         Options.Add(StderrOption);
+        Options.Add(StdoutOffsetOption);
+        Options.Add(StderrOffsetOption);
         SetAction(ExecuteAsync);
     }
 
@@ -42,6 +56,8 @@ internal sealed class LogsCommand : Command
             JobId = parseResult.GetRequiredValue(IdArgument),
             Stdout = parseResult.GetValue(StdoutOption),
             Stderr = parseResult.GetValue(StderrOption),
+            StdoutOffset = parseResult.GetValue(StdoutOffsetOption),
+            StderrOffset = parseResult.GetValue(StderrOffsetOption),
         };
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
@@ -53,6 +69,10 @@ internal sealed class LogsCommand : Command
             {
                 case LogsResponse.ItemOneofCase.Chunk:
                     await WriteChunkAsync(response.Chunk, cancellationToken).ConfigureAwait(false);
+                    break;
+                case LogsResponse.ItemOneofCase.Dropped:
+                    _console.WriteErrorLine(
+                        $"jobs: older output was dropped by the server's per-job cap; continuing from stdout offset {response.Dropped.StdoutOffset}, stderr offset {response.Dropped.StderrOffset}");
                     break;
                 case LogsResponse.ItemOneofCase.End:
                     return ExitCodes.Success;

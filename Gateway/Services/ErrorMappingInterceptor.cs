@@ -37,7 +37,7 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
     {
         var status = e switch
         {
-            InvalidJobIdException or InvalidJobSpecException => new Status(StatusCode.InvalidArgument, e.Message),
+            InvalidJobIdException or InvalidJobSpecException or InvalidRequestException => new Status(StatusCode.InvalidArgument, e.Message),
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
             JobStartFailedException => new Status(StatusCode.FailedPrecondition, e.Message),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),

@@ -50,6 +50,11 @@ public sealed class JobOutputFollower(IClusterClient client)
                 do
                 {
                     slice = await grain.ReadOutputAsync(next, ReadSize);
+                    if (slice.First.Position > next)
+                    {
+                        yield return new FollowItem(null, null, slice.First);
+                    }
+
                     foreach (var record in slice.Records)
                     {
                         yield return new FollowItem(record, null);

@@ -22,19 +22,21 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
     public override async Task Logs(LogsRequest request, IServerStreamWriter<LogsResponse> responseStream, ServerCallContext context)
     {
         string jobId = JobIds.Parse(request.JobId);
-        bool all = request.Stdout == request.Stderr;
-        await foreach (var item in follower.FollowAsync(jobId, 0, context.CancellationToken))
+        var selection = OutputSelection.From(request);
+        var grain = client.GetGrain<IJobGrain>(jobId);
+        long start = await selection.StartPositionAsync(grain);
+        await foreach (var item in follower.FollowAsync(jobId, start, context.CancellationToken))
         {
-            if (item.Output is { } record)
+            var response = item switch
             {
-                if (all || (record.Stream == OutputStreamKind.Stdout ? request.Stdout : request.Stderr))
-                {
-                    await responseStream.WriteAsync(new LogsResponse { Chunk = record.ToProto() }, context.CancellationToken);
-                }
-            }
-            else if (item.End is { } end)
+                { Output: { } record } => selection.Select(record) is { } selected ? new LogsResponse { Chunk = selected.ToProto() } : null,
+                { Dropped: { } first } => selection.LostBefore(first) ? new LogsResponse { Dropped = first.ToDroppedProto() } : null,
+                { End: { } end } => new LogsResponse { End = end.ToProto() },
+                _ => null,
+            };
+            if (response is not null)
             {
-                await responseStream.WriteAsync(new LogsResponse { End = end.ToProto() }, context.CancellationToken);
+                await responseStream.WriteAsync(response, context.CancellationToken);
             }
         }
     }

@@ -34,6 +34,12 @@ internal static class ProtoMapping
         return proto;
     }
 
+    public static Proto.OutputDropped ToDroppedProto(this OutputMark first) => new()
+    {
+        StdoutOffset = first.StdoutOffset,
+        StderrOffset = first.StderrOffset,
+    };
+
     public static Proto.OutputChunk ToProto(this OutputRecord record) => new()
     {
         Stream = record.Stream == OutputStreamKind.Stdout ? Proto.OutputStream.Stdout : Proto.OutputStream.Stderr,

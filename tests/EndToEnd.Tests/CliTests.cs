@@ -68,6 +68,21 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Logs_resumes_from_a_stream_offset()
+    {
+        const int size = 3 * 1024 * 1024;
+        const int offset = 2_000_001;
+        string id = await RunAsync(TestChildProgram.Path, "flood", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "5000");
+
+        var logs = await Cli.RunAsync(Endpoint, "logs", id, "--stdout-offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var expected = new byte[size - offset];
+        Pattern.Fill(offset, expected);
+        Assert.Equal(0, logs.ExitCode);
+        Assert.True(expected.AsSpan().SequenceEqual(logs.Stdout), $"got {logs.Stdout.Length} bytes, not the {expected.Length} from offset {offset}");
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Every_byte_value_survives_the_trip()
     {
         string id = await RunAsync(TestChildProgram.Path, "binary", "4");

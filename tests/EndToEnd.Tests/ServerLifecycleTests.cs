@@ -67,6 +67,26 @@ public sealed class ServerLifecycleTests
         }
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task Logs_says_when_the_per_job_cap_dropped_output_and_goes_on_from_there()
+    {
+        const int size = 6 * 1024 * 1024;
+        await using var server = await ServerProcess.StartCombinedAsync("--Jobs:MaxOutputBytesPerJob=1048576");
+        var run = await Cli.RunAsync(server.Endpoint, "run", "--", TestChildProgram.Path, "flood", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string id = run.StdoutText.Trim();
+        Assert.Equal(0, (await Cli.RunAsync(server.Endpoint, "logs", id)).ExitCode);
+
+        var logs = await Cli.RunAsync(server.Endpoint, "logs", id);
+
+        Assert.Equal(0, logs.ExitCode);
+        var match = System.Text.RegularExpressions.Regex.Match(logs.Stderr, @"dropped .* continuing from stdout offset (\d+)");
+        Assert.True(match.Success, logs.Stderr);
+        long first = long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var expected = new byte[size - first];
+        Pattern.Fill(first, expected);
+        Assert.True(expected.AsSpan().SequenceEqual(logs.Stdout), $"{logs.Stdout.Length} bytes after offset {first} differ from what the job wrote");
+    }
+
     private static async Task<int> StartAndGetPidAsync(string endpoint, params string[] command)
     {
         var run = await Cli.RunAsync(endpoint, ["run", "--", .. command]);

@@ -64,7 +64,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>The one-command server: gateway and silo in one process.</summary>
-    public static Task<ServerProcess> StartCombinedAsync() => StartGatewayAsync("Embedded", FreePorts.Next());
+    public static Task<ServerProcess> StartCombinedAsync(params string[] extraArgs) => StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs);
 
     /// <summary>
     /// The server exactly as the README starts it (<c>dotnet run --project Gateway</c> from the repo
@@ -80,7 +80,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>A gateway that connects to a silo in another process.</summary>
-    public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort);
+    public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort, []);
 
     /// <summary>A silo on its own.</summary>
     public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort)
@@ -109,7 +109,7 @@ public sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort)
+    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort, string[] extraArgs)
     {
         int port = FreePorts.Next();
         var args = new List<string>
@@ -125,6 +125,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             args.Add($"--Orleans:SiloPort={FreePorts.Next()}");
         }
+
+        args.AddRange(extraArgs);
 
         var server = new ServerProcess([Repo.GatewayDll], "Jobs gateway listening on", args) { Port = port };
         await server.WaitReadyAsync();

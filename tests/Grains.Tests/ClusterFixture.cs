@@ -1,11 +1,12 @@
 using Jobs.Silo;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Jobs.Grains.Tests;
 
 /// <summary>One in-process Orleans cluster with the real silo configuration, shared by the tests of a collection.</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -14,7 +15,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder(1);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        AddSiloConfigurator(builder);
         builder.AddClientBuilderConfigurator<ClientConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -26,12 +27,22 @@ public sealed class ClusterFixture : IAsyncLifetime
         await Cluster.DisposeAsync();
     }
 
-    private sealed class SiloConfigurator : ISiloConfigurator
+    protected virtual void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+
+    /// <summary>The silo as the server configures it, with a data directory of its own.</summary>
+    internal class SiloConfigurator : ISiloConfigurator
     {
+        public static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
+
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.AddJobsStreams();
             siloBuilder.Services.AddJobsPlatform();
+            siloBuilder.Services.Configure<JobOptions>(o =>
+            {
+                o.DataDirectory = DataDirectory;
+                o.MaxOutputBytesPerJob = 64L * 1024 * 1024;
+            });
         }
     }
 

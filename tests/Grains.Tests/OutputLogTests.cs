@@ -1,10 +1,20 @@
 using System.Text;
 using Jobs.Platform;
+using Jobs.TestChild;
 
 namespace Jobs.Grains.Tests;
 
-public sealed class OutputLogTests
+public sealed class OutputLogTests : IDisposable
 {
+    private readonly string _scratch = Directory.CreateTempSubdirectory("jobs-outputlog-tests-").FullName;
+    private readonly List<OutputLog> _logs = [];
+
+    public void Dispose()
+    {
+        _logs.ForEach(l => l.Dispose());
+        Directory.Delete(_scratch, recursive: true);
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task Positions_count_both_streams_and_offsets_each_stream()
     {
@@ -45,7 +55,7 @@ public sealed class OutputLogTests
     [Fact(Timeout = 10_000)]
     public async Task A_read_stops_near_its_size_but_always_returns_something()
     {
-        var log = new OutputLog();
+        var log = NewLog();
         for (int i = 0; i < 10; i++)
         {
             log.Append(new ChildOutput(ChildStream.Stdout, new byte[64 * 1024]));
@@ -60,6 +70,77 @@ public sealed class OutputLogTests
         Assert.Empty(atEnd);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Output_older_than_the_hot_window_is_read_back_exactly_from_the_spool()
+    {
+        var log = NewLog(hotWindow: 4096);
+        var written = await Task.Run(() => AppendPattern(log, 3 * 1024 * 1024, seed: 7));
+
+        var stdout = await Task.Run(() => ReadAll(log, 0, OutputStreamKind.Stdout, 100_000));
+        var stderr = await Task.Run(() => ReadAll(log, 0, OutputStreamKind.Stderr, 100_000));
+
+        Assert.Equal(written.Stdout, stdout);
+        Assert.Equal(written.Stderr, stderr);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Reads_from_any_position_agree_with_the_whole()
+    {
+        var log = NewLog(hotWindow: 8192);
+        await Task.Run(() => AppendPattern(log, 512 * 1024, seed: 3));
+        var whole = await Task.Run(() => Flatten(log, 0));
+
+        foreach (long position in new long[] { 1, 4095, 70_000, 300_001, log.End - 5000, log.End - 1 })
+        {
+            Assert.Equal(whole[(int)position..], await Task.Run(() => Flatten(log, position)));
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task The_cap_drops_the_oldest_output_and_reads_start_at_the_first_byte_held()
+    {
+        const long cap = 256 * 1024;
+        var log = NewLog(cap: cap, hotWindow: 1024);
+        await Task.Run(() => AppendPattern(log, 4 * 1024 * 1024, seed: 11));
+        var first = log.First;
+
+        var records = await Task.Run(() => log.Read(0, 4096));
+
+        Assert.True(first.Position > 0, "nothing was dropped");
+        Assert.InRange(log.SpooledBytes, cap / 2, cap + (cap / 8) + (64 * 1024));
+        Assert.Equal(first.Position, records[0].Position);
+        Assert.Equal(first.Position, first.StdoutOffset + first.StderrOffset);
+        Assert.Equal(log.End - first.Position, Flatten(log, first.Position).Length);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Find_position_never_lands_after_the_wanted_byte()
+    {
+        var log = NewLog(hotWindow: 1024);
+        await Task.Run(() => AppendPattern(log, 1024 * 1024, seed: 5));
+
+        foreach (long offset in new long[] { 0, 1, 10_000, 200_000, log.StdoutBytes - 1 })
+        {
+            long position = log.FindPosition(OutputStreamKind.Stdout, offset);
+            var records = await Task.Run(() => Records(log, position));
+            var firstWithByte = records.First(r => r.Stream == OutputStreamKind.Stdout && r.Offset + r.Data.Length > offset);
+            Assert.True(firstWithByte.Offset <= offset);
+        }
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Disposing_deletes_the_spool_files()
+    {
+        string directory = Path.Combine(_scratch, "job");
+        var log = new OutputLog(directory, 1L << 20, 1024);
+        log.Append(new ChildOutput(ChildStream.Stdout, new byte[100_000]));
+        Assert.NotEmpty(Directory.GetFiles(directory));
+
+        await Task.Run(log.Dispose);
+
+        Assert.False(Directory.Exists(directory));
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task A_position_past_the_end_is_refused()
     {
@@ -68,9 +149,16 @@ public sealed class OutputLogTests
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Task.Run(() => log.Read(4, 1024)));
     }
 
-    private static OutputLog Log(params (string Stream, string Text)[] writes)
+    private OutputLog NewLog(long cap = 1L << 30, int hotWindow = 256 * 1024)
     {
-        var log = new OutputLog();
+        var log = new OutputLog(Path.Combine(_scratch, Guid.NewGuid().ToString("N")), cap, hotWindow);
+        _logs.Add(log);
+        return log;
+    }
+
+    private OutputLog Log(params (string Stream, string Text)[] writes)
+    {
+        var log = NewLog();
         foreach (var (stream, text) in writes)
         {
             log.Append(new ChildOutput(stream == "out" ? ChildStream.Stdout : ChildStream.Stderr, Encoding.ASCII.GetBytes(text)));
@@ -78,4 +166,45 @@ public sealed class OutputLogTests
 
         return log;
     }
+
+    // Reads of every size from 1 byte to 64 KiB, both streams, in a seeded order.
+    private static (byte[] Stdout, byte[] Stderr) AppendPattern(OutputLog log, long total, int seed)
+    {
+        var random = new Random(seed);
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        long written = 0;
+        while (written < total)
+        {
+            int size = random.Next(4) == 0 ? random.Next(1, 64) : random.Next(1, 64 * 1024);
+            bool isOut = random.Next(3) != 0;
+            var target = isOut ? stdout : stderr;
+            var data = new byte[size];
+            Pattern.Fill(target.Length, data);
+            log.Append(new ChildOutput(isOut ? ChildStream.Stdout : ChildStream.Stderr, data));
+            target.Write(data);
+            written += size;
+        }
+
+        return (stdout.ToArray(), stderr.ToArray());
+    }
+
+    private static List<OutputRecord> Records(OutputLog log, long position)
+    {
+        var records = new List<OutputRecord>();
+        while (position < log.End)
+        {
+            var batch = log.Read(position, 100_000);
+            Assert.Equal(position, batch[0].Position);
+            records.AddRange(batch);
+            position = batch[^1].EndPosition;
+        }
+
+        return records;
+    }
+
+    private static byte[] ReadAll(OutputLog log, long position, OutputStreamKind stream, int _) =>
+        [.. Records(log, position).Where(r => r.Stream == stream).SelectMany(r => r.Data)];
+
+    private static byte[] Flatten(OutputLog log, long position) => [.. Records(log, position).SelectMany(r => r.Data)];
 }

@@ -124,12 +124,15 @@ internal static class Program
 
     private static int Interleave(Stream stdout, Stream stderr, ReadOnlySpan<string> args)
     {
-        ExpectCount(args, 1, 1, "interleave COUNT");
+        ExpectCount(args, 1, 2, "interleave COUNT [PAUSE_SECONDS]");
         var count = ParseNonNegative(args[0], "COUNT");
+        var pause = args.Length > 1 ? ParseSeconds(args[1]) : TimeSpan.Zero;
         for (long i = 0; i < count; i++)
         {
             WriteText(stdout, $"out {i}\n");
+            Thread.Sleep(pause);
             WriteText(stderr, $"err {i}\n");
+            Thread.Sleep(pause);
         }
         return 0;
     }

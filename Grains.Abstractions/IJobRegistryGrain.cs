@@ -1,0 +1,11 @@
+namespace Jobs.Grains;
+
+/// <summary>
+/// Keeps the number of finished jobs bounded: finished jobs are reported here, and the oldest are
+/// forgotten once more than the configured number are kept. One per cluster (key 0).
+/// </summary>
+public interface IJobRegistryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records that a job has ended.</summary>
+    Task JobEndedAsync(string jobId);
+}

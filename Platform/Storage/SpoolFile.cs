@@ -1,0 +1,125 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Jobs.Platform.Storage;
+
+/// <summary>
+/// An append-only run of bytes kept on disk in segment files of a fixed size, in a directory of its
+/// own. The oldest segments can be dropped whole, so a capped log never rewrites what it keeps.
+/// Not thread-safe: one owner appends and reads.
+/// </summary>
+public sealed class SpoolFile : IDisposable
+{
+    private readonly string _directory;
+    private readonly long _segmentSize;
+    private readonly List<SafeFileHandle> _segments = [];
+    private long _firstSegment;
+
+    /// <summary>Creates the spool; the directory is created on the first append.</summary>
+    /// <param name="directory">A directory for this spool alone; deleted with it.</param>
+    /// <param name="segmentSize">Bytes per segment file: the granularity of <see cref="DropBefore"/>.</param>
+    public SpoolFile(string directory, long segmentSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSize, 1);
+        _directory = directory;
+        _segmentSize = segmentSize;
+    }
+
+    /// <summary>The first byte still held.</summary>
+    public long Start => _firstSegment * _segmentSize;
+
+    /// <summary>The offset the next append goes to.</summary>
+    public long End { get; private set; }
+
+    /// <summary>Appends bytes at <see cref="End"/>.</summary>
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        ObjectDisposedException.ThrowIf(Disposed, this);
+        while (!data.IsEmpty)
+        {
+            long inSegment = End % _segmentSize;
+            if (inSegment == 0 && End / _segmentSize >= _firstSegment + _segments.Count)
+            {
+                OpenSegment(End / _segmentSize);
+            }
+
+            int count = (int)Math.Min(data.Length, _segmentSize - inSegment);
+            RandomAccess.Write(_segments[^1], data[..count], inSegment);
+            End += count;
+            data = data[count..];
+        }
+    }
+
+    /// <summary>Reads bytes from <paramref name="offset"/> (at least <see cref="Start"/>); returns how many (0 at the end).</summary>
+    public int Read(long offset, Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(Disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(offset, Start);
+        int total = 0;
+        while (!buffer.IsEmpty && offset < End)
+        {
+            long segment = offset / _segmentSize;
+            long inSegment = offset % _segmentSize;
+            int count = (int)Math.Min(Math.Min(buffer.Length, _segmentSize - inSegment), End - offset);
+            int read = RandomAccess.Read(_segments[(int)(segment - _firstSegment)], buffer[..count], inSegment);
+            if (read <= 0)
+            {
+                break;
+            }
+
+            total += read;
+            offset += read;
+            buffer = buffer[read..];
+        }
+
+        return total;
+    }
+
+    /// <summary>Deletes every segment that lies wholly before <paramref name="offset"/>.</summary>
+    public void DropBefore(long offset)
+    {
+        while (_segments.Count > 1 && (_firstSegment + 1) * _segmentSize <= offset)
+        {
+            _segments[0].Dispose();
+            File.Delete(SegmentPath(_firstSegment));
+            _segments.RemoveAt(0);
+            _firstSegment++;
+        }
+    }
+
+    /// <summary>True once disposed.</summary>
+    public bool Disposed { get; private set; }
+
+    /// <summary>Closes and deletes every segment and the directory.</summary>
+    public void Dispose()
+    {
+        if (Disposed)
+        {
+            return;
+        }
+
+        Disposed = true;
+        foreach (var handle in _segments)
+        {
+            handle.Dispose();
+        }
+
+        _segments.Clear();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private void OpenSegment(long index)
+    {
+        if (_segments.Count == 0)
+        {
+            Directory.CreateDirectory(_directory);
+            _firstSegment = index;
+        }
+
+        _segments.Add(File.OpenHandle(SegmentPath(index), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete));
+    }
+
+    private string SegmentPath(long index) => Path.Combine(_directory, $"{index:D10}.seg");
+}
