@@ -37,6 +37,10 @@ internal sealed class JobsConnection : IDisposable
         var sockets = new SocketsHttpHandler
         {
             ConnectTimeout = ConnectTimeout,
+
+            // Followed output is one long download: a large window keeps the server from waiting
+            // for window updates between 64 KiB chunks.
+            InitialHttp2StreamWindowSize = 16 * 1024 * 1024,
             SslOptions =
             {
                 EnabledSslProtocols = SslProtocols.Tls13,

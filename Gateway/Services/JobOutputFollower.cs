@@ -47,10 +47,22 @@ public sealed class JobOutputFollower(IClusterClient client)
             while (true)
             {
                 OutputSlice slice;
+                bool behind;
+                var reading = grain.ReadOutputAsync(next, ReadSize);
                 do
                 {
-                    slice = await grain.ReadOutputAsync(next, ReadSize);
-                    if (slice.First.Position > next)
+                    slice = await reading;
+                    bool dropped = slice.First.Position > next;
+                    next = slice.NextPosition;
+
+                    // Read ahead while this slice goes out to the caller: the grain and the network overlap.
+                    behind = next < slice.EndPosition;
+                    if (behind)
+                    {
+                        reading = grain.ReadOutputAsync(next, ReadSize);
+                    }
+
+                    if (dropped)
                     {
                         yield return new FollowItem(null, null, slice.First);
                     }
@@ -59,10 +71,8 @@ public sealed class JobOutputFollower(IClusterClient client)
                     {
                         yield return new FollowItem(record, null);
                     }
-
-                    next = slice.NextPosition;
                 }
-                while (next < slice.EndPosition);
+                while (behind);
 
                 if (slice.Final is not null)
                 {
