@@ -7,6 +7,10 @@ internal static unsafe partial class LibC
 {
     private const string Lib = "libc";
 
+    internal const int AF_UNIX = 1;
+    internal const int SOCK_STREAM = 1;
+    internal const int SOCK_CLOEXEC = 0x80000;
+    internal const int SHUT_RD = 0;
     internal const int O_RDONLY = 0;
     internal const int O_CLOEXEC = 0x80000;
     internal const int EINTR = 4;
@@ -38,6 +42,12 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int close(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int shutdown(int fd, int how);
 
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial nint read(int fd, void* buffer, nuint count);

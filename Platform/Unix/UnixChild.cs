@@ -1,5 +1,5 @@
-using System.IO.Pipes;
-using Microsoft.Win32.SafeHandles;
+using System.Buffers;
+using System.Net.Sockets;
 using System.Threading.Channels;
 
 namespace Jobs.Platform.Unix;
@@ -63,28 +63,38 @@ internal sealed class UnixChild : IChild
     private async Task PumpAsync(int fd, ChildStream stream)
     {
         await Task.Yield();
-        using var pipe = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fd, ownsHandle: true));
-        var buffer = new byte[ReadSize];
+        using var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
         try
         {
             while (true)
             {
-                int read = await pipe.ReadAsync(buffer, _stopReading.Token).ConfigureAwait(false);
-                if (read == 0)
+                // A zero-byte receive waits for data without holding a buffer, so a quiet job costs none.
+                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _stopReading.Token).ConfigureAwait(false);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+                int read;
+                try
                 {
-                    return;
-                }
+                    read = await socket.ReceiveAsync(buffer.AsMemory(0, ReadSize), SocketFlags.None, _stopReading.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
 
-                await _output.Writer.WriteAsync(new ChildOutput(stream, buffer.AsSpan(0, read).ToArray()), _stopReading.Token).ConfigureAwait(false);
+                    await _output.Writer.WriteAsync(new ChildOutput(stream, buffer.AsSpan(0, read).ToArray()), _stopReading.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
         catch (OperationCanceledException)
         {
-            // The job ended and an escaped descendant still holds the pipe, or nobody consumes output.
+            // The job ended and an escaped descendant still holds the socket, or nobody consumes output.
         }
-        catch (IOException)
+        catch (SocketException)
         {
-            // The pipe broke; whatever was read has been handed over.
+            // The connection broke; whatever was read has been handed over.
         }
     }
 

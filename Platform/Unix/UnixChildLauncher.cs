@@ -44,20 +44,27 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw new ChildStartException(spec.Command, 2, $"working directory '{cwd}' does not exist");
         }
 
+        // The job writes into Unix stream sockets rather than pipes (as systemd does for the journal):
+        // the runtime reads sockets through epoll, while its anonymous-pipe reads block a pool
+        // thread each, which thousands of quiet jobs would exhaust.
         int* stdout = stackalloc int[2];
         int* stderr = stackalloc int[2];
-        if (LibC.pipe2(stdout, LibC.O_CLOEXEC) != 0)
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, stdout) != 0)
         {
             throw StartError(spec.Command, Marshal.GetLastPInvokeError());
         }
 
-        if (LibC.pipe2(stderr, LibC.O_CLOEXEC) != 0)
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, stderr) != 0)
         {
             int error = Marshal.GetLastPInvokeError();
             LibC.close(stdout[0]);
             LibC.close(stdout[1]);
             throw StartError(spec.Command, error);
         }
+
+        // Output flows one way: the job cannot read back from its stdout, and we never write to it.
+        LibC.shutdown(stdout[1], LibC.SHUT_RD);
+        LibC.shutdown(stderr[1], LibC.SHUT_RD);
 
         int pid;
         int spawnError = Spawn(argv, envp, spec.WorkingDirectory, stdout[1], stderr[1], out pid);
