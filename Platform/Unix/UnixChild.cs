@@ -14,7 +14,7 @@ internal sealed class UnixChild : IChild
     // Enough to carry a fast writer's pipe reads while the consumer catches up, small enough that a
     // stalled consumer holds at most ReadSize * Capacity bytes before the child blocks on its pipe.
     private const int ReadSize = 64 * 1024;
-    private const int Capacity = 64;
+    private const int Capacity = 16;
 
     // A descendant that left the group (its own session) can hold the pipes open forever; after the
     // group is gone, output gets this long to drain before the job is declared ended.
