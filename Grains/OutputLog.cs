@@ -49,8 +49,11 @@ internal sealed class OutputLog : IDisposable
         ? OutputMark.Zero
         : new OutputMark(_checkpoints[0].Position, _checkpoints[0].StdoutOffset, _checkpoints[0].StderrOffset);
 
-    /// <summary>Bytes kept on disk now, frames included.</summary>
+    /// <summary>Bytes kept on disk now, frame headers included.</summary>
     public long SpooledBytes => _file.End - _file.Start;
+
+    /// <summary>Output bytes still held, from <see cref="First"/> to <see cref="End"/>.</summary>
+    public long HeldBytes => End - First.Position;
 
     public void Append(ChildOutput output)
     {
@@ -84,12 +87,9 @@ internal sealed class OutputLog : IDisposable
             _hotBytes -= _hot.Dequeue().Data.Length;
         }
 
-        if (SpooledBytes > _cap)
+        if (End - _checkpoints[0].Position > _cap)
         {
-            // Never past the newest frame boundary known, so what is kept can still be parsed.
-            _file.DropBefore(Math.Min(_file.End - _cap, _checkpoints[^1].FilePosition));
-            int dropped = _checkpoints.FindIndex(c => c.FilePosition >= _file.Start);
-            _checkpoints.RemoveRange(0, dropped);
+            DropOldest();
         }
     }
 
@@ -152,6 +152,38 @@ internal sealed class OutputLog : IDisposable
     }
 
     public void Dispose() => _file.Dispose();
+
+    // Keeps at least the newest cap bytes of output: drops up to the last frame boundary that leaves
+    // that much, whole segments only, so what is held stays between cap and cap plus a segment.
+    private void DropOldest()
+    {
+        // Checkpoint positions ascend: binary search for the last one with at least cap bytes after it.
+        int low = 0;
+        int high = _checkpoints.Count - 1;
+        int keep = -1;
+        while (low <= high)
+        {
+            int mid = (low + high) / 2;
+            if (End - _checkpoints[mid].Position >= _cap)
+            {
+                keep = mid;
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        if (keep <= 0)
+        {
+            return;
+        }
+
+        _file.DropBefore(_checkpoints[keep].FilePosition);
+        int firstHeld = _checkpoints.FindIndex(c => c.FilePosition >= _file.Start);
+        _checkpoints.RemoveRange(0, firstHeld);
+    }
 
     private void ReadSpooled(long position, Merger merger)
     {

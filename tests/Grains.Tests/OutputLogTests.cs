@@ -107,10 +107,25 @@ public sealed class OutputLogTests : IDisposable
         var records = await Task.Run(() => log.Read(0, 4096));
 
         Assert.True(first.Position > 0, "nothing was dropped");
-        Assert.InRange(log.SpooledBytes, cap / 2, cap + (cap / 8) + (64 * 1024));
+        Assert.InRange(log.HeldBytes, cap, cap + (cap / 8) + (64 * 1024));
         Assert.Equal(first.Position, records[0].Position);
         Assert.Equal(first.Position, first.StdoutOffset + first.StderrOffset);
         Assert.Equal(log.End - first.Position, Flatten(log, first.Position).Length);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Output_up_to_the_cap_is_all_kept_whatever_the_frame_overhead()
+    {
+        const long cap = 256 * 1024;
+        var log = NewLog(cap: cap, hotWindow: 1024);
+        for (int i = 0; i < cap / 16; i++)
+        {
+            await Task.Run(() => log.Append(new ChildOutput(ChildStream.Stdout, new byte[16])));
+        }
+
+        Assert.Equal(0, log.First.Position);
+        Assert.Equal(cap, log.HeldBytes);
+        Assert.True(log.SpooledBytes > cap);
     }
 
     [Fact(Timeout = 30_000)]
