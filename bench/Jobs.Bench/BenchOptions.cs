@@ -1,0 +1,206 @@
+using System.Globalization;
+
+namespace Jobs.Bench;
+
+/// <summary>The command line: a scenario, then options. A size takes K, M or G (1024-based).</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        usage: dotnet run -c Release --project bench/Jobs.Bench -- SCENARIO [--split] [options]
+
+        scenarios:
+          throughput      one follower of a job writing --bytes (1G) in --write-size (64K) writes,
+                          Run call to last byte; baseline: .NET reading the same child's stdout pipe
+          fanout          --followers (32) concurrent Logs calls on --channels (4) channels of one job
+                          writing --bytes (256M); aggregate = followers x bytes / time to the last end
+          late            a follower attaching after a --bytes (512M) job ended, against a live
+                          throughput run of the same size
+          slow-follower   a --bytes (4G) job with a fast follower and one reading at --slow-rate
+                          (1000000 B/s); server RSS sampled every --sample-ms (100); reference run
+                          without the slow follower on a fresh server
+          start-rate      --callers (8) concurrent callers start --count (2000) /bin/true jobs;
+                          baseline: Process.Start("/bin/true") with the same count and concurrency
+          idle            --count (2000) /bin/sleep 600 jobs: silo RSS per job, latency of --ps-calls
+                          (2000) Ps calls on random ids, then Kill them all and check none is left
+          all             every scenario above, in this order (--bytes and --count apply to all)
+
+        options:
+          --split           a Silo process and a Gateway with --Gateway:Silo=Remote (default: the
+                            one-command server, the gateway hosting the silo)
+          --bytes SIZE      job output size (default per scenario, above)
+          --write-size SIZE the job's write size (64K)
+          --followers N     fanout followers (32)
+          --channels N      fanout gRPC channels (4), followers spread round-robin
+          --slow-rate B/S   slow follower's pace in bytes per second (1000000)
+          --count N         jobs for start-rate and idle (2000)
+          --callers N       concurrent callers for Run, Ps sweeps and Kill (8)
+          --ps-calls N      timed Ps calls in idle (2000)
+          --sample-ms N     RSS sampling interval in slow-follower (100)
+          --window SIZE     client HTTP/2 initial stream window (default: the handler's)
+          --warm-up SIZE    flood job followed on each new server before anything is timed (64M)
+          --timeout MIN     overall limit per scenario in minutes (15); TIMEOUT is reported
+          --root DIR        repository whose Release server builds are run (default: this one)
+          --server-arg ARG  passed to every server process, repeatable
+                            (e.g. --server-arg=--Jobs:MaxOutputBytesPerJob=8589934592)
+
+        exit codes: 0 ran (PASS or MISS), 1 output not byte-exact or a call failed,
+                    2 could not run (bad command line, missing build, server did not start),
+                    3 a scenario timed out, 130 interrupted
+        """;
+
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle"];
+
+    public string Scenario { get; private set; } = "";
+
+    public bool Help { get; private set; }
+
+    public bool Split { get; private set; }
+
+    public long? Bytes { get; private set; }
+
+    public int WriteSize { get; private set; } = 64 * 1024;
+
+    public int Followers { get; private set; } = 32;
+
+    public int Channels { get; private set; } = 4;
+
+    public long SlowRate { get; private set; } = 1_000_000;
+
+    public int? Count { get; private set; }
+
+    public int Callers { get; private set; } = 8;
+
+    public int PsCalls { get; private set; } = 2000;
+
+    public int SampleMs { get; private set; } = 100;
+
+    public int? Window { get; private set; }
+
+    public long WarmUpBytes { get; private set; } = 64 * Units.MiB;
+
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromMinutes(15);
+
+    public string? Root { get; private set; }
+
+    public List<string> ServerArgs { get; } = [];
+
+    public string Deployment => Split ? "split" : "combined";
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (options.Scenario.Length != 0)
+                {
+                    throw new UsageException($"unexpected argument '{arg}'");
+                }
+
+                if (arg != "all" && !Scenarios.Contains(arg))
+                {
+                    throw new UsageException($"unknown scenario '{arg}'");
+                }
+
+                options.Scenario = arg;
+                continue;
+            }
+
+            string name = arg;
+            string? inline = null;
+            int equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                name = arg[..equals];
+                inline = arg[(equals + 1)..];
+            }
+
+            switch (name)
+            {
+                case "--help" or "-h":
+                    options.Help = true;
+                    break;
+                case "--split":
+                    options.Split = true;
+                    break;
+                case "--bytes":
+                    options.Bytes = Size(name, Value());
+                    break;
+                case "--write-size":
+                    options.WriteSize = (int)Math.Min(Size(name, Value()), 64 * Units.MiB);
+                    break;
+                case "--followers":
+                    options.Followers = Int(name, Value(), 1, 1000);
+                    break;
+                case "--channels":
+                    options.Channels = Int(name, Value(), 1, 100);
+                    break;
+                case "--slow-rate":
+                    options.SlowRate = Size(name, Value());
+                    break;
+                case "--count":
+                    options.Count = Int(name, Value(), 1, 20_000);
+                    break;
+                case "--callers":
+                    options.Callers = Int(name, Value(), 1, 256);
+                    break;
+                case "--ps-calls":
+                    options.PsCalls = Int(name, Value(), 1, 1_000_000);
+                    break;
+                case "--sample-ms":
+                    options.SampleMs = Int(name, Value(), 10, 10_000);
+                    break;
+                case "--window":
+                    long window = Size(name, Value());
+                    options.Window = window is >= 65535 and <= int.MaxValue ? (int)window : throw new UsageException($"{name}: from 65535 bytes to 2 GiB - 1");
+                    break;
+                case "--warm-up":
+                    options.WarmUpBytes = Size(name, Value());
+                    break;
+                case "--timeout":
+                    options.Timeout = TimeSpan.FromMinutes(Int(name, Value(), 1, 24 * 60));
+                    break;
+                case "--root":
+                    options.Root = Value();
+                    break;
+                case "--server-arg":
+                    options.ServerArgs.Add(Value());
+                    break;
+                default:
+                    throw new UsageException($"unknown option '{name}'");
+            }
+
+            string Value()
+            {
+                if (inline is not null)
+                {
+                    return inline;
+                }
+
+                if (i + 1 >= args.Count)
+                {
+                    throw new UsageException($"{name} needs a value");
+                }
+
+                return args[++i];
+            }
+        }
+
+        if (options.Scenario.Length == 0 && !options.Help)
+        {
+            throw new UsageException("missing scenario");
+        }
+
+        return options;
+    }
+
+    private static long Size(string name, string text) =>
+        Units.TryParseSize(text, out long value) && value > 0 ? value : throw new UsageException($"{name}: bad size '{text}'");
+
+    private static int Int(string name, string text, int min, int max) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max
+            ? value
+            : throw new UsageException($"{name}: expected a whole number from {min} to {max}, got '{text}'");
+}

@@ -1,0 +1,55 @@
+namespace Jobs.Bench;
+
+/// <summary>Where the server programs, the certificates and the test child are.</summary>
+internal sealed class BenchPaths
+{
+    private BenchPaths(string root)
+    {
+        Root = root;
+    }
+
+    /// <summary>The repository whose Release server builds are benchmarked (the server's working directory too).</summary>
+    public string Root { get; }
+
+    public string Certs => Path.Combine(Root, "certs");
+
+    public string GatewayDll => Path.Combine(Root, "Gateway", "bin", "Release", "net10.0", "Jobs.Gateway.dll");
+
+    public string SiloDll => Path.Combine(Root, "Silo", "bin", "Release", "net10.0", "Jobs.Silo.dll");
+
+    /// <summary>The test child's apphost, copied next to the bench because the bench references its project.</summary>
+    public static string TestChild { get; } = Path.Combine(AppContext.BaseDirectory, "TestChild");
+
+    public string BuildCommand => $"cd {Root} && dotnet build -c Release Gateway && dotnet build -c Release Silo";
+
+    /// <summary>The repository given, or the one this bench was built in (the folder above it holding Jobs.sln).</summary>
+    public static BenchPaths Find(string? root)
+    {
+        if (root is not null)
+        {
+            return new BenchPaths(Path.GetFullPath(root));
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Jobs.sln")))
+            {
+                return new BenchPaths(dir.FullName);
+            }
+        }
+
+        throw new UsageException("Jobs.sln not found above " + AppContext.BaseDirectory + "; give the repository with --root");
+    }
+
+    /// <summary>The files a run needs that are not there, empty when all are.</summary>
+    public IReadOnlyList<string> Missing(bool split)
+    {
+        var needed = new List<string> { GatewayDll, Path.Combine(Certs, "server.pem"), Path.Combine(Certs, "client1.pem"), TestChild };
+        if (split)
+        {
+            needed.Add(SiloDll);
+        }
+
+        return needed.Where(path => !File.Exists(path)).ToList();
+    }
+}

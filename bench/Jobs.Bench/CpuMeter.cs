@@ -1,0 +1,39 @@
+using System.Diagnostics;
+
+namespace Jobs.Bench;
+
+/// <summary>CPU time the server processes and the bench itself used over an interval, to tell whose CPU a figure is spent on (the machine's cores are shared).</summary>
+internal sealed class CpuMeter
+{
+    private readonly Deployment _deployment;
+    private readonly TimeSpan _server;
+    private readonly TimeSpan _bench;
+    private readonly Stopwatch _wall = Stopwatch.StartNew();
+
+    private CpuMeter(Deployment deployment)
+    {
+        _deployment = deployment;
+        _server = ServerCpu(deployment);
+        _bench = BenchCpu();
+    }
+
+    public static CpuMeter Start(Deployment deployment) => new(deployment);
+
+    /// <summary>"server X s, bench Y s of CPU over Z s wall (N cores)".</summary>
+    public string Read()
+    {
+        var wall = _wall.Elapsed;
+        var server = ServerCpu(_deployment) - _server;
+        var bench = BenchCpu() - _bench;
+        return $"server {server.TotalSeconds:F2} s, bench {bench.TotalSeconds:F2} s of CPU over {wall.TotalSeconds:F2} s wall ({Environment.ProcessorCount} cores; jobs not counted)";
+    }
+
+    private static TimeSpan ServerCpu(Deployment deployment) =>
+        deployment.Processes.Aggregate(TimeSpan.Zero, (sum, p) => sum + ProcStatus.CpuTime(p.Pid));
+
+    private static TimeSpan BenchCpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+}

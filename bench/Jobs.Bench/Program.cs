@@ -1,0 +1,1 @@
+return await Jobs.Bench.BenchApp.RunAsync(args);

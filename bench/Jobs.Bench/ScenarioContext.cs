@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using Jobs.Protos;
+
+namespace Jobs.Bench;
+
+/// <summary>What a scenario works with: options, paths, its report, its time limit, and the servers it started (stopped at the end, RSS printed first).</summary>
+internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Report report, CancellationToken cancellationToken) : IAsyncDisposable
+{
+    private readonly List<Deployment> _running = [];
+    private readonly List<(string Key, Func<string> Describe)> _partial = [];
+
+    public BenchOptions Options => options;
+
+    public BenchPaths Paths => paths;
+
+    public Report Report => report;
+
+    /// <summary>Cancelled at the scenario's timeout or on Ctrl+C.</summary>
+    public CancellationToken Token => cancellationToken;
+
+    public GrpcClients Clients { get; } = new(paths, options.Window);
+
+    public static RunRequest Flood(long bytes, int writeSize) => new()
+    {
+        Command = BenchPaths.TestChild,
+        Args = { "flood", bytes.ToString(CultureInfo.InvariantCulture), writeSize.ToString(CultureInfo.InvariantCulture) },
+    };
+
+    /// <summary>Registers a figure in progress, printed if the scenario times out or is interrupted.</summary>
+    public void WhileRunning(string key, Func<string> describe) => _partial.Add((key, describe));
+
+    /// <summary>Prints what the registered figures reached so far.</summary>
+    public void ReportPartial()
+    {
+        foreach (var (key, describe) in _partial)
+        {
+            Report.Line(key, $"so far: {describe()}");
+        }
+    }
+
+    public async Task<Deployment> StartServerAsync(string? label = null)
+    {
+        Report.Progress($"starting the {Options.Deployment} server{(label is null ? "" : $" ({label})")}");
+        var deployment = await Deployment.StartAsync(Paths, Options.Split, Options.ServerArgs, Token);
+        _running.Add(deployment);
+        Report.Line(label is null ? "server" : $"server ({label})", deployment.Description);
+        return deployment;
+    }
+
+    /// <summary>Prints the server's RSS, then stops it (SIGTERM, kill if needed).</summary>
+    public async Task StopServerAsync(Deployment deployment, string? label = null)
+    {
+        Report.Line(label is null ? "server RSS" : $"server RSS ({label})", deployment.Rss().ToString());
+        _running.Remove(deployment);
+        Report.Progress("stopping the server");
+        var lines = await deployment.StopAsync();
+        await deployment.DisposeAsync();
+        Report.Progress(string.Join("; ", lines));
+        if (lines.Any(line => !line.Contains("stopped on SIGTERM", StringComparison.Ordinal)))
+        {
+            Report.Line("server stop", string.Join("; ", lines));
+        }
+    }
+
+    /// <summary>
+    /// A flood job of --warm-up bytes followed to its end, then a pause, so timed calls run on the server's
+    /// optimized (tier-1) code over open connections rather than on its first JIT tier. Returns its id.
+    /// </summary>
+    public async Task<string> WarmUpAsync(JobsClient client)
+    {
+        long bytes = Options.WarmUpBytes;
+        Report.Progress($"warm-up: following a {Units.Size(bytes)} job");
+        var run = await client.RunAsync(Flood(bytes, Options.WriteSize), cancellationToken: Token);
+        var follower = new Follower("warm-up follower");
+        await follower.FollowAsync(client, run.JobId, bytes, Stopwatch.StartNew(), 0, Token);
+        if (!follower.Complete)
+        {
+            Report.Failure($"warm-up: {follower.Error}");
+        }
+
+        await client.PsAsync(new PsRequest { JobId = run.JobId }, cancellationToken: Token);
+        // The runtime compiles hot methods again in the background shortly after they get hot.
+        await Task.Delay(TimeSpan.FromSeconds(1), Token);
+        return run.JobId;
+    }
+
+    /// <summary>A flood job followed live from the Run call; the follower's times count from just before the call.</summary>
+    public async Task<(Follower Follower, TimeSpan RunCall)> LiveFollowAsync(JobsClient client, long bytes, string name)
+    {
+        var clock = Stopwatch.StartNew();
+        var run = await client.RunAsync(Flood(bytes, Options.WriteSize), cancellationToken: Token);
+        var runCall = clock.Elapsed;
+        var follower = new Follower(name);
+        WhileRunning(name, () => $"{follower.Describe()} at {Units.Seconds(clock.Elapsed)}");
+        await follower.FollowAsync(client, run.JobId, bytes, clock, 0, Token);
+        return (follower, runCall);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var deployment in _running.ToList())
+        {
+            try
+            {
+                await StopServerAsync(deployment);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+                Report.Progress($"stopping the server: {e.Message}");
+                await deployment.DisposeAsync();
+            }
+        }
+
+        Clients.Dispose();
+    }
+}

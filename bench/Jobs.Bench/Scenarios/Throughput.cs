@@ -1,0 +1,46 @@
+namespace Jobs.Bench.Scenarios;
+
+/// <summary>One follower of a job writing 1 GiB in 64 KiB writes, Run call to last byte, against .NET reading the same child's pipe.</summary>
+internal static class Throughput
+{
+    public const double Target = 0.5;
+
+    public static async Task RunAsync(ScenarioContext ctx)
+    {
+        long bytes = ctx.Options.Bytes ?? Units.GiB;
+        ctx.Report.Line("parameters", $"bytes={Units.Size(bytes)} ({bytes} B), write-size={Units.Size(ctx.Options.WriteSize)}, 1 follower, check: {PatternChecker.Method}");
+
+        Report.Progress($"baseline: .NET reading TestChild flood {Units.Size(bytes)} from its stdout pipe");
+        // A small untimed run first, so both sides are measured warm (the server gets its warm-up job too).
+        await Baselines.PipeReadAsync(Units.MiB, ctx.Options.WriteSize, ctx.Token);
+        var (baseLastByte, baseError) = await Baselines.PipeReadAsync(bytes, ctx.Options.WriteSize, ctx.Token);
+        double baseRate = Units.Rate(bytes, baseLastByte);
+        ctx.Report.Line("baseline", $"Process.Start(TestChild flood) + 64 KiB BaseStream reads: {Units.Seconds(baseLastByte)} to last byte, {Units.MBps(baseRate)}");
+        if (baseError is not null)
+        {
+            ctx.Report.Failure($"baseline: {baseError}");
+            return;
+        }
+
+        var server = await ctx.StartServerAsync();
+        var client = ctx.Clients.Create(server.Endpoint);
+        await ctx.WarmUpAsync(client);
+
+        Report.Progress($"following a {Units.Size(bytes)} job live");
+        var cpu = CpuMeter.Start(server);
+        var (follower, runCall) = await ctx.LiveFollowAsync(client, bytes, "follower");
+        string cpuUsed = cpu.Read();
+        ctx.Report.Line("follower", $"Run call {Units.Seconds(runCall)}, {follower.Describe()}");
+        ctx.Report.Line("cpu", cpuUsed);
+        if (ctx.Report.Checked(follower))
+        {
+            var time = follower.LastByteOrEnd;
+            double rate = Units.Rate(follower.Bytes, time);
+            ctx.Report.Line("figure", $"Run call to last byte: {Units.Seconds(time)}, {Units.MBps(rate)}");
+            ctx.Report.Line("target", $">= {Target:F1} x baseline = {Units.MBps(Target * baseRate)}");
+            ctx.Report.Verdict("", rate >= Target * baseRate, $"figure/baseline = {Units.Ratio(rate / baseRate)} (target >= {Target:F3})");
+        }
+
+        await ctx.StopServerAsync(server);
+    }
+}
