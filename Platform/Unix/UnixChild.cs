@@ -27,7 +27,8 @@ internal sealed class UnixChild : IChild
     private readonly CancellationTokenSource _stopReading = new();
     private readonly Action<UnixChild> _onEnded;
     private readonly Task _readers;
-    private int _reaped;
+    private readonly Lock _signalGate = new();
+    private bool _reaped;
 
     public UnixChild(int pid, int stdoutFd, int stderrFd, Task leaderExited, Action<UnixChild> onEnded)
     {
@@ -54,9 +55,12 @@ internal sealed class UnixChild : IChild
     /// <summary>Sends a signal to the whole group unless the leader has been reaped (its pid may be reused then).</summary>
     internal void SignalGroup(int signal)
     {
-        if (Volatile.Read(ref _reaped) == 0)
+        lock (_signalGate)
         {
-            ProcessGroup.Signal(Pid, signal);
+            if (!_reaped)
+            {
+                ProcessGroup.Signal(Pid, signal);
+            }
         }
     }
 
@@ -102,9 +106,24 @@ internal sealed class UnixChild : IChild
     {
         await leaderExited.ConfigureAwait(false);
 
-        // The leader is a zombie now, so its pid (the group id) cannot be reused while we sweep.
-        ProcessGroup.Signal(Pid, LibC.SIGKILL);
-        await ProcessGroup.WaitGoneAsync(Pid, GroupGoneTimeout, CancellationToken.None).ConfigureAwait(false);
+        // The leader is a zombie, so its pid (the group id) cannot be reused yet: sweep the group,
+        // then reap. Nothing is signalled after the reap, so a recycled id is never hit.
+        int result;
+        int status;
+        lock (_signalGate)
+        {
+            ProcessGroup.Signal(Pid, LibC.SIGKILL);
+            result = LibC.WaitPid(Pid, 0, out status, out _);
+            _reaped = true;
+        }
+
+        // A group outlives its leader only while other members exist: usually none, and the check
+        // is one call. Members killed above may take a moment to die (zombies of them may stay
+        // when nobody reaps orphans), so only then is /proc read until none is alive.
+        if (ProcessGroup.Signal(Pid, 0))
+        {
+            await ProcessGroup.WaitGoneAsync(Pid, GroupGoneTimeout, CancellationToken.None).ConfigureAwait(false);
+        }
 
         if (await Task.WhenAny(_readers, Task.Delay(DrainAfterExit)).ConfigureAwait(false) != _readers)
         {
@@ -113,10 +132,6 @@ internal sealed class UnixChild : IChild
 
         await _readers.ConfigureAwait(false);
         _output.Writer.TryComplete();
-
-        int result = LibC.WaitPid(Pid, 0, out int status, out _);
-
-        Volatile.Write(ref _reaped, 1);
         _stopReading.Dispose();
         _onEnded(this);
         return result == Pid ? Decode(status) : new ChildExit(null, null, "unknown (reaped elsewhere)");
