@@ -19,6 +19,7 @@ else
         .AddMemoryStreams(JobStreams.ProviderName));
 }
 
+builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
 builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ErrorMappingInterceptor>());
 builder.Services.AddSingleton<JobOutputFollower>();
 try

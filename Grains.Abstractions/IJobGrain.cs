@@ -13,9 +13,17 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     Task<JobStatus> GetStatusAsync();
 
-    /// <summary>Kills the job's whole process tree and answers with the final status once it is gone.</summary>
+    /// <summary>
+    /// Stops the job's whole process tree: SIGTERM, up to <paramref name="grace"/> to exit, then
+    /// SIGKILL. Answers with the final status once the tree is gone; a finished job just answers.
+    /// </summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
-    Task<JobStatus> KillAsync();
+    Task<JobStatus> KillAsync(TimeSpan grace);
+
+    /// <summary>Sends one signal to the job's process tree and nothing else; answers with the status at once.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    /// <exception cref="InvalidRequestException">There is no such signal.</exception>
+    Task<JobStatus> SignalAsync(string signal);
 
     /// <summary>
     /// A position from which the given stream's bytes at <paramref name="offset"/> and after can be

@@ -1,9 +1,22 @@
 namespace Jobs.Grains;
 
-/// <summary>What a job runs.</summary>
+/// <summary>What a job runs, and how.</summary>
 /// <param name="Command">A path, or a program name looked up in the server's <c>PATH</c>.</param>
 /// <param name="Args">Arguments, passed to the program as they are (no shell).</param>
 [GenerateSerializer, Immutable, Alias("Jobs.JobSpec")]
 public sealed record JobSpec(
     [property: Id(0)] string Command,
-    [property: Id(1)] string[] Args);
+    [property: Id(1)] string[] Args)
+{
+    /// <summary>Working directory; the server's when null.</summary>
+    [Id(2)]
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Variables set on top of the server's environment.</summary>
+    [Id(3)]
+    public Dictionary<string, string>? Environment { get; init; }
+
+    /// <summary>How long the job may run before it is stopped (SIGTERM, grace, SIGKILL); no limit when null.</summary>
+    [Id(4)]
+    public TimeSpan? Timeout { get; init; }
+}

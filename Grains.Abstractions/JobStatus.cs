@@ -34,6 +34,10 @@ public sealed record JobStatus(
     [Id(11)]
     public long StderrBytes { get; init; }
 
+    /// <summary>Why the job ended, when the runner caused it.</summary>
+    [Id(12)]
+    public EndReason EndReason { get; init; }
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

@@ -26,6 +26,8 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     private long _published;
     private bool _finalPublished;
     private bool _publishing;
+    private EndReason _endReason;
+    private IGrainTimer? _timeout;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -45,9 +47,15 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             throw new JobAlreadyExistsException($"job {this.GetPrimaryKeyString()} exists already");
         }
 
+        if (spec.Timeout is { } limit && limit <= TimeSpan.Zero)
+        {
+            DeactivateOnIdle();
+            throw new InvalidJobSpecException("the timeout must be positive");
+        }
+
         try
         {
-            _child = launcher.Start(new ChildSpec(spec.Command, spec.Args));
+            _child = launcher.Start(new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment));
         }
         catch (ChildStartException e)
         {
@@ -65,22 +73,45 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         _status = new JobStatus(this.GetPrimaryKeyString(), JobState.Running, spec.Command, spec.Args, _child.Pid, DateTimeOffset.UtcNow);
         logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
         _ = RecordAsync(_child);
+        if (spec.Timeout is { } timeout)
+        {
+            _timeout = this.RegisterGrainTimer(TimeOutAsync, new GrainTimerCreationOptions(timeout, Timeout.InfiniteTimeSpan) { Interleave = true });
+        }
+
         return Task.FromResult(_status);
     }
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(CurrentStatus());
 
-    public async Task<JobStatus> KillAsync()
+    public Task<JobStatus> KillAsync(TimeSpan grace)
+    {
+        var limit = options.Value.MaxKillGrace;
+        if (grace < TimeSpan.Zero || grace > limit)
+        {
+            throw new InvalidRequestException($"the grace period must be between 0 and {limit}");
+        }
+
+        return StopAsync(EndReason.KilledByRequest, grace);
+    }
+
+    public Task<JobStatus> SignalAsync(string signal)
     {
         var status = CurrentStatus();
         if (status.Ended || _child is null)
         {
-            return status;
+            return Task.FromResult(status);
         }
 
-        await _child.KillAsync(CancellationToken.None);
-        await _ended.Task;
-        return CurrentStatus();
+        try
+        {
+            _child.Signal(signal);
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            throw new InvalidRequestException(e.Message);
+        }
+
+        return Task.FromResult(CurrentStatus());
     }
 
     public Task<OutputSlice> ReadOutputAsync(long position, int maxBytes)
@@ -131,6 +162,33 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         _log.Dispose();
     }
 
+    private async Task<JobStatus> StopAsync(EndReason reason, TimeSpan grace)
+    {
+        var status = CurrentStatus();
+        if (status.Ended || _child is null)
+        {
+            return status;
+        }
+
+        if (_endReason == EndReason.None)
+        {
+            _endReason = reason;
+        }
+
+        await _child.StopAsync(grace, CancellationToken.None);
+        await _ended.Task;
+        return CurrentStatus();
+    }
+
+    private async Task TimeOutAsync(CancellationToken cancellationToken)
+    {
+        if (_status is { Ended: false })
+        {
+            logger.LogInformation("Job {JobId} ran past its timeout; stopping it", _status.JobId);
+            await StopAsync(EndReason.TimedOut, options.Value.DefaultKillGrace);
+        }
+    }
+
     private JobStatus CurrentStatus()
     {
         if (_status is null)
@@ -168,7 +226,9 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             Signal = exit.Signal,
             SignalName = exit.SignalName,
             EndedAt = DateTimeOffset.UtcNow,
+            EndReason = _endReason,
         };
+        _timeout?.Dispose();
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
             _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);

@@ -9,6 +9,12 @@ public sealed class JobOptions
     /// <summary>How long a finished job, with its output, stays queryable.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>How long a kill waits after SIGTERM before SIGKILL, unless the caller says otherwise.</summary>
+    public TimeSpan DefaultKillGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest grace a caller may ask for.</summary>
+    public TimeSpan MaxKillGrace { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How many finished jobs are kept at most; the oldest are forgotten first.</summary>
     public int MaxFinishedJobs { get; set; } = 10_000;
 

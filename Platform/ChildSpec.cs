@@ -4,4 +4,9 @@ namespace Jobs.Platform;
 /// <param name="Command">A path, or a program name looked up in the server's <c>PATH</c>.</param>
 /// <param name="Args">Arguments after the program name, passed as they are (no shell).</param>
 /// <param name="WorkingDirectory">Working directory of the child; the server's own when null.</param>
-public sealed record ChildSpec(string Command, IReadOnlyList<string> Args, string? WorkingDirectory = null);
+/// <param name="Environment">Variables set for the child on top of the server's environment (a value replaces the server's).</param>
+public sealed record ChildSpec(
+    string Command,
+    IReadOnlyList<string> Args,
+    string? WorkingDirectory = null,
+    IReadOnlyDictionary<string, string>? Environment = null);

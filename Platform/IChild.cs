@@ -23,6 +23,16 @@ public interface IChild
     /// </summary>
     Task<ChildExit> Exited { get; }
 
-    /// <summary>Kills the child's whole process tree; completes once the tree is gone.</summary>
+    /// <summary>Kills the child's whole process tree at once; completes once the tree is gone.</summary>
     Task<ChildExit> KillAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Asks the whole tree to stop (SIGTERM on Unix), waits up to <paramref name="grace"/> for the
+    /// child to exit, then kills the tree; completes once the tree is gone.
+    /// </summary>
+    Task<ChildExit> StopAsync(TimeSpan grace, CancellationToken cancellationToken);
+
+    /// <summary>Sends one signal to the whole tree and nothing else; false once the child has ended.</summary>
+    /// <exception cref="PlatformNotSupportedException">The OS has no such signal.</exception>
+    bool Signal(string name);
 }

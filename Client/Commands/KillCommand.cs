@@ -9,19 +9,43 @@ internal sealed class KillCommand : Command
 {
     public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
 
+    public static readonly Option<TimeSpan?> GraceOption = new("--grace")
+    {
+        Description = "How long to wait after SIGTERM before SIGKILL [default: the server's, 5s].",
+        HelpName = "duration",
+        CustomParser = Durations.Parse,
+    };
+
+    public static readonly Option<string?> SignalOption = new("--signal", "-s")
+    {
+        Description = "Send only this signal (e.g. HUP, SIGUSR1, 15) and print the job's status; no SIGKILL follows.",
+        HelpName = "name",
+    };
+
     private readonly CliConsole _console;
 
     public KillCommand(CliConsole console)
-        : base("kill", "Kill a job's whole process tree and print its final status. Killing a finished job is not an error.")
+        : base("kill", "Stop a job's whole process tree (SIGTERM, a grace period, SIGKILL) and print its final status. Killing a finished job is not an error.")
     {
         _console = console;
         Arguments.Add(IdArgument);
+        Options.Add(GraceOption);
+        Options.Add(SignalOption);
         SetAction(ExecuteAsync);
     }
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var request = new KillRequest { JobId = parseResult.GetRequiredValue(IdArgument) };
+        var request = new KillRequest
+        {
+            JobId = parseResult.GetRequiredValue(IdArgument),
+            Signal = parseResult.GetValue(SignalOption) ?? string.Empty,
+        };
+        if (parseResult.GetValue(GraceOption) is { } grace)
+        {
+            request.Grace = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(grace);
+        }
+
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var response = await connection.Client.KillAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);

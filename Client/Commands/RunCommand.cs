@@ -24,6 +24,28 @@ internal sealed class RunCommand : Command
         Arity = ArgumentArity.ZeroOrMore,
     };
 
+    public static readonly Option<string[]> EnvOption = new("--env", "-e")
+    {
+        Description = "Set an environment variable for the job (NAME=VALUE); repeatable.",
+        HelpName = "NAME=VALUE",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        Validators = { ValidateEnv },
+    };
+
+    public static readonly Option<string?> CwdOption = new("--cwd")
+    {
+        Description = "Working directory of the job on the server.",
+        HelpName = "dir",
+    };
+
+    public static readonly Option<TimeSpan?> TimeoutOption = new("--timeout")
+    {
+        Description = "Stop the job (SIGTERM, grace, SIGKILL) once it has run this long, e.g. 30s, 5m, 1h.",
+        HelpName = "duration",
+        CustomParser = Durations.Parse,
+    };
+
     private readonly CliConsole _console;
 
     public RunCommand(CliConsole console)
@@ -32,6 +54,9 @@ internal sealed class RunCommand : Command
         _console = console;
         Arguments.Add(CommandArgument);
         Arguments.Add(ArgsArgument);
+        Options.Add(EnvOption);
+        Options.Add(CwdOption);
+        Options.Add(TimeoutOption);
         SetAction(ExecuteAsync);
     }
 
@@ -47,10 +72,35 @@ internal sealed class RunCommand : Command
         }
     }
 
+    private static void ValidateEnv(OptionResult result)
+    {
+        foreach (var token in result.Tokens)
+        {
+            if (token.Value.IndexOf('=', StringComparison.Ordinal) <= 0)
+            {
+                result.AddError($"--env takes NAME=VALUE, not '{token.Value}'");
+            }
+        }
+    }
+
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var request = new RunRequest { Command = parseResult.GetRequiredValue(CommandArgument) };
+        var request = new RunRequest
+        {
+            Command = parseResult.GetRequiredValue(CommandArgument),
+            Cwd = parseResult.GetValue(CwdOption) ?? string.Empty,
+        };
         request.Args.AddRange(parseResult.GetValue(ArgsArgument) ?? []);
+        foreach (string variable in parseResult.GetValue(EnvOption) ?? [])
+        {
+            int equals = variable.IndexOf('=', StringComparison.Ordinal);
+            request.Env[variable[..equals]] = variable[(equals + 1)..];
+        }
+
+        if (parseResult.GetValue(TimeoutOption) is { } timeout)
+        {
+            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(timeout);
+        }
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var response = await connection.Client.RunAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);

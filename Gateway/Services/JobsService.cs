@@ -5,7 +5,8 @@ using Jobs.Protos;
 namespace Jobs.Gateway.Services;
 
 /// <summary>The <c>jobs.v1.Jobs</c> service: translates calls to the job grains. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.</summary>
-public sealed class JobsService(IClusterClient client, JobOutputFollower follower) : Protos.Jobs.JobsBase
+public sealed class JobsService(IClusterClient client, JobOutputFollower follower, Microsoft.Extensions.Options.IOptions<JobOptions> options)
+    : Protos.Jobs.JobsBase
 {
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
@@ -15,7 +16,13 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
         }
 
         string jobId = JobIds.New();
-        await client.GetGrain<IJobGrain>(jobId).StartAsync(new JobSpec(request.Command, [.. request.Args]));
+        var spec = new JobSpec(request.Command, [.. request.Args])
+        {
+            WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
+            Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),
+            Timeout = request.Timeout?.ToTimeSpan(),
+        };
+        await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
         return new RunResponse { JobId = jobId };
     }
 
@@ -49,7 +56,10 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
 
     public override async Task<KillResponse> Kill(KillRequest request, ServerCallContext context)
     {
-        var status = await client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId)).KillAsync();
+        var grain = client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId));
+        var status = string.IsNullOrEmpty(request.Signal)
+            ? await grain.KillAsync(request.Grace?.ToTimeSpan() ?? options.Value.DefaultKillGrace)
+            : await grain.SignalAsync(request.Signal);
         return new KillResponse { Status = status.ToProto() };
     }
 }

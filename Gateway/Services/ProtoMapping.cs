@@ -29,6 +29,12 @@ internal static class ProtoMapping
             EndedAt = status.EndedAt is { } ended ? Timestamp.FromDateTimeOffset(ended) : null,
             StdoutBytes = status.StdoutBytes,
             StderrBytes = status.StderrBytes,
+            EndReason = status.EndReason switch
+            {
+                EndReason.KilledByRequest => Proto.EndReason.KilledByRequest,
+                EndReason.TimedOut => Proto.EndReason.TimedOut,
+                _ => Proto.EndReason.Unspecified,
+            },
         };
         proto.Args.AddRange(status.Args);
         return proto;

@@ -17,6 +17,7 @@ internal static unsafe partial class LibC
     internal const int ESRCH = 3;
     internal const int ECHILD = 10;
     internal const int SIGKILL = 9;
+    internal const int SIGTERM = 15;
     internal const short POLLIN = 0x1;
 
     internal const short POSIX_SPAWN_SETPGROUP = 0x02;

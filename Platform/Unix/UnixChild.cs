@@ -52,15 +52,33 @@ internal sealed class UnixChild : IChild
         return await Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<ChildExit> StopAsync(TimeSpan grace, CancellationToken cancellationToken)
+    {
+        SignalGroup(LibC.SIGTERM);
+        if (grace > TimeSpan.Zero)
+        {
+            await Task.WhenAny(Exited, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
+        }
+
+        return await KillAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public bool Signal(string name)
+    {
+        if (!SignalNames.TryParse(name, out int signal))
+        {
+            throw new PlatformNotSupportedException($"there is no signal '{name}'");
+        }
+
+        return SignalGroup(signal);
+    }
+
     /// <summary>Sends a signal to the whole group unless the leader has been reaped (its pid may be reused then).</summary>
-    internal void SignalGroup(int signal)
+    internal bool SignalGroup(int signal)
     {
         lock (_signalGate)
         {
-            if (!_reaped)
-            {
-                ProcessGroup.Signal(Pid, signal);
-            }
+            return !_reaped && ProcessGroup.Signal(Pid, signal);
         }
     }
 

@@ -30,7 +30,19 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         }
 
         string[] argv = [spec.Command, .. spec.Args];
-        string[] envp = [.. Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}")];
+        var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? string.Empty, StringComparer.Ordinal);
+        foreach (var (name, value) in spec.Environment ?? new Dictionary<string, string>())
+        {
+            if (name.Length == 0 || name.Contains('=') || name.Contains('\0') || value.Contains('\0'))
+            {
+                throw new ArgumentException($"'{name}' cannot be an environment variable name, or its value holds a NUL character", nameof(spec));
+            }
+
+            environment[name] = value;
+        }
+
+        string[] envp = [.. environment.Select(e => $"{e.Key}={e.Value}")];
         foreach (string s in argv)
         {
             if (s.Contains('\0'))

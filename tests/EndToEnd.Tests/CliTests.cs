@@ -83,6 +83,32 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Run_options_set_environment_working_directory_and_timeout()
+    {
+        string id = await RunWithOptionsAsync(["--env", "JOBS_GREETING=hello there", "--cwd", "/tmp", "--timeout", "30s", "--", "sh", "-c", "echo \"$JOBS_GREETING\"; pwd"]);
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+        Assert.Equal("hello there\n/tmp\n", logs.StdoutText);
+
+        string slow = await RunWithOptionsAsync(["--timeout", "1s", "--", "sleep", "600"]);
+        await Cli.RunAsync(Endpoint, "logs", slow);
+        Assert.Equal("Killed signal=SIGTERM (timed out)\n", (await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Kill_signal_sends_one_signal_and_nothing_else()
+    {
+        string id = await RunAsync("sh", "-c", "trap 'echo got-usr1; exit 7' USR1; while :; do sleep 0.05; done");
+        await Task.Delay(300);
+
+        var signal = await Cli.RunAsync(Endpoint, "kill", id, "--signal", "USR1");
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+
+        Assert.Equal(0, signal.ExitCode);
+        Assert.Equal("got-usr1\n", logs.StdoutText);
+        Assert.Equal("Exited code=7\n", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Every_byte_value_survives_the_trip()
     {
         string id = await RunAsync(TestChildProgram.Path, "binary", "4");
@@ -119,13 +145,13 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
             var kill = await Cli.RunAsync(Endpoint, "kill", id);
 
             Assert.Equal(0, kill.ExitCode);
-            Assert.Equal("Killed signal=9\n", kill.StdoutText);
+            Assert.Matches(@"^(Killed signal=SIG[A-Z]+|Exited code=\d+) \(killed by request\)\n$", kill.StdoutText);
             Assert.False(Processes.IsAlive(pid), "the job outlived kill");
             Assert.False(Processes.IsAlive(grandchild), "the grandchild outlived kill");
 
             var again = await Cli.RunAsync(Endpoint, "kill", id);
             Assert.Equal(0, again.ExitCode);
-            Assert.Equal("Killed signal=9\n", again.StdoutText);
+            Assert.Equal(kill.StdoutText, again.StdoutText);
         }
         finally
         {
@@ -142,6 +168,9 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     [InlineData(new[] { "logs", "019365c8-7571-79f2-8991-9be713d63d56" }, "not found")]
     [InlineData(new[] { "kill", "019365c8-7571-79f2-8991-9be713d63d56" }, "not found")]
     [InlineData(new[] { "ps", "019365c8-7571-49f2-8991-9be713d63d56" }, "is not a job id")]
+    [InlineData(new[] { "run", "--cwd", "/jobs-no-such-dir", "--", "true" }, "working directory '/jobs-no-such-dir' does not exist")]
+    [InlineData(new[] { "run", "--env", "NOEQUALS", "--", "true" }, "--env takes NAME=VALUE")]
+    [InlineData(new[] { "run", "--timeout", "soon", "--", "true" }, "is not a duration")]
     public async Task Bad_input_gets_one_line_on_stderr_and_a_failing_exit_code(string[] args, string message)
     {
         var result = await Cli.RunAsync(Endpoint, args);
@@ -189,9 +218,11 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         return id;
     }
 
-    private async Task<string> RunAsync(params string[] command)
+    private Task<string> RunAsync(params string[] command) => RunWithOptionsAsync(["--", .. command]);
+
+    private async Task<string> RunWithOptionsAsync(string[] optionsAndCommand)
     {
-        var run = await Cli.RunAsync(Endpoint, ["run", "--", .. command]);
+        var run = await Cli.RunAsync(Endpoint, ["run", .. optionsAndCommand]);
         Assert.True(run.ExitCode == 0, run.ToString());
         return Remember(run.StdoutText.Trim());
     }

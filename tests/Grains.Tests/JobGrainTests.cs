@@ -167,14 +167,14 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
         int grandchild = await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(20));
         try
         {
-            var killed = await Grain(id).KillAsync();
+            var killed = await Grain(id).KillAsync(TimeSpan.FromSeconds(5));
 
-            Assert.Equal(JobState.Killed, killed.State);
-            Assert.Equal(9, killed.Signal);
+            Assert.True(killed.Ended);
+            Assert.Equal(EndReason.KilledByRequest, killed.EndReason);
             Assert.NotNull(killed.EndedAt);
             Assert.False(Processes.IsAlive(started.Pid), "the job's process outlived kill");
             Assert.False(Processes.IsAlive(grandchild), "the grandchild outlived kill");
-            var again = await Grain(id).KillAsync();
+            var again = await Grain(id).KillAsync(TimeSpan.Zero);
             Assert.Equal((killed.State, killed.Signal, killed.EndedAt), (again.State, again.Signal, again.EndedAt));
         }
         finally
@@ -190,11 +190,45 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
         var follow = FollowResult.CollectAsync(_follower, id, _timeout.Token);
         await Task.Delay(200);
 
-        await Grain(id).KillAsync();
+        await Grain(id).KillAsync(TimeSpan.Zero);
         var result = await follow;
 
-        Assert.Equal(JobState.Killed, result.End!.State);
+        Assert.Equal(EndReason.KilledByRequest, result.End!.EndReason);
         Assert.StartsWith("line 0\n", System.Text.Encoding.ASCII.GetString(result.Stdout));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_job_that_ignores_SIGTERM_is_SIGKILLed_after_the_grace()
+    {
+        var (id, _) = await StartAsync("ignore-sigterm", "600");
+        await Task.Delay(500);
+        var started = DateTime.UtcNow;
+
+        var killed = await Grain(id).KillAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal((JobState.Killed, "SIGKILL", EndReason.KilledByRequest), (killed.State, killed.SignalName, killed.EndReason));
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(0.9), "SIGKILL came before the grace ended");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_timeout_stops_the_job_and_says_so()
+    {
+        string id = JobIds.New();
+        _jobs.Add(id);
+        await Grain(id).StartAsync(new JobSpec("sleep", ["600"]) { Timeout = TimeSpan.FromSeconds(1) });
+
+        var result = await FollowResult.CollectAsync(_follower, id, _timeout.Token);
+
+        Assert.Equal((JobState.Killed, "SIGTERM", EndReason.TimedOut), (result.End!.State, result.End.SignalName, result.End.EndReason));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_unknown_signal_is_refused()
+    {
+        var (id, _) = await StartAsync("sleep", "600");
+
+        await Assert.ThrowsAsync<InvalidRequestException>(() => Grain(id).SignalAsync("SIGNOPE"));
+        Assert.Equal(JobState.Running, (await Grain(id).GetStatusAsync()).State);
     }
 
     [Fact(Timeout = 60_000)]
@@ -203,7 +237,7 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
         var grain = Grain(JobIds.New());
 
         await Assert.ThrowsAsync<JobNotFoundException>(grain.GetStatusAsync);
-        await Assert.ThrowsAsync<JobNotFoundException>(grain.KillAsync);
+        await Assert.ThrowsAsync<JobNotFoundException>(() => grain.KillAsync(TimeSpan.Zero));
         await Assert.ThrowsAsync<JobNotFoundException>(() => grain.ReadOutputAsync(0, 1024));
     }
 
@@ -232,7 +266,7 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
     {
         try
         {
-            await Grain(id).KillAsync();
+            await Grain(id).KillAsync(TimeSpan.Zero);
         }
         catch (JobNotFoundException)
         {

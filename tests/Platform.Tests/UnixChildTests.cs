@@ -171,6 +171,49 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Environment_variables_are_added_to_the_servers()
+    {
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["env", "JOBS_TEST_VALUE"], null, new Dictionary<string, string> { ["JOBS_TEST_VALUE"] = "a b=c" }));
+
+        var (outputs, _) = await DrainAsync(child);
+
+        Assert.Equal("a b=c\n", Text(outputs, ChildStream.Stdout));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Stop_sends_SIGTERM_first_and_SIGKILL_only_after_the_grace()
+    {
+        var obeys = _launcher.Start(new ChildSpec("sleep", ["600"]));
+        var ignores = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["ignore-sigterm", "600"]));
+        await Task.Delay(500);
+        var started = DateTime.UtcNow;
+
+        var obeyed = await obeys.StopAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        var obeyedAfter = DateTime.UtcNow - started;
+        var ignored = await ignores.StopAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.Equal("SIGTERM", obeyed.SignalName);
+        Assert.True(obeyedAfter < TimeSpan.FromSeconds(5), "a child that obeys SIGTERM waited for the grace");
+        Assert.Equal("SIGKILL", ignored.SignalName);
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(0.9), "SIGKILL came before the grace ended");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Signal_sends_one_signal_by_name()
+    {
+        var child = _launcher.Start(new ChildSpec("sh", ["-c", "trap 'echo hup; exit 3' HUP; while :; do sleep 0.05; done"]));
+        await Task.Delay(300);
+
+        Assert.True(child.Signal("HUP"));
+        var (outputs, exit) = await DrainAsync(child);
+
+        Assert.Equal(3, exit.ExitCode);
+        Assert.Equal("hup\n", Text(outputs, ChildStream.Stdout));
+        Assert.False(child.Signal("SIGHUP"));
+        Assert.Throws<PlatformNotSupportedException>(() => child.Signal("SIGNOPE"));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Kill_all_stops_every_running_child()
     {
         var first = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]));
