@@ -61,35 +61,7 @@ internal sealed class LogsCommand : Command
         };
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        using var call = connection.Client.Logs(request, cancellationToken: cancellationToken);
-
-        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            switch (response.ItemCase)
-            {
-                case LogsResponse.ItemOneofCase.Chunk:
-                    await WriteChunkAsync(response.Chunk, cancellationToken).ConfigureAwait(false);
-                    break;
-                case LogsResponse.ItemOneofCase.Dropped:
-                    _console.WriteErrorLine(
-                        $"jobs: older output was dropped by the server's per-job cap; continuing from stdout offset {response.Dropped.StdoutOffset}, stderr offset {response.Dropped.StderrOffset}");
-                    break;
-                case LogsResponse.ItemOneofCase.End:
-                    return ExitCodes.Success;
-                default:
-                    // An item kind from a newer server: nothing this client could show.
-                    break;
-            }
-        }
-
-        throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
+        await new JobOutputWriter(_console).FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
     }
-
-    private Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken) => chunk.Stream switch
-    {
-        // Flushed per message so that a followed job's output shows up as it is produced.
-        OutputStream.Stdout => _console.WriteOutputAsync(chunk.Data.Memory, cancellationToken),
-        OutputStream.Stderr => _console.WriteErrorAsync(chunk.Data.Memory, cancellationToken),
-        _ => throw new CliException(ExitCodes.Failure, $"the server sent output of unknown stream {(int)chunk.Stream}"),
-    };
 }

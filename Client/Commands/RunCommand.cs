@@ -46,6 +46,21 @@ internal sealed class RunCommand : Command
         CustomParser = Durations.Parse,
     };
 
+    public static readonly Option<bool> FollowOption = new("--follow", "-f")
+    {
+        Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed). Ctrl+C detaches and leaves the job running.",
+    };
+
+    public static readonly Option<bool> WaitOption = new("--wait", "-w")
+    {
+        Description = "Wait for the job to end without showing its output, then exit with its exit code.",
+    };
+
+    public static readonly Option<bool> KillOnDetachOption = new("--kill-on-detach")
+    {
+        Description = "With --follow or --wait: Ctrl+C kills the job instead of leaving it running.",
+    };
+
     private readonly CliConsole _console;
 
     public RunCommand(CliConsole console)
@@ -57,6 +72,9 @@ internal sealed class RunCommand : Command
         Options.Add(EnvOption);
         Options.Add(CwdOption);
         Options.Add(TimeoutOption);
+        Options.Add(FollowOption);
+        Options.Add(WaitOption);
+        Options.Add(KillOnDetachOption);
         SetAction(ExecuteAsync);
     }
 
@@ -105,7 +123,37 @@ internal sealed class RunCommand : Command
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var response = await connection.Client.RunAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        await _console.WriteLineAsync(response.JobId, cancellationToken).ConfigureAwait(false);
-        return ExitCodes.Success;
+        bool follow = parseResult.GetValue(FollowOption);
+        bool wait = parseResult.GetValue(WaitOption);
+        if (!follow && !wait)
+        {
+            await _console.WriteLineAsync(response.JobId, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+
+        // Waiting asks for no byte of output: offsets past any end leave only the final status.
+        var logs = new LogsRequest { JobId = response.JobId };
+        if (!follow)
+        {
+            logs.StdoutOffset = long.MaxValue;
+            logs.StderrOffset = long.MaxValue;
+        }
+
+        try
+        {
+            var end = await new JobOutputWriter(_console).FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
+            return JobOutputWriter.ExitCodeOf(end);
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)
+        {
+            if (!parseResult.GetValue(KillOnDetachOption))
+            {
+                throw new CliException(ExitCodes.Cancelled, $"detached; job {response.JobId} keeps running ('jobs logs {response.JobId}' follows it again)");
+            }
+
+            using var killTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var killed = await connection.Client.KillAsync(new KillRequest { JobId = response.JobId }, cancellationToken: killTimeout.Token).ConfigureAwait(false);
+            throw new CliException(ExitCodes.Cancelled, $"detached; job {response.JobId} was killed: {StatusFormatter.Format(killed.Status)}");
+        }
     }
 }

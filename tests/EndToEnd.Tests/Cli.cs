@@ -7,7 +7,10 @@ public static class Cli
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<CliResult> RunAsync(string endpoint, params string[] args)
+    public static Task<CliResult> RunAsync(string endpoint, params string[] args) => RunAsync(endpoint, null, args);
+
+    /// <summary>Runs the CLI and sends it SIGTERM after <paramref name="terminateAfter"/>, as an operator's Ctrl+C would stop it.</summary>
+    public static async Task<CliResult> RunAsync(string endpoint, TimeSpan? terminateAfter, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -31,6 +34,12 @@ public static class Cli
         var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var readErr = process.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(Timeout);
+        if (terminateAfter is { } after)
+        {
+            await Task.Delay(after);
+            Jobs.TestSupport.Signals.Terminate(process.Id);
+        }
+
         try
         {
             await process.WaitForExitAsync(cancel.Token);

@@ -109,6 +109,49 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Run_follow_streams_the_output_and_exits_with_the_jobs_code()
+    {
+        var result = await Cli.RunAsync(Endpoint, "run", "--follow", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
+
+        Assert.Equal(7, result.ExitCode);
+        Assert.Equal("out\n", result.StdoutText);
+        Assert.Equal("err\n", result.Stderr);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Run_wait_shows_nothing_and_exits_with_128_plus_the_signal_when_killed()
+    {
+        var exited = await Cli.RunAsync(Endpoint, "run", "--wait", "--", "sh", "-c", "echo hidden; exit 3");
+        var killed = await Cli.RunAsync(Endpoint, "run", "--wait", "--timeout", "1s", "--", "sleep", "600");
+
+        Assert.Equal((3, ""), (exited.ExitCode, exited.StdoutText));
+        Assert.Equal(128 + 15, killed.ExitCode);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Interrupting_a_follow_detaches_and_leaves_the_job_running()
+    {
+        var detached = await Cli.RunAsync(Endpoint, TimeSpan.FromSeconds(3), "run", "--follow", "--", "sleep", "600");
+
+        Assert.Equal(130, detached.ExitCode);
+        var id = System.Text.RegularExpressions.Regex.Match(detached.Stderr, "detached; job ([0-9a-f-]{36}) keeps running").Groups[1].Value;
+        Assert.True(id.Length == 36, detached.Stderr);
+        Remember(id);
+        Assert.StartsWith("Running pid=", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Kill_on_detach_kills_the_job_when_the_follow_is_interrupted()
+    {
+        var detached = await Cli.RunAsync(Endpoint, TimeSpan.FromSeconds(3), "run", "--follow", "--kill-on-detach", "--", "sleep", "600");
+
+        Assert.Equal(130, detached.ExitCode);
+        var id = System.Text.RegularExpressions.Regex.Match(detached.Stderr, "detached; job ([0-9a-f-]{36}) was killed").Groups[1].Value;
+        Assert.True(id.Length == 36, detached.Stderr);
+        Assert.EndsWith("(killed by request)\n", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Every_byte_value_survives_the_trip()
     {
         string id = await RunAsync(TestChildProgram.Path, "binary", "4");

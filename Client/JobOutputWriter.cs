@@ -1,0 +1,50 @@
+using Grpc.Core;
+using Jobs.Protos;
+
+namespace Jobs.Client;
+
+/// <summary>Follows a job's <c>Logs</c> stream to its end, writing its bytes to this process's stdout and stderr.</summary>
+internal sealed class JobOutputWriter(CliConsole console)
+{
+    /// <summary>Copies output until the job has ended; returns its final status.</summary>
+    public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken)
+    {
+        using var call = client.Logs(request, cancellationToken: cancellationToken);
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            switch (response.ItemCase)
+            {
+                case LogsResponse.ItemOneofCase.Chunk:
+                    await WriteChunkAsync(response.Chunk, cancellationToken).ConfigureAwait(false);
+                    break;
+                case LogsResponse.ItemOneofCase.Dropped:
+                    console.WriteErrorLine(
+                        $"jobs: older output was dropped by the server's per-job cap; continuing from stdout offset {response.Dropped.StdoutOffset}, stderr offset {response.Dropped.StderrOffset}");
+                    break;
+                case LogsResponse.ItemOneofCase.End:
+                    return response.End;
+                default:
+                    // An item kind from a newer server: nothing this client could show.
+                    break;
+            }
+        }
+
+        throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
+    }
+
+    /// <summary>The exit code a shell would report for the job: its own, or 128 + the signal that ended it.</summary>
+    public static int ExitCodeOf(JobStatus status) => status.State switch
+    {
+        JobState.Exited => status.ExitCode,
+        JobState.Killed => 128 + status.Signal,
+        _ => ExitCodes.Failure,
+    };
+
+    private Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken) => chunk.Stream switch
+    {
+        // Flushed per message so that a followed job's output shows up as it is produced.
+        OutputStream.Stdout => console.WriteOutputAsync(chunk.Data.Memory, cancellationToken),
+        OutputStream.Stderr => console.WriteErrorAsync(chunk.Data.Memory, cancellationToken),
+        _ => throw new CliException(ExitCodes.Failure, $"the server sent output of unknown stream {(int)chunk.Stream}"),
+    };
+}
