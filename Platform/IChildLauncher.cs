@@ -3,6 +3,9 @@ namespace Jobs.Platform;
 /// <summary>Starts child processes, each in a process tree of its own that can be killed whole.</summary>
 public interface IChildLauncher
 {
+    /// <summary>How job trees are tracked here (process groups, cgroups), for the start-up log.</summary>
+    string TreeTracking { get; }
+
     /// <summary>Starts the program; returns once it is running.</summary>
     /// <exception cref="ChildStartException">The program does not exist or cannot be executed.</exception>
     /// <exception cref="ArgumentException">The spec cannot be passed to the OS (for example a NUL character).</exception>

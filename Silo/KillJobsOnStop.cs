@@ -10,7 +10,11 @@ namespace Jobs.Silo;
 /// </summary>
 internal sealed class KillJobsOnStop(IChildLauncher launcher, ILogger<KillJobsOnStop> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("Job process trees are tracked with {TreeTracking}", launcher.TreeTracking);
+        return Task.CompletedTask;
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -66,6 +66,9 @@ internal static unsafe partial class LibC
     internal static partial int pidfd_open(int pid, uint flags);
 
     [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int getpgid(int pid);
+
+    [LibraryImport(Lib, SetLastError = true)]
     internal static partial int waitpid(int pid, int* status, int options);
 
     // posix_spawn* return the error number instead of setting errno.

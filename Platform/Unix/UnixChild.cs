@@ -30,9 +30,12 @@ internal sealed class UnixChild : IChild
     private readonly Lock _signalGate = new();
     private bool _reaped;
 
-    public UnixChild(int pid, int stdoutFd, int stderrFd, Task leaderExited, Action<UnixChild> onEnded)
+    private readonly string? _cgroup;
+
+    public UnixChild(int pid, int stdoutFd, int stderrFd, string? cgroup, Task leaderExited, Action<UnixChild> onEnded)
     {
         Pid = pid;
+        _cgroup = cgroup;
         _onEnded = onEnded;
         _readers = Task.WhenAll(
             PumpAsync(stdoutFd, ChildStream.Stdout),
@@ -78,7 +81,10 @@ internal sealed class UnixChild : IChild
     {
         lock (_signalGate)
         {
-            return !_reaped && ProcessGroup.Signal(Pid, signal);
+            // The kernel signals the group at once; the cgroup adds the descendants that left the
+            // group (setsid), each signalled once.
+            bool sent = !_reaped && ProcessGroup.Signal(Pid, signal);
+            return (_cgroup is not null && Cgroups.Signal(_cgroup, signal, _reaped ? 0 : Pid) > 0) || sent;
         }
     }
 
@@ -135,11 +141,16 @@ internal sealed class UnixChild : IChild
             _reaped = true;
         }
 
-        // A group outlives its leader only while other members exist: usually none, and the check
-        // is one call. Members killed above may take a moment to die (zombies of them may stay
-        // when nobody reaps orphans), so only then is /proc read until none is alive.
-        if (ProcessGroup.Signal(Pid, 0))
+        if (_cgroup is not null)
         {
+            // Exact: the cgroup holds every descendant, in the group or not, and no zombies.
+            await Cgroups.KillAndRemoveAsync(_cgroup, GroupGoneTimeout).ConfigureAwait(false);
+        }
+        else if (ProcessGroup.Signal(Pid, 0))
+        {
+            // A group outlives its leader only while other members exist: usually none, and the
+            // check is one call. Members killed above may take a moment to die (zombies of them
+            // may stay when nobody reaps orphans), so only then is /proc read until none is alive.
             await ProcessGroup.WaitGoneAsync(Pid, GroupGoneTimeout, CancellationToken.None).ConfigureAwait(false);
         }
 

@@ -14,12 +14,31 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 {
     private readonly Reaper _reaper = new();
     private readonly ConcurrentDictionary<int, UnixChild> _running = new();
+    private readonly string _shim = Path.Combine(AppContext.BaseDirectory, "jobs-shim");
+    private readonly Cgroups? _cgroups;
+    private readonly int _watchdogLifeline = -1;
 
     public UnixChildLauncher()
     {
         // Last line of defence: a server that exits without stopping its jobs still takes them along.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => SignalAll(LibC.SIGKILL);
+
+        if (!File.Exists(_shim))
+        {
+            TreeTracking = $"process groups only ({_shim} is missing)";
+            return;
+        }
+
+        _cgroups = Cgroups.TryCreate(out string reason);
+        TreeTracking = _cgroups is null ? $"process groups only ({reason})" : $"process groups and {reason}";
+        if (_cgroups is not null)
+        {
+            _watchdogLifeline = StartWatchdog(_cgroups.Directory);
+        }
     }
+
+    /// <summary>How job trees are tracked here, for the server's start-up log.</summary>
+    public string TreeTracking { get; }
 
     public unsafe IChild Start(ChildSpec spec)
     {
@@ -78,14 +97,57 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         LibC.shutdown(stdout[1], LibC.SHUT_RD);
         LibC.shutdown(stderr[1], LibC.SHUT_RD);
 
+        string? cgroup = _cgroups?.Create();
+        if (cgroup is not null)
+        {
+            argv = [_shim, "exec", Path.Combine(cgroup, "cgroup.procs"), "--", .. argv];
+        }
+
         int pid;
-        int spawnError = Spawn(argv, envp, spec.WorkingDirectory, stdout[1], stderr[1], out pid);
+        int spawnError;
+        int* errors = stackalloc int[2];
+        errors[0] = errors[1] = -1;
+        if (cgroup is not null && LibC.pipe2(errors, LibC.O_CLOEXEC) != 0)
+        {
+            spawnError = Marshal.GetLastPInvokeError();
+            pid = 0;
+        }
+        else
+        {
+            spawnError = Spawn(argv, envp, spec.WorkingDirectory, -1, stdout[1], stderr[1], errors[1], out pid);
+        }
+
         LibC.close(stdout[1]);
         LibC.close(stderr[1]);
+        if (errors[1] >= 0)
+        {
+            LibC.close(errors[1]);
+        }
+
+        if (spawnError == 0 && errors[0] >= 0)
+        {
+            // The shim closes the error pipe by exec'ing the program, or writes why it could not.
+            spawnError = ReadShimError(errors[0]);
+            if (spawnError != 0)
+            {
+                LibC.WaitPid(pid, 0, out _, out _);
+            }
+        }
+
+        if (errors[0] >= 0)
+        {
+            LibC.close(errors[0]);
+        }
+
         if (spawnError != 0)
         {
             LibC.close(stdout[0]);
             LibC.close(stderr[0]);
+            if (cgroup is not null)
+            {
+                Cgroups.KillAndRemoveAsync(cgroup, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+
             throw StartError(spec.Command, spawnError);
         }
 
@@ -103,7 +165,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw;
         }
 
-        var child = new UnixChild(pid, stdout[0], stderr[0], exited, c => _running.TryRemove(c.Pid, out _));
+        var child = new UnixChild(pid, stdout[0], stderr[0], cgroup, exited, c => _running.TryRemove(c.Pid, out _));
         _running[pid] = child;
         return child;
     }
@@ -117,7 +179,49 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
     public void Dispose()
     {
         SignalAll(LibC.SIGKILL);
+        if (_watchdogLifeline >= 0)
+        {
+            // The watchdog sweeps this server's cgroups when its end of the lifeline closes.
+            LibC.close(_watchdogLifeline);
+        }
+
         _reaper.Dispose();
+    }
+
+    // The watchdog reads a pipe only this process writes to: when this process ends, however it
+    // ends, the kernel closes the pipe and the watchdog kills whatever is left in the job cgroups.
+    private unsafe int StartWatchdog(string cgroups)
+    {
+        int* lifeline = stackalloc int[2];
+        if (LibC.pipe2(lifeline, LibC.O_CLOEXEC) != 0)
+        {
+            return -1;
+        }
+
+        int error = Spawn([_shim, "watch", cgroups], [], null, lifeline[0], -1, -1, -1, out int pid);
+        LibC.close(lifeline[0]);
+        if (error != 0)
+        {
+            LibC.close(lifeline[1]);
+            return -1;
+        }
+
+        // Reaped when it ends, so it never lingers as a zombie.
+        _ = _reaper.WhenExited(pid).ContinueWith(_ => LibC.WaitPid(pid, 0, out int _, out int _), TaskScheduler.Default);
+        return lifeline[1];
+    }
+
+    private static unsafe int ReadShimError(int fd)
+    {
+        int error = 0;
+        nint read;
+        do
+        {
+            read = LibC.read(fd, &error, sizeof(int));
+        }
+        while (read < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+
+        return read == sizeof(int) ? error : 0;
     }
 
     private void SignalAll(int signal)
@@ -130,7 +234,9 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
     private static ChildStartException StartError(string command, int error) => new(command, error, LibC.ErrorText(error));
 
-    private static unsafe int Spawn(string[] argv, string[] envp, string? workingDirectory, int stdoutWrite, int stderrWrite, out int pid)
+    // Descriptors of -1 are not passed: stdin then reads /dev/null, stdout/stderr stay unset, and no
+    // error pipe becomes fd 3.
+    private static unsafe int Spawn(string[] argv, string[] envp, string? workingDirectory, int stdinRead, int stdoutWrite, int stderrWrite, int errorWrite, out int pid)
     {
         using var strings = new NativeStrings();
         byte** nativeArgv = strings.Array(argv);
@@ -149,16 +255,30 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             try
             {
                 int error = 0;
-                Check(ref error, LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0));
-                Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, stdoutWrite, 1));
-                Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, stderrWrite, 2));
+                Check(ref error, stdinRead >= 0
+                    ? LibC.posix_spawn_file_actions_adddup2(actions, stdinRead, 0)
+                    : LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0));
+                if (stdoutWrite >= 0)
+                {
+                    Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, stdoutWrite, 1));
+                }
+
+                if (stderrWrite >= 0)
+                {
+                    Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, stderrWrite, 2));
+                }
+
+                if (errorWrite >= 0)
+                {
+                    Check(ref error, LibC.posix_spawn_file_actions_adddup2(actions, errorWrite, 3));
+                }
                 if (cwd is not null)
                 {
                     Check(ref error, LibC.posix_spawn_file_actions_addchdir_np(actions, cwd));
                 }
 
                 // Descriptors the server opened without O_CLOEXEC (by any library) must not reach the job.
-                Check(ref error, LibC.posix_spawn_file_actions_addclosefrom_np(actions, 3));
+                Check(ref error, LibC.posix_spawn_file_actions_addclosefrom_np(actions, errorWrite >= 0 ? 4 : 3));
 
                 // The runtime ignores SIGPIPE and blocks some signals; ignored dispositions and the
                 // mask survive exec, so the child would inherit them without this reset.

@@ -36,6 +36,33 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task A_server_killed_with_SIGKILL_leaves_no_job_process_behind()
+    {
+        await using var server = await ServerProcess.StartCombinedAsync();
+        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-e2e-{Guid.NewGuid():N}.pid");
+        var pids = new List<int>();
+        try
+        {
+            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "sleep", "600"));
+            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "spawn-grandchild", pidFile, "setsid"));
+            pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(30)));
+            Assert.All(pids, pid => Assert.True(Processes.IsAlive(pid)));
+
+            await server.KillHardAsync();
+
+            foreach (int pid in pids)
+            {
+                Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(5)), $"process {pid} outlived the killed server by 5 s\n{server.Log}");
+            }
+        }
+        finally
+        {
+            pids.ForEach(Processes.KillIfAlive);
+            File.Delete(pidFile);
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task Split_silo_and_gateway_run_follow_and_kill_jobs()
     {
         int siloGatewayPort = FreePorts.Next();

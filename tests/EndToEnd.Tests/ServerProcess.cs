@@ -98,6 +98,13 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync(cancel.Token);
     }
 
+    /// <summary>Kills the server process alone with SIGKILL: no shutdown code of its own runs.</summary>
+    public async Task KillHardAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -95,6 +95,25 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Kill_reaches_a_grandchild_that_started_its_own_session()
+    {
+        Assert.Contains("cgroups", _launcher.TreeTracking);
+        string pidFile = Path.Combine(_scratch, "escaped.pid");
+        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["spawn-grandchild", pidFile, "setsid"]));
+        int grandchild = await Processes.ReadPidFileAsync(pidFile, Patience);
+        try
+        {
+            await child.KillAsync(CancellationToken.None);
+
+            Assert.True(await Processes.WaitGoneAsync(grandchild, TimeSpan.FromSeconds(2)), "a grandchild in its own session outlived kill");
+        }
+        finally
+        {
+            Processes.KillIfAlive(grandchild);
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Processes_left_behind_by_an_exited_child_are_killed()
     {
         string pidFile = Path.Combine(_scratch, "left-behind.pid");
