@@ -27,6 +27,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     private bool _finalPublished;
     private bool _publishing;
     private EndReason _endReason;
+    private bool _starting;
     private IGrainTimer? _timeout;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -39,10 +40,10 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         return Task.CompletedTask;
     }
 
-    public Task<JobStatus> StartAsync(JobSpec spec)
+    public async Task<JobStatus> StartAsync(JobSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (_status is not null)
+        if (_status is not null || _starting)
         {
             throw new JobAlreadyExistsException($"job {this.GetPrimaryKeyString()} exists already");
         }
@@ -53,17 +54,20 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             throw new InvalidJobSpecException("the timeout must be positive");
         }
 
+        _starting = true;
         try
         {
-            _child = launcher.Start(new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment));
+            _child = await launcher.StartAsync(new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment), CancellationToken.None);
         }
         catch (ChildStartException e)
         {
+            _starting = false;
             DeactivateOnIdle();
             throw new JobStartFailedException(e.Message);
         }
         catch (ArgumentException e)
         {
+            _starting = false;
             DeactivateOnIdle();
             throw new InvalidJobSpecException(e.Message);
         }
@@ -78,7 +82,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             _timeout = this.RegisterGrainTimer(TimeOutAsync, new GrainTimerCreationOptions(timeout, Timeout.InfiniteTimeSpan) { Interleave = true });
         }
 
-        return Task.FromResult(_status);
+        return _status;
     }
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(CurrentStatus());
@@ -193,7 +197,12 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     {
         if (_status is null)
         {
-            DeactivateOnIdle();
+            // Not while a start is under way: the activation is about to hold a running job.
+            if (!_starting)
+            {
+                DeactivateOnIdle();
+            }
+
             throw new JobNotFoundException($"job {this.GetPrimaryKeyString()} not found");
         }
 

@@ -6,10 +6,10 @@ public interface IChildLauncher
     /// <summary>How job trees are tracked here (process groups, cgroups), for the start-up log.</summary>
     string TreeTracking { get; }
 
-    /// <summary>Starts the program; returns once it is running.</summary>
+    /// <summary>Starts the program; completes once it is running (its program executed).</summary>
     /// <exception cref="ChildStartException">The program does not exist or cannot be executed.</exception>
     /// <exception cref="ArgumentException">The spec cannot be passed to the OS (for example a NUL character).</exception>
-    IChild Start(ChildSpec spec);
+    Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken);
 
     /// <summary>Kills every child this launcher started that is still running, and waits for them.</summary>
     Task KillAllAsync(CancellationToken cancellationToken);

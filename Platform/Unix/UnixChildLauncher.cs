@@ -40,7 +40,48 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
     /// <summary>How job trees are tracked here, for the server's start-up log.</summary>
     public string TreeTracking { get; }
 
-    public unsafe IChild Start(ChildSpec spec)
+    public async Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken)
+    {
+        var launched = Launch(spec);
+        if (launched.ErrorFd >= 0)
+        {
+            // The shim closes the error socket by exec'ing the program, or writes why it could not.
+            // Awaited, not blocked on: joining a cgroup can take milliseconds.
+            int error = await ReadShimErrorAsync(launched.ErrorFd).ConfigureAwait(false);
+            if (error != 0)
+            {
+                LibC.WaitPid(launched.Pid, 0, out _, out _);
+                LibC.close(launched.StdoutFd);
+                LibC.close(launched.StderrFd);
+                if (launched.Cgroup is not null)
+                {
+                    await Cgroups.KillAndRemoveAsync(launched.Cgroup, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
+
+                throw StartError(spec.Command, error);
+            }
+        }
+
+        Task exited;
+        try
+        {
+            exited = _reaper.WhenExited(launched.Pid);
+        }
+        catch
+        {
+            LibC.kill(-launched.Pid, LibC.SIGKILL);
+            LibC.WaitPid(launched.Pid, 0, out _, out _);
+            LibC.close(launched.StdoutFd);
+            LibC.close(launched.StderrFd);
+            throw;
+        }
+
+        var child = new UnixChild(launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Cgroup, exited, c => _running.TryRemove(c.Pid, out _));
+        _running[launched.Pid] = child;
+        return child;
+    }
+
+    private unsafe Launched Launch(ChildSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (string.IsNullOrEmpty(spec.Command))
@@ -107,7 +148,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         int spawnError;
         int* errors = stackalloc int[2];
         errors[0] = errors[1] = -1;
-        if (cgroup is not null && LibC.pipe2(errors, LibC.O_CLOEXEC) != 0)
+        if (cgroup is not null && LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errors) != 0)
         {
             spawnError = Marshal.GetLastPInvokeError();
             pid = 0;
@@ -124,23 +165,13 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             LibC.close(errors[1]);
         }
 
-        if (spawnError == 0 && errors[0] >= 0)
-        {
-            // The shim closes the error pipe by exec'ing the program, or writes why it could not.
-            spawnError = ReadShimError(errors[0]);
-            if (spawnError != 0)
-            {
-                LibC.WaitPid(pid, 0, out _, out _);
-            }
-        }
-
-        if (errors[0] >= 0)
-        {
-            LibC.close(errors[0]);
-        }
-
         if (spawnError != 0)
         {
+            if (errors[0] >= 0)
+            {
+                LibC.close(errors[0]);
+            }
+
             LibC.close(stdout[0]);
             LibC.close(stderr[0]);
             if (cgroup is not null)
@@ -151,23 +182,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw StartError(spec.Command, spawnError);
         }
 
-        Task exited;
-        try
-        {
-            exited = _reaper.WhenExited(pid);
-        }
-        catch
-        {
-            LibC.kill(-pid, LibC.SIGKILL);
-            LibC.WaitPid(pid, 0, out _, out _);
-            LibC.close(stdout[0]);
-            LibC.close(stderr[0]);
-            throw;
-        }
-
-        var child = new UnixChild(pid, stdout[0], stderr[0], cgroup, exited, c => _running.TryRemove(c.Pid, out _));
-        _running[pid] = child;
-        return child;
+        return new Launched(pid, stdout[0], stderr[0], cgroup, errors[0]);
     }
 
     public async Task KillAllAsync(CancellationToken cancellationToken)
@@ -211,18 +226,26 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         return lifeline[1];
     }
 
-    private static unsafe int ReadShimError(int fd)
+    private static async Task<int> ReadShimErrorAsync(int fd)
     {
-        int error = 0;
-        nint read;
-        do
+        using var socket = new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: true));
+        var buffer = new byte[sizeof(int)];
+        int got = 0;
+        while (got < buffer.Length)
         {
-            read = LibC.read(fd, &error, sizeof(int));
-        }
-        while (read < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+            int read = await socket.ReceiveAsync(buffer.AsMemory(got), System.Net.Sockets.SocketFlags.None).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
 
-        return read == sizeof(int) ? error : 0;
+            got += read;
+        }
+
+        return got == buffer.Length ? BitConverter.ToInt32(buffer) : 0;
     }
+
+    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, string? Cgroup, int ErrorFd);
 
     private void SignalAll(int signal)
     {

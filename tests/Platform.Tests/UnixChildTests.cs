@@ -27,7 +27,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Exit_code_is_reported()
     {
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["exit", "42"]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["exit", "42"]), CancellationToken.None);
 
         var (_, exit) = await DrainAsync(child);
 
@@ -38,7 +38,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Stdout_and_stderr_arrive_separately_and_exactly()
     {
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["interleave", "50"]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["interleave", "50"]), CancellationToken.None);
 
         var (outputs, exit) = await DrainAsync(child);
 
@@ -51,7 +51,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     public async Task Large_output_is_byte_exact()
     {
         const int size = 32 * 1024 * 1024 + 12345;
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["flood", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "10000"]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["flood", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "10000"]), CancellationToken.None);
 
         var (outputs, exit) = await DrainAsync(child);
 
@@ -64,7 +64,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Binary_output_keeps_every_byte_value()
     {
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["binary", "3"]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["binary", "3"]), CancellationToken.None);
 
         var (outputs, _) = await DrainAsync(child);
 
@@ -76,7 +76,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     public async Task Kill_stops_grandchildren_too()
     {
         string pidFile = Path.Combine(_scratch, "grandchild.pid");
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["spawn-grandchild", pidFile]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["spawn-grandchild", pidFile]), CancellationToken.None);
         int grandchild = await Processes.ReadPidFileAsync(pidFile, Patience);
         try
         {
@@ -99,7 +99,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     {
         Assert.Contains("cgroups", _launcher.TreeTracking);
         string pidFile = Path.Combine(_scratch, "escaped.pid");
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["spawn-grandchild", pidFile, "setsid"]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["spawn-grandchild", pidFile, "setsid"]), CancellationToken.None);
         int grandchild = await Processes.ReadPidFileAsync(pidFile, Patience);
         try
         {
@@ -117,7 +117,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     public async Task Processes_left_behind_by_an_exited_child_are_killed()
     {
         string pidFile = Path.Combine(_scratch, "left-behind.pid");
-        var child = _launcher.Start(new ChildSpec("sh", ["-c", $"'{TestChildProgram.Path}' sleep 600 & echo $! > '{pidFile}'; exit 5"]));
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", $"'{TestChildProgram.Path}' sleep 600 & echo $! > '{pidFile}'; exit 5"]), CancellationToken.None);
         int leftBehind = await Processes.ReadPidFileAsync(pidFile, Patience);
         try
         {
@@ -135,7 +135,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Missing_program_fails_with_the_OS_error()
     {
-        var error = await Assert.ThrowsAsync<ChildStartException>(() => Task.Run(() => _launcher.Start(new ChildSpec("jobs-no-such-program", []))));
+        var error = await Assert.ThrowsAsync<ChildStartException>(() => _launcher.StartAsync(new ChildSpec("jobs-no-such-program", []), CancellationToken.None));
 
         Assert.Contains("No such file or directory", error.Message);
     }
@@ -146,7 +146,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
         string file = Path.Combine(_scratch, "not-executable");
         await File.WriteAllTextAsync(file, "#!/bin/sh\n");
 
-        var error = await Assert.ThrowsAsync<ChildStartException>(() => Task.Run(() => _launcher.Start(new ChildSpec(file, []))));
+        var error = await Assert.ThrowsAsync<ChildStartException>(() => _launcher.StartAsync(new ChildSpec(file, []), CancellationToken.None));
 
         Assert.Contains("Permission denied", error.Message);
     }
@@ -155,7 +155,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     public async Task Arguments_arrive_unchanged()
     {
         string[] args = ["a b", "", "c\"d", "-x", "ünï", "$HOME", "*"];
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["args", .. args]));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["args", .. args]), CancellationToken.None);
 
         var (outputs, _) = await DrainAsync(child);
 
@@ -165,7 +165,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Working_directory_is_applied()
     {
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["pwd"], _scratch));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["pwd"], _scratch), CancellationToken.None);
 
         var (outputs, _) = await DrainAsync(child);
 
@@ -176,7 +176,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     public async Task Child_gets_default_signal_handling()
     {
         // The runtime ignores SIGPIPE and blocks signals on its threads; both would survive exec.
-        var child = _launcher.Start(new ChildSpec("grep", ["-E", "^Sig(Ign|Blk)", "/proc/self/status"]));
+        var child = await _launcher.StartAsync(new ChildSpec("grep", ["-E", "^Sig(Ign|Blk)", "/proc/self/status"]), CancellationToken.None);
 
         var (outputs, exit) = await DrainAsync(child);
 
@@ -192,7 +192,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Environment_variables_are_added_to_the_servers()
     {
-        var child = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["env", "JOBS_TEST_VALUE"], null, new Dictionary<string, string> { ["JOBS_TEST_VALUE"] = "a b=c" }));
+        var child = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["env", "JOBS_TEST_VALUE"], null, new Dictionary<string, string> { ["JOBS_TEST_VALUE"] = "a b=c" }), CancellationToken.None);
 
         var (outputs, _) = await DrainAsync(child);
 
@@ -202,8 +202,8 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Stop_sends_SIGTERM_first_and_SIGKILL_only_after_the_grace()
     {
-        var obeys = _launcher.Start(new ChildSpec("sleep", ["600"]));
-        var ignores = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["ignore-sigterm", "600"]));
+        var obeys = await _launcher.StartAsync(new ChildSpec("sleep", ["600"]), CancellationToken.None);
+        var ignores = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["ignore-sigterm", "600"]), CancellationToken.None);
         await Task.Delay(500);
         var started = DateTime.UtcNow;
 
@@ -220,7 +220,7 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Signal_sends_one_signal_by_name()
     {
-        var child = _launcher.Start(new ChildSpec("sh", ["-c", "trap 'echo hup; exit 3' HUP; while :; do sleep 0.05; done"]));
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "trap 'echo hup; exit 3' HUP; while :; do sleep 0.05; done"]), CancellationToken.None);
         await Task.Delay(300);
 
         Assert.True(child.Signal("HUP"));
@@ -235,8 +235,8 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Kill_all_stops_every_running_child()
     {
-        var first = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]));
-        var second = _launcher.Start(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]));
+        var first = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]), CancellationToken.None);
+        var second = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]), CancellationToken.None);
 
         await _launcher.KillAllAsync(CancellationToken.None);
 
