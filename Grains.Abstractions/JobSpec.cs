@@ -19,4 +19,8 @@ public sealed record JobSpec(
     /// <summary>How long the job may run before it is stopped (SIGTERM, grace, SIGKILL); no limit when null.</summary>
     [Id(4)]
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The most processes and threads the job's tree may hold at once; no limit when null.</summary>
+    [Id(5)]
+    public int? MaxProcesses { get; init; }
 }

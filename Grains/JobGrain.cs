@@ -54,16 +54,30 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             throw new InvalidJobSpecException("the timeout must be positive");
         }
 
+        if (spec.MaxProcesses is < 1)
+        {
+            DeactivateOnIdle();
+            throw new InvalidJobSpecException("the process limit must be at least 1");
+        }
+
         _starting = true;
         try
         {
-            _child = await launcher.StartAsync(new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment), CancellationToken.None);
+            var limits = new ChildLimits(spec.MaxProcesses);
+            _child = await launcher.StartAsync(
+                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, limits.None ? null : limits), CancellationToken.None);
         }
         catch (ChildStartException e)
         {
             _starting = false;
             DeactivateOnIdle();
             throw new JobStartFailedException(e.Message);
+        }
+        catch (LimitUnavailableException e)
+        {
+            _starting = false;
+            DeactivateOnIdle();
+            throw new JobLimitUnavailableException(e.Message);
         }
         catch (ArgumentException e)
         {

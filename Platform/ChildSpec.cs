@@ -5,8 +5,10 @@ namespace Jobs.Platform;
 /// <param name="Args">Arguments after the program name, passed as they are (no shell).</param>
 /// <param name="WorkingDirectory">Working directory of the child; the server's own when null.</param>
 /// <param name="Environment">Variables set for the child on top of the server's environment (a value replaces the server's).</param>
+/// <param name="Limits">Resource limits for the child's tree; none when null.</param>
 public sealed record ChildSpec(
     string Command,
     IReadOnlyList<string> Args,
     string? WorkingDirectory = null,
-    IReadOnlyDictionary<string, string>? Environment = null);
+    IReadOnlyDictionary<string, string>? Environment = null,
+    ChildLimits? Limits = null);

@@ -9,6 +9,7 @@ public interface IChildLauncher
     /// <summary>Starts the program; completes once it is running (its program executed).</summary>
     /// <exception cref="ChildStartException">The program does not exist or cannot be executed.</exception>
     /// <exception cref="ArgumentException">The spec cannot be passed to the OS (for example a NUL character).</exception>
+    /// <exception cref="LimitUnavailableException">A limit in the spec cannot be enforced here.</exception>
     Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken);
 
     /// <summary>Kills every child this launcher started that is still running, and waits for them.</summary>

@@ -46,6 +46,12 @@ internal sealed class RunCommand : Command
         CustomParser = Durations.Parse,
     };
 
+    public static readonly Option<int?> PidsOption = new("--pids")
+    {
+        Description = "The most processes and threads the job's tree may hold at once (a fork beyond it fails).",
+        HelpName = "count",
+    };
+
     public static readonly Option<bool> FollowOption = new("--follow", "-f")
     {
         Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed). Ctrl+C detaches and leaves the job running.",
@@ -72,6 +78,7 @@ internal sealed class RunCommand : Command
         Options.Add(EnvOption);
         Options.Add(CwdOption);
         Options.Add(TimeoutOption);
+        Options.Add(PidsOption);
         Options.Add(FollowOption);
         Options.Add(WaitOption);
         Options.Add(KillOnDetachOption);
@@ -113,6 +120,16 @@ internal sealed class RunCommand : Command
         {
             int equals = variable.IndexOf('=', StringComparison.Ordinal);
             request.Env[variable[..equals]] = variable[(equals + 1)..];
+        }
+
+        if (parseResult.GetValue(PidsOption) is { } pids)
+        {
+            if (pids < 1)
+            {
+                throw new CliException(ExitCodes.Usage, "--pids must be at least 1");
+            }
+
+            request.Limits = new Limits { Pids = pids };
         }
 
         if (parseResult.GetValue(TimeoutOption) is { } timeout)

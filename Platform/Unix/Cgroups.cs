@@ -47,18 +47,52 @@ internal sealed class Cgroups
             return null;
         }
 
+        if (root == "/sys/fs/cgroup")
+        {
+            // cgroup v2 hands a controller to a child only when every ancestor enables it for its children.
+            foreach (string level in new[] { root, parent, directory })
+            {
+                TryEnable(level, "+pids");
+            }
+        }
+
         reason = $"job cgroups under {directory}";
         var cgroups = new Cgroups(parent, directory);
         cgroups.SweepStale();
         return cgroups;
     }
 
-    /// <summary>Creates an empty cgroup for a new job.</summary>
-    public string Create()
+    /// <summary>Creates an empty cgroup for a new job, with its limits set.</summary>
+    /// <exception cref="LimitUnavailableException">A limit's controller is not available here.</exception>
+    public string Create(ChildLimits? limits)
     {
         string directory = Path.Combine(Directory, $"job-{Interlocked.Increment(ref _next)}");
         System.IO.Directory.CreateDirectory(directory);
+        try
+        {
+            if (limits?.MaxProcesses is { } processes)
+            {
+                Write(directory, "pids.max", processes.ToString(System.Globalization.CultureInfo.InvariantCulture), "pids");
+            }
+        }
+        catch
+        {
+            System.IO.Directory.Delete(directory);
+            throw;
+        }
+
         return directory;
+    }
+
+    private static void Write(string cgroup, string file, string value, string controller)
+    {
+        string path = Path.Combine(cgroup, file);
+        if (!File.Exists(path))
+        {
+            throw new LimitUnavailableException($"the {controller} controller is not available for job cgroups here ({path} is missing)");
+        }
+
+        File.WriteAllText(path, value);
     }
 
     /// <summary>Sends a signal to every process in the cgroup, except members of <paramref name="skipGroup"/>; returns how many members there were.</summary>
@@ -102,6 +136,18 @@ internal sealed class Cgroups
         }
 
         return true;
+    }
+
+    private static void TryEnable(string cgroup, string controllers)
+    {
+        try
+        {
+            File.WriteAllText(Path.Combine(cgroup, "cgroup.subtree_control"), controllers);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not available: a job that asks for this limit is refused then.
+        }
     }
 
     private static List<int> Members(string cgroup)

@@ -138,7 +138,29 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         LibC.shutdown(stdout[1], LibC.SHUT_RD);
         LibC.shutdown(stderr[1], LibC.SHUT_RD);
 
-        string? cgroup = _cgroups?.Create();
+        if (spec.Limits is { None: false } && _cgroups is null)
+        {
+            LibC.close(stdout[0]);
+            LibC.close(stdout[1]);
+            LibC.close(stderr[0]);
+            LibC.close(stderr[1]);
+            throw new LimitUnavailableException($"resource limits need job cgroups, which this server cannot use: {TreeTracking}");
+        }
+
+        string? cgroup;
+        try
+        {
+            cgroup = _cgroups?.Create(spec.Limits);
+        }
+        catch
+        {
+            LibC.close(stdout[0]);
+            LibC.close(stdout[1]);
+            LibC.close(stderr[0]);
+            LibC.close(stderr[1]);
+            throw;
+        }
+
         if (cgroup is not null)
         {
             argv = [_shim, "exec", Path.Combine(cgroup, "cgroup.procs"), "--", .. argv];

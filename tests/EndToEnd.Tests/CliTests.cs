@@ -95,6 +95,14 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_pids_limit_holds_the_jobs_tree()
+    {
+        var limited = await Cli.RunAsync(Endpoint, "run", "--wait", "--pids", "10", "--", "sh", "-c", "i=0; while [ $i -lt 30 ]; do sleep 2 & i=$((i+1)); done; exit 0");
+
+        Assert.NotEqual(0, limited.ExitCode);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Kill_signal_sends_one_signal_and_nothing_else()
     {
         string id = await RunAsync("sh", "-c", "trap 'echo got-usr1; exit 7' USR1; while :; do sleep 0.05; done");
@@ -214,6 +222,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     [InlineData(new[] { "run", "--cwd", "/jobs-no-such-dir", "--", "true" }, "working directory '/jobs-no-such-dir' does not exist")]
     [InlineData(new[] { "run", "--env", "NOEQUALS", "--", "true" }, "--env takes NAME=VALUE")]
     [InlineData(new[] { "run", "--timeout", "soon", "--", "true" }, "is not a duration")]
+    [InlineData(new[] { "run", "--pids", "0", "--", "true" }, "--pids must be at least 1")]
     public async Task Bad_input_gets_one_line_on_stderr_and_a_failing_exit_code(string[] args, string message)
     {
         var result = await Cli.RunAsync(Endpoint, args);

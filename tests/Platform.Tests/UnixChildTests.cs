@@ -233,6 +233,23 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_process_limit_stops_a_fork_bomb()
+    {
+        const string bomb = "i=0; while [ $i -lt 30 ]; do sleep 2 & i=$((i+1)); done; echo all-started";
+        var limited = await _launcher.StartAsync(new ChildSpec("sh", ["-c", bomb], Limits: new ChildLimits(MaxProcesses: 10)), CancellationToken.None);
+        var free = await _launcher.StartAsync(new ChildSpec("sh", ["-c", bomb]), CancellationToken.None);
+
+        var (limitedOutput, limitedExit) = await DrainAsync(limited);
+        var (freeOutput, freeExit) = await DrainAsync(free);
+
+        Assert.Equal(0, freeExit.ExitCode);
+        Assert.Equal("all-started\n", Text(freeOutput, ChildStream.Stdout));
+        Assert.NotEqual(0, limitedExit.ExitCode);
+        Assert.Contains("fork", Text(limitedOutput, ChildStream.Stderr), StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(Text(limitedOutput, ChildStream.Stdout));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Kill_all_stops_every_running_child()
     {
         var first = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]), CancellationToken.None);
