@@ -149,7 +149,14 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
 
     public Task<bool> ForgetAsync()
     {
-        if (_status is { Ended: false })
+        if (_status is null)
+        {
+            // Forgotten already (or never started): nothing to delete.
+            DeactivateOnIdle();
+            return Task.FromResult(true);
+        }
+
+        if (!_status.Ended)
         {
             return Task.FromResult(false);
         }

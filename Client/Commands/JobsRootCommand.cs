@@ -17,5 +17,7 @@ internal sealed class JobsRootCommand : RootCommand
         Subcommands.Add(new LogsCommand(console));
         Subcommands.Add(new PsCommand(console));
         Subcommands.Add(new KillCommand(console));
+        Subcommands.Add(new WaitCommand(console));
+        Subcommands.Add(new RemoveCommand(console));
     }
 }

@@ -39,7 +39,7 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
         {
             InvalidJobIdException or InvalidJobSpecException or InvalidRequestException => new Status(StatusCode.InvalidArgument, e.Message),
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
-            JobStartFailedException or JobLimitUnavailableException => new Status(StatusCode.FailedPrecondition, e.Message),
+            JobStartFailedException or JobLimitUnavailableException or JobStillRunningException => new Status(StatusCode.FailedPrecondition, e.Message),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
             _ => default(Status?),

@@ -55,6 +55,18 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
         return new PsResponse { Status = status.ToProto() };
     }
 
+    public override async Task<RemoveResponse> Remove(RemoveRequest request, ServerCallContext context)
+    {
+        var grain = client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId));
+        var status = await grain.GetStatusAsync();
+        if (!status.Ended || !await grain.ForgetAsync())
+        {
+            throw new JobStillRunningException($"job {status.JobId} is still running; kill it first");
+        }
+
+        return new RemoveResponse { Status = status.ToProto() };
+    }
+
     public override async Task<KillResponse> Kill(KillRequest request, ServerCallContext context)
     {
         var grain = client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId));

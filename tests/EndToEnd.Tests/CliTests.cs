@@ -95,6 +95,34 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Wait_blocks_until_the_end_and_exits_with_the_jobs_code()
+    {
+        string id = await RunAsync("sh", "-c", "sleep 1; exit 5");
+
+        var wait = await Cli.RunAsync(Endpoint, "wait", id);
+
+        Assert.Equal((5, ""), (wait.ExitCode, wait.StdoutText));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Rm_forgets_a_finished_job_and_refuses_a_running_one()
+    {
+        string running = await RunAsync("sleep", "600");
+        string finished = await RunAsync("true");
+        await Cli.RunAsync(Endpoint, "wait", finished);
+
+        var refused = await Cli.RunAsync(Endpoint, "rm", running);
+        var removed = await Cli.RunAsync(Endpoint, "rm", finished);
+        var gone = await Cli.RunAsync(Endpoint, "ps", finished);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("still running", refused.Stderr);
+        Assert.Equal((0, "Exited code=0\n"), (removed.ExitCode, removed.StdoutText));
+        Assert.Contains("not found", gone.Stderr);
+        Assert.StartsWith("Running", (await Cli.RunAsync(Endpoint, "ps", running)).StdoutText);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_pids_limit_holds_the_jobs_tree()
     {
         var limited = await Cli.RunAsync(Endpoint, "run", "--wait", "--pids", "10", "--", "sh", "-c", "i=0; while [ $i -lt 30 ]; do sleep 2 & i=$((i+1)); done; exit 0");

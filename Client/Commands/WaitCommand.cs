@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Jobs.Client.Connection;
+using Jobs.Protos;
+
+namespace Jobs.Client.Commands;
+
+/// <summary><c>jobs wait ID</c>: blocks until the job ends and exits with its exit code.</summary>
+internal sealed class WaitCommand : Command
+{
+    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
+
+    private readonly CliConsole _console;
+
+    public WaitCommand(CliConsole console)
+        : base("wait", "Wait for a job to end; exit with its exit code (128 + the signal number when it was killed).")
+    {
+        _console = console;
+        Arguments.Add(IdArgument);
+        SetAction(ExecuteAsync);
+    }
+
+    private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        // Offsets past any end: the follow carries no output, only the final status.
+        var request = new LogsRequest { JobId = parseResult.GetRequiredValue(IdArgument), StdoutOffset = long.MaxValue, StderrOffset = long.MaxValue };
+        using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
+        var end = await new JobOutputWriter(_console).FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        return JobOutputWriter.ExitCodeOf(end);
+    }
+}
