@@ -9,58 +9,12 @@ public sealed class ServerLifecycleTests
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(45);
 
     [Fact(Timeout = 180_000)]
-    public async Task Stopping_the_server_leaves_no_job_process_behind()
-    {
-        await using var server = await ServerProcess.StartCombinedAsync();
-        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-e2e-{Guid.NewGuid():N}.pid");
-        var pids = new List<int>();
-        try
-        {
-            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "sleep", "600"));
-            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "spawn-grandchild", pidFile));
-            pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(30)));
-            Assert.All(pids, pid => Assert.True(Processes.IsAlive(pid)));
-
-            await server.StopAsync(StopTimeout);
-
-            foreach (int pid in pids)
-            {
-                Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(5)), $"process {pid} outlived the server\n{server.Log}");
-            }
-        }
-        finally
-        {
-            pids.ForEach(Processes.KillIfAlive);
-            File.Delete(pidFile);
-        }
-    }
+    public Task Stopping_the_server_leaves_no_job_process_behind() =>
+        AssertServerEndLeavesNoJobProcessAsync(server => server.StopAsync(StopTimeout), grandchildArgs: []);
 
     [Fact(Timeout = 180_000)]
-    public async Task A_server_killed_with_SIGKILL_leaves_no_job_process_behind()
-    {
-        await using var server = await ServerProcess.StartCombinedAsync();
-        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-e2e-{Guid.NewGuid():N}.pid");
-        var pids = new List<int>();
-        try
-        {
-            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "sleep", "600"));
-            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "spawn-grandchild", pidFile, "setsid"));
-            pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(30)));
-            Assert.All(pids, pid => Assert.True(Processes.IsAlive(pid)));
-
-            await server.KillHardAsync();
-
-            foreach (int pid in pids)
-            {
-                Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(5)), $"process {pid} outlived the killed server by 5 s\n{server.Log}");
-            }
-        }
-        finally
-        {
-            pids.ForEach(Processes.KillIfAlive);
-            File.Delete(pidFile);
-        }
-    }
+    public Task A_server_killed_with_SIGKILL_leaves_no_job_process_behind() =>
+        AssertServerEndLeavesNoJobProcessAsync(server => server.KillHardAsync(), grandchildArgs: ["setsid"]);
 
     [Fact(Timeout = 180_000)]
     public async Task Split_silo_and_gateway_run_follow_and_kill_jobs()
@@ -112,6 +66,34 @@ public sealed class ServerLifecycleTests
         var expected = new byte[size - first];
         Pattern.Fill(first, expected);
         Assert.True(expected.AsSpan().SequenceEqual(logs.Stdout), $"{logs.Stdout.Length} bytes after offset {first} differ from what the job wrote");
+    }
+
+    // Runs a sleeping job and one with a grandchild, ends the server as told, and expects every one
+    // of their processes gone within 5 s.
+    private static async Task AssertServerEndLeavesNoJobProcessAsync(Func<ServerProcess, Task> end, string[] grandchildArgs)
+    {
+        await using var server = await ServerProcess.StartCombinedAsync();
+        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-e2e-{Guid.NewGuid():N}.pid");
+        var pids = new List<int>();
+        try
+        {
+            pids.Add(await StartAndGetPidAsync(server.Endpoint, TestChildProgram.Path, "sleep", "600"));
+            pids.Add(await StartAndGetPidAsync(server.Endpoint, [TestChildProgram.Path, "spawn-grandchild", pidFile, .. grandchildArgs]));
+            pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(30)));
+            Assert.All(pids, pid => Assert.True(Processes.IsAlive(pid)));
+
+            await end(server);
+
+            foreach (int pid in pids)
+            {
+                Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(5)), $"process {pid} outlived the server by 5 s\n{server.Log}");
+            }
+        }
+        finally
+        {
+            pids.ForEach(Processes.KillIfAlive);
+            File.Delete(pidFile);
+        }
     }
 
     private static async Task<int> StartAndGetPidAsync(string endpoint, params string[] command)
