@@ -157,24 +157,7 @@ internal sealed class OutputLog : IDisposable
     // that much, whole segments only, so what is held stays between cap and cap plus a segment.
     private void DropOldest()
     {
-        // Checkpoint positions ascend: binary search for the last one with at least cap bytes after it.
-        int low = 0;
-        int high = _checkpoints.Count - 1;
-        int keep = -1;
-        while (low <= high)
-        {
-            int mid = (low + high) / 2;
-            if (End - _checkpoints[mid].Position >= _cap)
-            {
-                keep = mid;
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-
+        int keep = LastCheckpointAtOrBefore(End - _cap);
         if (keep <= 0)
         {
             return;
@@ -187,8 +170,7 @@ internal sealed class OutputLog : IDisposable
 
     private void ReadSpooled(long position, Merger merger)
     {
-        int index = _checkpoints.FindLastIndex(c => c.Position <= position);
-        var checkpoint = _checkpoints[index];
+        var checkpoint = _checkpoints[LastCheckpointAtOrBefore(position)];
         long filePosition = checkpoint.FilePosition;
         long at = checkpoint.Position;
         long stdout = checkpoint.StdoutOffset;
@@ -238,6 +220,29 @@ internal sealed class OutputLog : IDisposable
         {
             ArrayPool<byte>.Shared.Return(block);
         }
+    }
+
+    // Checkpoint positions ascend: the index of the last one at or before the position, or -1.
+    private int LastCheckpointAtOrBefore(long position)
+    {
+        int low = 0;
+        int high = _checkpoints.Count - 1;
+        int found = -1;
+        while (low <= high)
+        {
+            int mid = (low + high) / 2;
+            if (_checkpoints[mid].Position <= position)
+            {
+                found = mid;
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return found;
     }
 
     private readonly record struct Checkpoint(long FilePosition, long Position, long StdoutOffset, long StderrOffset);
