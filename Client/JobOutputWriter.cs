@@ -32,6 +32,10 @@ internal sealed class JobOutputWriter(CliConsole console)
         throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
     }
 
+    /// <summary>A follow that carries no output, only the final status: offsets past any end.</summary>
+    public static LogsRequest StatusOnly(string jobId) =>
+        new() { JobId = jobId, StdoutOffset = long.MaxValue, StderrOffset = long.MaxValue };
+
     /// <summary>The exit code a shell would report for the job: its own, or 128 + the signal that ended it.</summary>
     public static int ExitCodeOf(JobStatus status) => status.State switch
     {

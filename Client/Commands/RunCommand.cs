@@ -148,13 +148,7 @@ internal sealed class RunCommand : Command
             return ExitCodes.Success;
         }
 
-        // Waiting asks for no byte of output: offsets past any end leave only the final status.
-        var logs = new LogsRequest { JobId = response.JobId };
-        if (!follow)
-        {
-            logs.StdoutOffset = long.MaxValue;
-            logs.StderrOffset = long.MaxValue;
-        }
+        var logs = follow ? new LogsRequest { JobId = response.JobId } : JobOutputWriter.StatusOnly(response.JobId);
 
         try
         {

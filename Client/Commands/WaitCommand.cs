@@ -21,8 +21,7 @@ internal sealed class WaitCommand : Command
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        // Offsets past any end: the follow carries no output, only the final status.
-        var request = new LogsRequest { JobId = parseResult.GetRequiredValue(IdArgument), StdoutOffset = long.MaxValue, StderrOffset = long.MaxValue };
+        var request = JobOutputWriter.StatusOnly(parseResult.GetRequiredValue(IdArgument));
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var end = await new JobOutputWriter(_console).FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
         return JobOutputWriter.ExitCodeOf(end);
