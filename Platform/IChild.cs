@@ -13,7 +13,7 @@ public interface IChild
 
     /// <summary>
     /// Every chunk the child (and anything it started) wrote to stdout and stderr, in the order the
-    /// reads completed. Completes after the child has exited and its pipes are drained.
+    /// reads completed. Completes after the child has exited and its output is drained.
     /// </summary>
     ChannelReader<ChildOutput> Output { get; }
 

@@ -7,16 +7,16 @@ namespace Jobs.Platform.Unix;
 /// <summary>
 /// A child in a process group of its own. When the child exits, whatever it left running in its
 /// group is killed too (like systemd's control-group kill mode), so that a job never leaves
-/// processes behind and its pipes reach end of file.
+/// processes behind and its output sockets reach end of file.
 /// </summary>
 internal sealed class UnixChild : IChild
 {
-    // Enough to carry a fast writer's pipe reads while the consumer catches up, small enough that a
-    // stalled consumer holds at most ReadSize * Capacity bytes before the child blocks on its pipe.
+    // Enough to carry a fast writer's reads while the consumer catches up, small enough that a
+    // stalled consumer holds at most ReadSize * Capacity bytes before the child blocks on its socket.
     private const int ReadSize = 64 * 1024;
     private const int Capacity = 16;
 
-    // A descendant that left the group (its own session) can hold the pipes open forever; after the
+    // Without a job cgroup, a descendant that left the group (its own session) can hold the sockets open forever; after the
     // group is gone, output gets this long to drain before the job is declared ended.
     private static readonly TimeSpan DrainAfterExit = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan GroupGoneTimeout = TimeSpan.FromSeconds(10);
