@@ -8,4 +8,7 @@ public sealed record ChildExit(int? ExitCode, int? Signal, string? SignalName)
 {
     /// <summary>True when the child was ended by a signal or terminated rather than exiting.</summary>
     public bool Killed => ExitCode is null;
+
+    /// <summary>How many processes of the child's tree the kernel killed for going over its memory limit.</summary>
+    public int OomKills { get; init; }
 }

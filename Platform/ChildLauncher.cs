@@ -7,11 +7,11 @@ public static class ChildLauncher
 {
     /// <summary>Creates the launcher for this operating system.</summary>
     /// <exception cref="PlatformNotSupportedException">No implementation exists yet for this OS.</exception>
-    public static IChildLauncher CreateForCurrentOS()
+    public static IChildLauncher CreateForCurrentOS(PlatformOptions? options = null)
     {
         if (OperatingSystem.IsLinux())
         {
-            return new UnixChildLauncher();
+            return new UnixChildLauncher(options);
         }
 
         throw new PlatformNotSupportedException(

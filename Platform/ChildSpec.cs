@@ -6,9 +6,11 @@ namespace Jobs.Platform;
 /// <param name="WorkingDirectory">Working directory of the child; the server's own when null.</param>
 /// <param name="Environment">Variables set for the child on top of the server's environment (a value replaces the server's).</param>
 /// <param name="Limits">Resource limits for the child's tree; none when null.</param>
+/// <param name="Isolate">Run the child as PID 1 of its own PID namespace, with a private <c>/proc</c>, its own mount namespace and a network namespace with only loopback.</param>
 public sealed record ChildSpec(
     string Command,
     IReadOnlyList<string> Args,
     string? WorkingDirectory = null,
     IReadOnlyDictionary<string, string>? Environment = null,
-    ChildLimits? Limits = null);
+    ChildLimits? Limits = null,
+    bool Isolate = false);

@@ -1,98 +1,327 @@
+using System.Globalization;
+
 namespace Jobs.Platform.Unix;
 
 /// <summary>
-/// A cgroup per job, under <c>jobs/server-PID-N/</c> of the cgroup v2 hierarchy or, where only v1
-/// is mounted, of its <c>pids</c> hierarchy. Membership is inherited by every descendant and
-/// cannot be left without root, so a job's whole tree can be found, killed and waited for,
-/// including processes that left its process group or session.
+/// A cgroup per job, under <c>jobs/server-PID-N/</c>. With cgroup v2 that is one folder holding
+/// every controller; with cgroup v1 the job's folder in the <c>pids</c> hierarchy tracks the tree
+/// and, for each limit asked for, a folder of the same name in the <c>memory</c>, <c>cpu</c> or
+/// <c>blkio</c> hierarchy holds it. Membership is inherited by every descendant and cannot be left
+/// without root, so a job's whole tree can be found, killed and waited for, including processes
+/// that left its process group or session.
 /// </summary>
 internal sealed class Cgroups
 {
     private static int s_instances;
+    private readonly string _serverFolder;
+    private readonly Dictionary<string, string> _v1 = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _v2Controllers = new(StringComparer.Ordinal);
     private long _next;
 
-    private Cgroups(string parent, string directory)
+    private Cgroups(string serverFolder, bool v2)
     {
-        Parent = parent;
-        Directory = directory;
+        _serverFolder = serverFolder;
+        V2 = v2;
     }
 
-    /// <summary>Where this server's job cgroups are created.</summary>
-    public string Directory { get; }
+    /// <summary>True with cgroup v2 (one hierarchy), false with cgroup v1.</summary>
+    public bool V2 { get; }
 
-    private string Parent { get; }
+    /// <summary>The server's folder in each hierarchy used; the first holds every job process.</summary>
+    public IReadOnlyList<string> ServerFolders => [Tracking, .. _v1.Where(h => h.Key != "pids").Select(h => h.Value)];
 
-    /// <summary>This server's cgroup folder, or null (with the reason) when cgroups cannot be used here.</summary>
-    public static Cgroups? TryCreate(out string reason)
+    private string Tracking => V2 ? _serverFolder : _v1["pids"];
+
+    /// <summary>What job cgroups offer here, for the server's start-up log.</summary>
+    public string Description => V2
+        ? $"job cgroups under {_serverFolder} (cgroup v2; controllers: {string.Join(' ', _v2Controllers.Order())})"
+        : $"job cgroups under {Tracking} (cgroup v1; limits: {string.Join(' ', _v1.Keys.Order())})";
+
+    /// <summary>
+    /// This server's cgroup folders, or null (with the reason) when cgroups cannot be used here.
+    /// </summary>
+    /// <param name="v2Root">
+    /// A cgroup v2 mount to use; when null, <c>/sys/fs/cgroup</c> if it is cgroup v2, else the cgroup
+    /// v1 hierarchies mounted (a <c>pids</c> one is needed to track trees).
+    /// </param>
+    /// <param name="reason">What job cgroups offer here, or why there are none.</param>
+    public static Cgroups? TryCreate(string? v2Root, out string reason)
     {
-        string? root = File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
-            : System.IO.Directory.Exists("/sys/fs/cgroup/pids") ? "/sys/fs/cgroup/pids"
-            : null;
-        if (root is null)
+        int instance = Interlocked.Increment(ref s_instances);
+        // One folder per launcher, so that launchers in one process (tests) never sweep each other's jobs.
+        string server = $"server-{Environment.ProcessId}-{instance}";
+        v2Root ??= File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : null;
+        try
+        {
+            return v2Root is not null ? CreateV2(v2Root, server, out reason) : CreateV1(server, out reason);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            reason = $"cannot create job cgroups: {e.Message}";
+            return null;
+        }
+    }
+
+    private static Cgroups? CreateV2(string root, string server, out string reason)
+    {
+        if (!File.Exists(Path.Combine(root, "cgroup.controllers")))
+        {
+            reason = $"{root} is not a cgroup v2 mount";
+            return null;
+        }
+
+        string parent = Path.Combine(root, "jobs");
+        string directory = Path.Combine(parent, server);
+        Directory.CreateDirectory(directory);
+
+        // cgroup v2 hands a controller to a child only when every ancestor enables it for its children.
+        foreach (string level in new[] { root, parent, directory })
+        {
+            foreach (string controller in new[] { "pids", "memory", "cpu", "io" })
+            {
+                TryWrite(Path.Combine(level, "cgroup.subtree_control"), "+" + controller);
+            }
+        }
+
+        var cgroups = new Cgroups(directory, v2: true);
+        cgroups._v2Controllers.UnionWith(File.ReadAllText(Path.Combine(directory, "cgroup.subtree_control"))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        SweepStale(parent, directory);
+        reason = cgroups.Description;
+        return cgroups;
+    }
+
+    private static Cgroups? CreateV1(string server, out string reason)
+    {
+        var mounts = V1Mounts();
+        if (!mounts.ContainsKey("pids"))
         {
             reason = "no cgroup v2 hierarchy and no cgroup v1 pids hierarchy is mounted";
             return null;
         }
 
-        string parent = Path.Combine(root, "jobs");
-        // One folder per launcher, so that launchers in one process (tests) never sweep each other's jobs.
-        string directory = Path.Combine(parent, $"server-{Environment.ProcessId}-{Interlocked.Increment(ref s_instances)}");
-        try
+        var cgroups = new Cgroups(server, v2: false);
+        foreach (var (controller, mount) in mounts)
         {
-            System.IO.Directory.CreateDirectory(directory);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            reason = $"cannot create {directory}: {e.Message}";
-            return null;
-        }
-
-        if (root == "/sys/fs/cgroup")
-        {
-            // cgroup v2 hands a controller to a child only when every ancestor enables it for its children.
-            foreach (string level in new[] { root, parent, directory })
+            string parent = Path.Combine(mount, "jobs");
+            string directory = Path.Combine(parent, server);
+            try
             {
-                TryEnable(level, "+pids");
+                Directory.CreateDirectory(directory);
             }
+            catch (Exception e) when (controller != "pids" && e is UnauthorizedAccessException or IOException)
+            {
+                // This limit is refused then; trees are still tracked.
+                continue;
+            }
+
+            cgroups._v1[controller] = directory;
+            SweepStale(parent, directory);
         }
 
-        reason = $"job cgroups under {directory}";
-        var cgroups = new Cgroups(parent, directory);
-        cgroups.SweepStale();
+        reason = cgroups.Description;
         return cgroups;
     }
 
-    /// <summary>Creates an empty cgroup for a new job, with its limits set.</summary>
-    /// <exception cref="LimitUnavailableException">A limit's controller is not available here.</exception>
-    public string Create(ChildLimits? limits)
+    // The v1 hierarchies Jobs uses, by controller, from the mount table (a hierarchy may carry several, as cpu,cpuacct).
+    private static Dictionary<string, string> V1Mounts()
     {
-        string directory = Path.Combine(Directory, $"job-{Interlocked.Increment(ref _next)}");
-        System.IO.Directory.CreateDirectory(directory);
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in File.ReadLines("/proc/self/mounts"))
+        {
+            string[] fields = line.Split(' ');
+            if (fields.Length < 4 || fields[2] != "cgroup")
+            {
+                continue;
+            }
+
+            foreach (string option in fields[3].Split(','))
+            {
+                if (option is "pids" or "memory" or "cpu" or "blkio")
+                {
+                    found.TryAdd(option, fields[1].Replace("\\040", " ", StringComparison.Ordinal));
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Creates the cgroups of a new job, with its limits set; nothing is left behind when that fails.</summary>
+    /// <exception cref="LimitUnavailableException">A limit's controller is not available here.</exception>
+    /// <exception cref="ArgumentException">A limit names a device the server does not have.</exception>
+    public JobCgroup Create(ChildLimits? limits)
+    {
+        string name = $"job-{Interlocked.Increment(ref _next)}";
+        var created = new List<string>();
         try
         {
+            if (V2)
+            {
+                string job = Path.Combine(_serverFolder, name);
+                Directory.CreateDirectory(job);
+                created.Add(job);
+                if (limits is not null)
+                {
+                    ApplyV2(job, limits);
+                }
+
+                return new JobCgroup(created, MemoryEvents: limits?.MemoryBytes is null ? null : Path.Combine(job, "memory.events"));
+            }
+
+            created.Add(CreateV1(name, "pids"));
+            string? oomControl = null;
             if (limits?.MaxProcesses is { } processes)
             {
-                Write(directory, "pids.max", processes.ToString(System.Globalization.CultureInfo.InvariantCulture), "pids");
+                Write(created[0], "pids.max", Invariant(processes));
             }
+
+            if (limits?.MemoryBytes is { } memory)
+            {
+                string job = CreateV1(name, "memory");
+                created.Add(job);
+                Write(job, "memory.limit_in_bytes", Invariant(memory));
+                // Swap counts too where the kernel accounts it; the combined limit must be set second.
+                TryWrite(Path.Combine(job, "memory.memsw.limit_in_bytes"), Invariant(memory));
+                oomControl = Path.Combine(job, "memory.oom_control");
+            }
+
+            if (limits?.CpuCores is { } cores)
+            {
+                string job = CreateV1(name, "cpu");
+                created.Add(job);
+                Write(job, "cpu.cfs_period_us", Invariant(CpuPeriodMicroseconds));
+                Write(job, "cpu.cfs_quota_us", Invariant(CpuQuota(cores)));
+            }
+
+            if (limits is { ReadBytesPerSecond: { Count: > 0 } } or { WriteBytesPerSecond: { Count: > 0 } })
+            {
+                string job = CreateV1(name, "blkio");
+                created.Add(job);
+                foreach (var (device, rate) in BlockDevices.Resolve(limits.ReadBytesPerSecond))
+                {
+                    Write(job, "blkio.throttle.read_bps_device", $"{device} {Invariant(rate)}");
+                }
+
+                foreach (var (device, rate) in BlockDevices.Resolve(limits.WriteBytesPerSecond))
+                {
+                    Write(job, "blkio.throttle.write_bps_device", $"{device} {Invariant(rate)}");
+                }
+            }
+
+            return new JobCgroup(created, oomControl);
         }
         catch
         {
-            System.IO.Directory.Delete(directory);
+            foreach (string folder in created)
+            {
+                TryDelete(folder);
+            }
+
             throw;
         }
-
-        return directory;
     }
 
-    private static void Write(string cgroup, string file, string value, string controller)
+    private const int CpuPeriodMicroseconds = 100_000;
+
+    private static long CpuQuota(double cores) => Math.Max(1000, (long)Math.Round(cores * CpuPeriodMicroseconds));
+
+    private void ApplyV2(string job, ChildLimits limits)
+    {
+        if (limits.MaxProcesses is { } processes)
+        {
+            WriteV2(job, "pids", "pids.max", Invariant(processes));
+        }
+
+        if (limits.MemoryBytes is { } memory)
+        {
+            WriteV2(job, "memory", "memory.max", Invariant(memory));
+            TryWrite(Path.Combine(job, "memory.swap.max"), "0");
+            // The whole job goes when one of its processes is OOM-killed, as a service does with systemd.
+            TryWrite(Path.Combine(job, "memory.oom.group"), "1");
+        }
+
+        if (limits.CpuCores is { } cores)
+        {
+            WriteV2(job, "cpu", "cpu.max", $"{Invariant(CpuQuota(cores))} {Invariant(CpuPeriodMicroseconds)}");
+        }
+
+        foreach (var (device, rate) in BlockDevices.Resolve(limits.ReadBytesPerSecond))
+        {
+            WriteV2(job, "io", "io.max", $"{device} rbps={Invariant(rate)}");
+        }
+
+        foreach (var (device, rate) in BlockDevices.Resolve(limits.WriteBytesPerSecond))
+        {
+            WriteV2(job, "io", "io.max", $"{device} wbps={Invariant(rate)}");
+        }
+    }
+
+    private void WriteV2(string job, string controller, string file, string value)
+    {
+        if (!_v2Controllers.Contains(controller))
+        {
+            throw new LimitUnavailableException(
+                $"the {controller} controller is not available for job cgroups in {_serverFolder} (enabled: {string.Join(' ', _v2Controllers.Order())})");
+        }
+
+        Write(job, file, value);
+    }
+
+    private string CreateV1(string name, string controller)
+    {
+        if (!_v1.TryGetValue(controller, out string? server))
+        {
+            throw new LimitUnavailableException($"no cgroup v1 {controller} hierarchy is mounted here, so this limit cannot be enforced");
+        }
+
+        string job = Path.Combine(server, name);
+        Directory.CreateDirectory(job);
+        return job;
+    }
+
+    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void Write(string cgroup, string file, string value)
     {
         string path = Path.Combine(cgroup, file);
         if (!File.Exists(path))
         {
-            throw new LimitUnavailableException($"the {controller} controller is not available for job cgroups here ({path} is missing)");
+            throw new LimitUnavailableException($"this kernel cannot enforce the limit: {path} is missing");
         }
 
-        File.WriteAllText(path, value);
+        try
+        {
+            File.WriteAllText(path, value);
+        }
+        catch (IOException e)
+        {
+            throw new LimitUnavailableException($"the kernel refused '{value}' for {path}: {e.Message}");
+        }
+    }
+
+    private static void TryWrite(string path, string value)
+    {
+        try
+        {
+            File.WriteAllText(path, value);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Optional: not offered here.
+        }
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder);
+        }
+        catch (IOException)
+        {
+            // Removed meanwhile, or a member appeared: the next start sweeps it.
+        }
     }
 
     /// <summary>Sends a signal to every process in the cgroup, except members of <paramref name="skipGroup"/>; returns how many members there were.</summary>
@@ -126,28 +355,8 @@ internal sealed class Cgroups
             await Task.Delay(5).ConfigureAwait(false);
         }
 
-        try
-        {
-            System.IO.Directory.Delete(cgroup);
-        }
-        catch (IOException)
-        {
-            // Removed by the watchdog meanwhile, or a member appeared: the next start sweeps it.
-        }
-
+        TryDelete(cgroup);
         return true;
-    }
-
-    private static void TryEnable(string cgroup, string controllers)
-    {
-        try
-        {
-            File.WriteAllText(Path.Combine(cgroup, "cgroup.subtree_control"), controllers);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Not available: a job that asks for this limit is refused then.
-        }
     }
 
     private static List<int> Members(string cgroup)
@@ -172,29 +381,69 @@ internal sealed class Cgroups
     }
 
     // Servers that died without their watchdog (or before it ran) leave cgroups behind: end their jobs now.
-    private void SweepStale()
+    private static void SweepStale(string parent, string own)
     {
-        foreach (string server in System.IO.Directory.EnumerateDirectories(Parent, "server-*"))
+        foreach (string server in Directory.EnumerateDirectories(parent, "server-*"))
         {
             string[] parts = Path.GetFileName(server).Split('-');
-            if (server == Directory || parts.Length < 2 || !int.TryParse(parts[1], out int pid) || ProcessTable.Exists(pid))
+            if (server == own || parts.Length < 2 || !int.TryParse(parts[1], out int pid) || ProcessTable.Exists(pid))
             {
                 continue;
             }
 
-            foreach (string job in System.IO.Directory.EnumerateDirectories(server))
+            foreach (string job in Directory.EnumerateDirectories(server))
             {
                 KillAndRemoveAsync(job, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             }
 
-            try
+            TryDelete(server);
+        }
+    }
+}
+
+/// <summary>One job's cgroups: the first holds every process of the job; the others (cgroup v1) hold its limits.</summary>
+/// <param name="Folders">The job's folders, the tracking one first.</param>
+/// <param name="MemoryEvents">The file that counts the job's OOM kills (<c>memory.events</c> or v1 <c>memory.oom_control</c>), when memory is limited.</param>
+internal sealed record JobCgroup(IReadOnlyList<string> Folders, string? MemoryEvents)
+{
+    /// <summary>The folder whose <c>cgroup.procs</c> lists every process of the job.</summary>
+    public string Tracking => Folders[0];
+
+    /// <summary>The processes the kernel killed for going over the memory limit (read before removal).</summary>
+    public int OomKills()
+    {
+        if (MemoryEvents is null)
+        {
+            return 0;
+        }
+
+        try
+        {
+            foreach (string line in File.ReadLines(MemoryEvents))
             {
-                System.IO.Directory.Delete(server);
-            }
-            catch (IOException)
-            {
-                // Still busy; the next start tries again.
+                if (line.StartsWith("oom_kill ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(9), out int kills))
+                {
+                    return kills;
+                }
             }
         }
+        catch (IOException)
+        {
+            // Gone already.
+        }
+
+        return 0;
+    }
+
+    /// <summary>Kills every process of the job until none is left, then removes every folder.</summary>
+    public async Task<bool> KillAndRemoveAsync(TimeSpan timeout)
+    {
+        bool gone = await Cgroups.KillAndRemoveAsync(Tracking, timeout).ConfigureAwait(false);
+        foreach (string folder in Folders.Skip(1))
+        {
+            await Cgroups.KillAndRemoveAsync(folder, timeout).ConfigureAwait(false);
+        }
+
+        return gone;
     }
 }

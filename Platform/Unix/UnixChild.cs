@@ -30,9 +30,9 @@ internal sealed class UnixChild : IChild
     private readonly Lock _signalGate = new();
     private bool _reaped;
 
-    private readonly string? _cgroup;
+    private readonly JobCgroup? _cgroup;
 
-    public UnixChild(int pid, int stdoutFd, int stderrFd, string? cgroup, Task leaderExited, Action<UnixChild> onEnded)
+    public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onEnded)
     {
         Pid = pid;
         _cgroup = cgroup;
@@ -84,7 +84,7 @@ internal sealed class UnixChild : IChild
             // The kernel signals the group at once; the cgroup adds the descendants that left the
             // group (setsid), each signalled once.
             bool sent = !_reaped && ProcessGroup.Signal(Pid, signal);
-            return (_cgroup is not null && Cgroups.Signal(_cgroup, signal, _reaped ? 0 : Pid) > 0) || sent;
+            return (_cgroup is not null && Cgroups.Signal(_cgroup.Tracking, signal, _reaped ? 0 : Pid) > 0) || sent;
         }
     }
 
@@ -141,10 +141,13 @@ internal sealed class UnixChild : IChild
             _reaped = true;
         }
 
+        int oomKills = 0;
         if (_cgroup is not null)
         {
             // Exact: the cgroup holds every descendant, in the group or not, and no zombies.
-            await Cgroups.KillAndRemoveAsync(_cgroup, GroupGoneTimeout).ConfigureAwait(false);
+            // Counted before the folders go; an OOM kill that ended the job has happened by now.
+            oomKills = _cgroup.OomKills();
+            await _cgroup.KillAndRemoveAsync(GroupGoneTimeout).ConfigureAwait(false);
         }
         else if (ProcessGroup.Signal(Pid, 0))
         {
@@ -163,7 +166,8 @@ internal sealed class UnixChild : IChild
         _output.Writer.TryComplete();
         _stopReading.Dispose();
         _onEnded(this);
-        return result == Pid ? Decode(status) : new ChildExit(null, null, "unknown (reaped elsewhere)");
+        var exit = result == Pid ? Decode(status) : new ChildExit(null, null, "unknown (reaped elsewhere)");
+        return exit with { OomKills = oomKills };
     }
 
     private static ChildExit Decode(int status)

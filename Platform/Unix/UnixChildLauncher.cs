@@ -18,7 +18,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
     private readonly Cgroups? _cgroups;
     private readonly int _watchdogLifeline = -1;
 
-    public UnixChildLauncher()
+    public UnixChildLauncher(PlatformOptions? options = null)
     {
         // Last line of defence: a server that exits without stopping its jobs still takes them along.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => SignalAll(LibC.SIGKILL);
@@ -29,11 +29,11 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             return;
         }
 
-        _cgroups = Cgroups.TryCreate(out string reason);
+        _cgroups = Cgroups.TryCreate(options?.CgroupV2Root, out string reason);
         TreeTracking = _cgroups is null ? $"process groups only ({reason})" : $"process groups and {reason}";
         if (_cgroups is not null)
         {
-            _watchdogLifeline = StartWatchdog(_cgroups.Directory);
+            _watchdogLifeline = StartWatchdog(_cgroups.ServerFolders);
         }
     }
 
@@ -47,7 +47,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         {
             // The shim closes the error socket by exec'ing the program, or writes why it could not.
             // Awaited, not blocked on: joining a cgroup can take milliseconds.
-            int error = await ReadShimErrorAsync(launched.ErrorFd).ConfigureAwait(false);
+            var (step, error) = await ReadShimErrorAsync(launched.ErrorFd).ConfigureAwait(false);
             if (error != 0)
             {
                 LibC.WaitPid(launched.Pid, 0, out _, out _);
@@ -55,10 +55,16 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
                 LibC.close(launched.StderrFd);
                 if (launched.Cgroup is not null)
                 {
-                    await Cgroups.KillAndRemoveAsync(launched.Cgroup, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    await launched.Cgroup.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
                 }
 
-                throw StartError(spec.Command, error);
+                throw step switch
+                {
+                    ShimStep.Isolate => new LimitUnavailableException(
+                        $"the server cannot isolate jobs here ({LibC.ErrorText(error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
+                    ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(error)}"),
+                    _ => StartError(spec.Command, error),
+                };
             }
         }
 
@@ -138,6 +144,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         LibC.shutdown(stdout[1], LibC.SHUT_RD);
         LibC.shutdown(stderr[1], LibC.SHUT_RD);
 
+        spec.Limits?.Validate();
         if (spec.Limits is { None: false } && _cgroups is null)
         {
             LibC.close(stdout[0]);
@@ -147,9 +154,14 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw new LimitUnavailableException($"resource limits need job cgroups, which this server cannot use: {TreeTracking}");
         }
 
-        string? cgroup;
+        JobCgroup? cgroup;
         try
         {
+            if (spec.Isolate && !File.Exists(_shim))
+            {
+                throw new LimitUnavailableException($"isolation needs {_shim}, which is missing");
+            }
+
             cgroup = _cgroups?.Create(spec.Limits);
         }
         catch
@@ -161,16 +173,18 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw;
         }
 
-        if (cgroup is not null)
+        bool shim = cgroup is not null || spec.Isolate;
+        if (shim)
         {
-            argv = [_shim, "exec", Path.Combine(cgroup, "cgroup.procs"), "--", .. argv];
+            string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
+            argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), "--", .. argv];
         }
 
         int pid;
         int spawnError;
         int* errors = stackalloc int[2];
         errors[0] = errors[1] = -1;
-        if (cgroup is not null && LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errors) != 0)
+        if (shim && LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errors) != 0)
         {
             spawnError = Marshal.GetLastPInvokeError();
             pid = 0;
@@ -196,10 +210,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
             LibC.close(stdout[0]);
             LibC.close(stderr[0]);
-            if (cgroup is not null)
-            {
-                Cgroups.KillAndRemoveAsync(cgroup, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
-            }
+            cgroup?.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
 
             throw StartError(spec.Command, spawnError);
         }
@@ -227,7 +238,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
     // The watchdog reads a pipe only this process writes to: when this process ends, however it
     // ends, the kernel closes the pipe and the watchdog kills whatever is left in the job cgroups.
-    private unsafe int StartWatchdog(string cgroups)
+    private unsafe int StartWatchdog(IReadOnlyList<string> cgroups)
     {
         int* lifeline = stackalloc int[2];
         if (LibC.pipe2(lifeline, LibC.O_CLOEXEC) != 0)
@@ -235,7 +246,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             return -1;
         }
 
-        int error = Spawn([_shim, "watch", cgroups], [], null, lifeline[0], -1, -1, -1, out int pid);
+        int error = Spawn([_shim, "watch", .. cgroups], [], null, lifeline[0], -1, -1, -1, out int pid);
         LibC.close(lifeline[0]);
         if (error != 0)
         {
@@ -248,10 +259,18 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         return lifeline[1];
     }
 
-    private static async Task<int> ReadShimErrorAsync(int fd)
+    // The steps the shim reports on (STEP_* in Platform/native/jobs-shim.c).
+    private enum ShimStep
+    {
+        Exec = 0,
+        Cgroup = 1,
+        Isolate = 2,
+    }
+
+    private static async Task<(ShimStep Step, int Error)> ReadShimErrorAsync(int fd)
     {
         using var socket = new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: true));
-        var buffer = new byte[sizeof(int)];
+        var buffer = new byte[2 * sizeof(int)];
         int got = 0;
         while (got < buffer.Length)
         {
@@ -264,10 +283,10 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             got += read;
         }
 
-        return got == buffer.Length ? BitConverter.ToInt32(buffer) : 0;
+        return got == buffer.Length ? ((ShimStep)BitConverter.ToInt32(buffer), BitConverter.ToInt32(buffer, sizeof(int))) : (ShimStep.Exec, 0);
     }
 
-    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, string? Cgroup, int ErrorFd);
+    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, JobCgroup? Cgroup, int ErrorFd);
 
     private void SignalAll(int signal)
     {

@@ -1,55 +1,173 @@
 /*
  * jobs-shim: the few steps Jobs needs between fork and exec, which .NET cannot run there.
  *
- *   jobs-shim exec CGROUP_PROCS|- -- PROGRAM [ARGS...]
- *     Joins the job's cgroup (so that it and everything it starts are tracked before its first
- *     instruction), then execs PROGRAM (PATH search). Fd 3 is the launcher's error pipe: it is
- *     closed by a successful exec, or receives errno when joining or exec fails.
+ *   jobs-shim exec [-j CGROUP_PROCS]... [-i] -- PROGRAM [ARGS...]
+ *     Joins each job cgroup given (so that the job and everything it starts are tracked and
+ *     limited before its first instruction), then execs PROGRAM (PATH search). With -i the job is
+ *     isolated first: new PID, mount and network namespaces, in which PROGRAM runs as PID 1 with a
+ *     private /proc and only a loopback interface; this process stays outside as its parent and
+ *     ends the way PROGRAM ends (same exit code, or same signal).
+ *     Fd 3 is the launcher's error socket: it is closed by a successful exec, or receives two ints,
+ *     the failed step (STEP_*) and errno.
  *
- *   jobs-shim watch CGROUP_DIR
+ *   jobs-shim watch CGROUP_DIR...
  *     The server's watchdog: blocks reading stdin (a pipe whose only writer is the server) and,
- *     once the server is gone (end of file), kills every process in every cgroup below
+ *     once the server is gone (end of file), kills every process in every cgroup below each
  *     CGROUP_DIR and removes them. This is what ends jobs when the server is killed outright.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static void fail(int error) {
-    (void)!write(3, &error, sizeof error);
+/* The steps that can fail, as reported on fd 3 (Platform/Unix/UnixChildLauncher.cs reads them). */
+enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2 };
+
+#define MAX_CGROUPS 8
+
+static void fail(int step, int error) {
+    int report[2] = {step, error};
+    (void)!write(3, report, sizeof report);
     _exit(127);
 }
 
+static void join_cgroup(const char *procs) {
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(STEP_CGROUP, errno);
+    }
+    char pid[32];
+    int length = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (write(fd, pid, (size_t)length) != length) {
+        fail(STEP_CGROUP, errno);
+    }
+    close(fd);
+}
+
+/* In the job's new network namespace: bring up its loopback interface, the only one it has. */
+static void loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFFLAGS, &request) != 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    request.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(s, SIOCSIFFLAGS, &request) != 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    close(s);
+}
+
+/*
+ * Waits for the isolated job (PID 1 of its namespace) and ends as it ended. Signals sent to the
+ * job's process group reach the job directly (it is a member too), so this parent ignores them:
+ * it must not end before the job does, nor differently.
+ */
+static int relay(pid_t job) {
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD) {
+            signal(sig, SIG_IGN);
+        }
+    }
+    int status;
+    while (waitpid(job, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return 127;
+        }
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    int sig = WTERMSIG(status);
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    signal(sig, SIG_DFL);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    kill(getpid(), sig);
+    return 128 + sig;
+}
+
+static void isolate(char **program) {
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET) != 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    pid_t job = fork();
+    if (job < 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    if (job > 0) {
+        /* Only the job reports on (or closes, by exec) the error socket. */
+        close(3);
+        _exit(relay(job));
+    }
+    /* PID 1 of the new namespace: it goes when its parent goes, whoever kills that. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    /* Mounts made here must not propagate back to the server's namespace. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        fail(STEP_ISOLATE, errno);
+    }
+    loopback_up();
+    execvp(program[0], program);
+    fail(STEP_EXEC, errno);
+}
+
 static int run_exec(int argc, char **argv) {
-    if (argc < 5 || strcmp(argv[3], "--") != 0) {
-        fprintf(stderr, "usage: jobs-shim exec CGROUP_PROCS|- -- PROGRAM [ARGS...]\n");
+    const char *cgroups[MAX_CGROUPS];
+    int count = 0;
+    int isolated = 0;
+    int i = 2;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "-j") == 0 && i + 1 < argc && count < MAX_CGROUPS) {
+            cgroups[count++] = argv[++i];
+        } else if (strcmp(argv[i], "-i") == 0) {
+            isolated = 1;
+        } else {
+            i = argc;
+        }
+    }
+    if (i + 1 >= argc) {
+        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] -- PROGRAM [ARGS...]\n");
         return 2;
     }
     if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0) {
         return 126;
     }
-    if (strcmp(argv[2], "-") != 0) {
-        int fd = open(argv[2], O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-            fail(errno);
-        }
-        char pid[32];
-        int length = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-        if (write(fd, pid, (size_t)length) != length) {
-            fail(errno);
-        }
-        close(fd);
+    for (int c = 0; c < count; c++) {
+        join_cgroup(cgroups[c]);
     }
-    execvp(argv[4], &argv[4]);
-    fail(errno);
+    char **program = &argv[i + 1];
+    if (isolated) {
+        isolate(program);
+    }
+    execvp(program[0], program);
+    fail(STEP_EXEC, errno);
     return 127;
 }
 
@@ -102,8 +220,8 @@ static void sweep(const char *base) {
 }
 
 static int run_watch(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: jobs-shim watch CGROUP_DIR\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: jobs-shim watch CGROUP_DIR...\n");
         return 2;
     }
     signal(SIGINT, SIG_IGN);
@@ -113,7 +231,10 @@ static int run_watch(int argc, char **argv) {
     do {
         got = read(0, buffer, sizeof buffer);
     } while (got > 0 || (got < 0 && errno == EINTR));
-    sweep(argv[2]);
+    /* The first folder holds every job process; the others (cgroup v1 controllers) only need removing. */
+    for (int i = 2; i < argc; i++) {
+        sweep(argv[i]);
+    }
     return 0;
 }
 
