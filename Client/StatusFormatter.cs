@@ -17,6 +17,43 @@ internal static class StatusFormatter
     {
         EndReason.KilledByRequest => " (killed by request)",
         EndReason.TimedOut => " (timed out)",
-        _ => string.Empty,
+        EndReason.OutOfMemory => " (out of memory)",
+        _ => status.OomKills > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({status.OomKills} of its processes killed for memory)") : string.Empty,
     };
+
+    /// <summary>The limits a job runs with, e.g. <c>limits: cpu=0.5 memory=256 MiB isolated</c>; null when it has none.</summary>
+    public static string? FormatLimits(JobStatus status)
+    {
+        var parts = new List<string>();
+        if (status.Limits is { } limits)
+        {
+            if (limits.Pids > 0)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"pids={limits.Pids}"));
+            }
+
+            if (limits.Cpu > 0)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"cpu={limits.Cpu:0.###}"));
+            }
+
+            if (limits.MemoryBytes > 0)
+            {
+                parts.Add($"memory={Jobs.Platform.ByteSize.Format(limits.MemoryBytes)}");
+            }
+
+            parts.AddRange(limits.IoRead.Select(r => $"io-read={Rate(r)}"));
+            parts.AddRange(limits.IoWrite.Select(r => $"io-write={Rate(r)}"));
+        }
+
+        if (status.Isolated)
+        {
+            parts.Add("isolated");
+        }
+
+        return parts.Count == 0 ? null : "limits: " + string.Join(' ', parts);
+    }
+
+    private static string Rate(DeviceRate rate) =>
+        (rate.Device.Length > 0 ? rate.Device + "=" : string.Empty) + Jobs.Platform.ByteSize.Format(rate.BytesPerSecond) + "/s";
 }

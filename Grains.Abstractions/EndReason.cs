@@ -12,4 +12,7 @@ public enum EndReason
 
     /// <summary>The job ran past its timeout.</summary>
     TimedOut = 2,
+
+    /// <summary>The kernel killed the job's main process for going over the job's memory limit.</summary>
+    OutOfMemory = 3,
 }

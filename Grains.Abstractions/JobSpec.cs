@@ -20,7 +20,11 @@ public sealed record JobSpec(
     [Id(4)]
     public TimeSpan? Timeout { get; init; }
 
-    /// <summary>The most processes and threads the job's tree may hold at once; no limit when null.</summary>
+    /// <summary>Resource limits asked for; the server's defaults and maximums apply on top.</summary>
     [Id(5)]
-    public int? MaxProcesses { get; init; }
+    public JobLimits? Limits { get; init; }
+
+    /// <summary>Run the job in PID, mount and network namespaces of its own (PID 1, private /proc, loopback only).</summary>
+    [Id(6)]
+    public bool Isolate { get; init; }
 }

@@ -38,6 +38,18 @@ public sealed record JobStatus(
     [Id(12)]
     public EndReason EndReason { get; init; }
 
+    /// <summary>How many of the job's processes the kernel killed for going over its memory limit.</summary>
+    [Id(13)]
+    public int OomKills { get; init; }
+
+    /// <summary>The limits in force: what was asked for, with the server's defaults and maximums applied.</summary>
+    [Id(14)]
+    public JobLimits? Limits { get; init; }
+
+    /// <summary>True when the job runs in namespaces of its own.</summary>
+    [Id(15)]
+    public bool Isolated { get; init; }
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

@@ -54,18 +54,29 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             throw new InvalidJobSpecException("the timeout must be positive");
         }
 
-        if (spec.MaxProcesses is < 1)
+        JobLimits limits;
+        try
+        {
+            limits = options.Value.Limits.Resolve(spec.Limits);
+        }
+        catch (InvalidJobSpecException)
         {
             DeactivateOnIdle();
-            throw new InvalidJobSpecException("the process limit must be at least 1");
+            throw;
         }
 
         _starting = true;
         try
         {
-            var limits = new ChildLimits(spec.MaxProcesses);
+            var childLimits = new ChildLimits(
+                limits.MaxProcesses,
+                limits.CpuCores,
+                limits.MemoryBytes,
+                [.. limits.IoRead.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))],
+                [.. limits.IoWrite.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))]);
             _child = await launcher.StartAsync(
-                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, limits.None ? null : limits), CancellationToken.None);
+                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, childLimits.None ? null : childLimits, spec.Isolate),
+                CancellationToken.None);
         }
         catch (ChildStartException e)
         {
@@ -88,7 +99,11 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
 
         // A running child is not activity Orleans can see: keep the activation until the job ends.
         DelayDeactivation(TimeSpan.MaxValue);
-        _status = new JobStatus(this.GetPrimaryKeyString(), JobState.Running, spec.Command, spec.Args, _child.Pid, DateTimeOffset.UtcNow);
+        _status = new JobStatus(this.GetPrimaryKeyString(), JobState.Running, spec.Command, spec.Args, _child.Pid, DateTimeOffset.UtcNow)
+        {
+            Limits = limits.None ? null : limits,
+            Isolated = spec.Isolate,
+        };
         logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
         _ = RecordAsync(_child);
         if (spec.Timeout is { } timeout)
@@ -256,7 +271,11 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             Signal = exit.Signal,
             SignalName = exit.SignalName,
             EndedAt = DateTimeOffset.UtcNow,
-            EndReason = _endReason,
+            // What the runner did comes first: a kill by request may land while memory runs out.
+            EndReason = _endReason != EndReason.None ? _endReason
+                : exit.Killed && exit.OomKills > 0 ? EndReason.OutOfMemory
+                : EndReason.None,
+            OomKills = exit.OomKills,
         };
         _timeout?.Dispose();
         logger.LogInformation(

@@ -33,4 +33,7 @@ public sealed class JobOptions
 
     /// <summary>The newest output of a job kept in memory as well, for followers that keep up.</summary>
     public int HotWindowBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Limits every job gets unless it asks otherwise (<c>Jobs:Limits:Default:*</c>), and the most a job may ask for (<c>Jobs:Limits:Max:*</c>).</summary>
+    public LimitsOptions Limits { get; set; } = new();
 }

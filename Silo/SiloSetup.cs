@@ -3,6 +3,7 @@ using Jobs.Platform;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Jobs.Silo;
 
@@ -14,6 +15,14 @@ public static class SiloSetup
     {
         var ports = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
+        builder.Services.AddOptions<JobOptions>()
+            .Validate(o =>
+            {
+                o.Limits.Validate();
+                return true;
+            })
+            .ValidateOnStart();
+        builder.Services.Configure<PlatformOptions>(builder.Configuration.GetSection(PlatformOptions.Section));
         builder.Services.AddJobsPlatform();
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort)
@@ -32,7 +41,7 @@ public static class SiloSetup
     /// </summary>
     public static IServiceCollection AddJobsPlatform(this IServiceCollection services)
     {
-        services.AddSingleton(_ => ChildLauncher.CreateForCurrentOS());
+        services.AddSingleton(provider => ChildLauncher.CreateForCurrentOS(provider.GetRequiredService<IOptions<PlatformOptions>>().Value));
         services.AddHostedService<SweepOutputOnStart>();
         services.AddHostedService<KillJobsOnStop>();
         return services;

@@ -29,6 +29,11 @@ internal sealed class PsCommand : Command
         var status = response.Status
             ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {request.JobId}");
         await _console.WriteLineAsync(StatusFormatter.Format(status), cancellationToken).ConfigureAwait(false);
+        if (StatusFormatter.FormatLimits(status) is { } limits)
+        {
+            await _console.WriteLineAsync(limits, cancellationToken).ConfigureAwait(false);
+        }
+
         return ExitCodes.Success;
     }
 }

@@ -52,6 +52,42 @@ internal sealed class RunCommand : Command
         HelpName = "count",
     };
 
+    public static readonly Option<double?> CpuOption = new("--cpu")
+    {
+        Description = "CPU time the job's tree may use, in cores: 0.5 is half of one core, 2 is two.",
+        HelpName = "cores",
+    };
+
+    public static readonly Option<long?> MemoryOption = new("--memory")
+    {
+        Description = "RAM the job's tree may use, without swap, e.g. 512M, 2G (K, M, G are 1024-based). Beyond it the kernel kills a process of the job.",
+        HelpName = "size",
+        CustomParser = ParseSize,
+    };
+
+    public static readonly Option<string[]> IoReadOption = new("--io-read-bps")
+    {
+        Description = "Read rate from the server's block devices, per second: RATE for every device, or DEVICE=RATE (e.g. /dev/sda=50M); repeatable.",
+        HelpName = "[device=]rate",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        Validators = { ValidateRates },
+    };
+
+    public static readonly Option<string[]> IoWriteOption = new("--io-write-bps")
+    {
+        Description = "Write rate to the server's block devices, per second: RATE for every device, or DEVICE=RATE; repeatable.",
+        HelpName = "[device=]rate",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        Validators = { ValidateRates },
+    };
+
+    public static readonly Option<bool> IsolateOption = new("--isolate")
+    {
+        Description = "Run the job in namespaces of its own: it is PID 1, sees only its processes, and has only a loopback network.",
+    };
+
     public static readonly Option<bool> FollowOption = new("--follow", "-f")
     {
         Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed). Ctrl+C detaches and leaves the job running.",
@@ -79,6 +115,11 @@ internal sealed class RunCommand : Command
         Options.Add(CwdOption);
         Options.Add(TimeoutOption);
         Options.Add(PidsOption);
+        Options.Add(CpuOption);
+        Options.Add(MemoryOption);
+        Options.Add(IoReadOption);
+        Options.Add(IoWriteOption);
+        Options.Add(IsolateOption);
         Options.Add(FollowOption);
         Options.Add(WaitOption);
         Options.Add(KillOnDetachOption);
@@ -108,6 +149,70 @@ internal sealed class RunCommand : Command
         }
     }
 
+    private static long? ParseSize(ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Jobs.Platform.ByteSize.TryParse(text, out long bytes))
+        {
+            return bytes;
+        }
+
+        result.AddError($"'{text}' is not a size (examples: 512M, 2G, 1048576)");
+        return null;
+    }
+
+    private static void ValidateRates(OptionResult result)
+    {
+        foreach (var token in result.Tokens)
+        {
+            if (!TryParseRate(token.Value, out _))
+            {
+                result.AddError($"{result.Option.Name} takes RATE or DEVICE=RATE (e.g. 50M, /dev/sda=10M), not '{token.Value}'");
+            }
+        }
+    }
+
+    private static bool TryParseRate(string text, out DeviceRate rate)
+    {
+        int equals = text.LastIndexOf('=');
+        string device = equals < 0 ? string.Empty : text[..equals];
+        rate = new DeviceRate { Device = device };
+        if ((equals < 0 || device.Length > 0) && Jobs.Platform.ByteSize.TryParse(text[(equals + 1)..], out long bytes))
+        {
+            rate.BytesPerSecond = bytes;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static Limits? ReadLimits(ParseResult parseResult)
+    {
+        var limits = new Limits();
+        if (parseResult.GetValue(PidsOption) is { } pids)
+        {
+            limits.Pids = pids >= 1 ? pids : throw new CliException(ExitCodes.Usage, "--pids must be at least 1");
+        }
+
+        if (parseResult.GetValue(CpuOption) is { } cpu)
+        {
+            limits.Cpu = double.IsFinite(cpu) && cpu >= 0.01 ? cpu : throw new CliException(ExitCodes.Usage, "--cpu must be at least 0.01 (cores)");
+        }
+
+        limits.MemoryBytes = parseResult.GetValue(MemoryOption) ?? 0;
+        foreach (string text in parseResult.GetValue(IoReadOption) ?? [])
+        {
+            limits.IoRead.Add(TryParseRate(text, out var rate) ? rate : null);
+        }
+
+        foreach (string text in parseResult.GetValue(IoWriteOption) ?? [])
+        {
+            limits.IoWrite.Add(TryParseRate(text, out var rate) ? rate : null);
+        }
+
+        return limits.Equals(new Limits()) ? null : limits;
+    }
+
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var request = new RunRequest
@@ -122,15 +227,8 @@ internal sealed class RunCommand : Command
             request.Env[variable[..equals]] = variable[(equals + 1)..];
         }
 
-        if (parseResult.GetValue(PidsOption) is { } pids)
-        {
-            if (pids < 1)
-            {
-                throw new CliException(ExitCodes.Usage, "--pids must be at least 1");
-            }
-
-            request.Limits = new Limits { Pids = pids };
-        }
+        request.Limits = ReadLimits(parseResult);
+        request.Isolate = parseResult.GetValue(IsolateOption);
 
         if (parseResult.GetValue(TimeoutOption) is { } timeout)
         {

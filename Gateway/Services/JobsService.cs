@@ -21,7 +21,8 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
             WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
             Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),
             Timeout = request.Timeout?.ToTimeSpan(),
-            MaxProcesses = request.Limits is { Pids: not 0 } limits ? limits.Pids : null,
+            Limits = ProtoMapping.FromProto(request.Limits),
+            Isolate = request.Isolate,
         };
         await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
         return new RunResponse { JobId = jobId };

@@ -33,12 +33,59 @@ internal static class ProtoMapping
             {
                 EndReason.KilledByRequest => Proto.EndReason.KilledByRequest,
                 EndReason.TimedOut => Proto.EndReason.TimedOut,
+                EndReason.OutOfMemory => Proto.EndReason.OutOfMemory,
                 _ => Proto.EndReason.Unspecified,
             },
+            OomKills = status.OomKills,
+            Limits = status.Limits?.ToProto(),
+            Isolated = status.Isolated,
         };
         proto.Args.AddRange(status.Args);
         return proto;
     }
+
+    public static Proto.Limits ToProto(this JobLimits limits)
+    {
+        var proto = new Proto.Limits
+        {
+            Pids = limits.MaxProcesses ?? 0,
+            Cpu = limits.CpuCores ?? 0,
+            MemoryBytes = limits.MemoryBytes ?? 0,
+        };
+        proto.IoRead.AddRange(limits.IoRead.Select(ToProto));
+        proto.IoWrite.AddRange(limits.IoWrite.Select(ToProto));
+        return proto;
+    }
+
+    private static Proto.DeviceRate ToProto(IoRate rate) => new() { Device = rate.Device ?? string.Empty, BytesPerSecond = rate.BytesPerSecond };
+
+    /// <summary>The limits a run request asks for; zero fields ask for nothing.</summary>
+    /// <exception cref="InvalidJobSpecException">A value is negative or not a number.</exception>
+    public static JobLimits? FromProto(Proto.Limits? limits)
+    {
+        if (limits is null)
+        {
+            return null;
+        }
+
+        if (limits.Pids < 0 || limits.Cpu < 0 || !double.IsFinite(limits.Cpu) || limits.MemoryBytes < 0)
+        {
+            throw new InvalidJobSpecException("limits cannot be negative");
+        }
+
+        return new JobLimits
+        {
+            MaxProcesses = limits.Pids == 0 ? null : limits.Pids,
+            CpuCores = limits.Cpu == 0 ? null : limits.Cpu,
+            MemoryBytes = limits.MemoryBytes == 0 ? null : limits.MemoryBytes,
+            IoRead = [.. limits.IoRead.Select(FromProto)],
+            IoWrite = [.. limits.IoWrite.Select(FromProto)],
+        };
+    }
+
+    private static IoRate FromProto(Proto.DeviceRate rate) => rate.BytesPerSecond > 0
+        ? new IoRate(string.IsNullOrEmpty(rate.Device) ? null : rate.Device, rate.BytesPerSecond)
+        : throw new InvalidJobSpecException($"the I/O rate for '{(rate.Device.Length == 0 ? "every device" : rate.Device)}' must be positive");
 
     public static Proto.OutputDropped ToDroppedProto(this OutputMark first) => new()
     {

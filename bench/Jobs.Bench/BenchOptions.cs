@@ -40,6 +40,7 @@ internal sealed class BenchOptions
           --warm-up SIZE    flood job followed on each new server before anything is timed (64M)
           --timeout MIN     overall limit per scenario in minutes (15); TIMEOUT is reported
           --root DIR        repository whose Release server builds are run (default: this one)
+          --isolate         start-rate jobs run with --isolate (own PID, mount and network namespaces)
           --server-arg ARG  passed to every server process, repeatable
                             (e.g. --server-arg=--Jobs:MaxOutputBytesPerJob=8589934592)
 
@@ -55,6 +56,8 @@ internal sealed class BenchOptions
     public bool Help { get; private set; }
 
     public bool Split { get; private set; }
+
+    public bool Isolate { get; private set; }
 
     public long? Bytes { get; private set; }
 
@@ -121,6 +124,9 @@ internal sealed class BenchOptions
             {
                 case "--help" or "-h":
                     options.Help = true;
+                    break;
+                case "--isolate":
+                    options.Isolate = true;
                     break;
                 case "--split":
                     options.Split = true;

@@ -16,11 +16,12 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _readyLine;
 
-    private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args)
+    private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args, string[]? wrapper = null)
     {
         _readyLine = readyLine;
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
-        foreach (string part in command)
+        wrapper = [.. wrapper ?? [], "dotnet"];
+        var start = new ProcessStartInfo(wrapper[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
+        foreach (string part in wrapper[1..].Concat(command))
         {
             start.ArgumentList.Add(part);
         }
@@ -65,6 +66,10 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>The one-command server: gateway and silo in one process.</summary>
     public static Task<ServerProcess> StartCombinedAsync(params string[] extraArgs) => StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs);
+
+    /// <summary>The one-command server, started through <paramref name="wrapper"/> (such as <c>setpriv</c> with its options).</summary>
+    public static Task<ServerProcess> StartCombinedUnderAsync(string[] wrapper, params string[] extraArgs) =>
+        StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs, wrapper);
 
     /// <summary>
     /// The server exactly as the README starts it (<c>dotnet run --project Gateway</c> from the repo
@@ -116,7 +121,7 @@ public sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort, string[] extraArgs)
+    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort, string[] extraArgs, string[]? wrapper = null)
     {
         int port = FreePorts.Next();
         var args = new List<string>
@@ -135,7 +140,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         args.AddRange(extraArgs);
 
-        var server = new ServerProcess([Repo.GatewayDll], "Jobs gateway listening on", args) { Port = port };
+        var server = new ServerProcess([Repo.GatewayDll], "Jobs gateway listening on", args, wrapper) { Port = port };
         await server.WaitReadyAsync();
         return server;
     }

@@ -69,6 +69,27 @@ public static class Machine
         return IsRoot && best is not null && Directory.Exists($"/sys/dev/block/{best}") ? best : null;
     }
 
+    /// <summary>
+    /// The path of <paramref name="file"/> in the cgroup of process <paramref name="pid"/> that holds
+    /// <paramref name="controller"/> (cgroup v2: its one cgroup), or null when it has none.
+    /// </summary>
+    public static string? CgroupFile(int pid, string controller, string file)
+    {
+        foreach (string line in File.ReadLines($"/proc/{pid}/cgroup"))
+        {
+            // hierarchy-id:controllers:path
+            string[] f = line.Split(':', 3);
+            if (File.Exists("/sys/fs/cgroup/cgroup.controllers") ? f[0] == "0" : f[1].Split(',').Contains(controller))
+            {
+                string root = File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : $"/sys/fs/cgroup/{controller}";
+                string path = Path.Combine(root + f[2], file);
+                return File.Exists(path) ? path : null;
+            }
+        }
+
+        return null;
+    }
+
     private static bool HasController(string controller)
     {
         if (!IsRoot)

@@ -14,7 +14,7 @@ internal static class StartRate
     {
         int count = ctx.Options.Count ?? 2000;
         int callers = ctx.Options.Callers;
-        ctx.Report.Line("parameters", $"count={count} /bin/true jobs, callers={callers} (a channel each), Run calls only, after {WarmUpCalls} untimed Runs per caller");
+        ctx.Report.Line("parameters", $"count={count} /bin/true jobs{(ctx.Options.Isolate ? " with --isolate" : "")}, callers={callers} (a channel each), Run calls only, after {WarmUpCalls} untimed Runs per caller");
 
         Report.Progress($"baseline: {count} x Process.Start(\"/bin/true\") from {callers} workers");
         for (int i = 0; i < callers * WarmUpCalls; i++)
@@ -33,7 +33,7 @@ internal static class StartRate
         var server = await ctx.StartServerAsync();
         var clients = Enumerable.Range(0, callers).Select(_ => ctx.Clients.Create(server.Endpoint)).ToList();
         await ctx.WarmUpAsync(clients[0]);
-        var trueJob = new RunRequest { Command = "/bin/true" };
+        var trueJob = new RunRequest { Command = "/bin/true", Isolate = ctx.Options.Isolate };
         // The Run path warmed too (not counted): WarmUpCalls per caller, concurrently, then a pause for the JIT.
         await Task.WhenAll(clients.Select(client => Task.Run(async () =>
         {
