@@ -65,23 +65,9 @@ internal sealed class RunCommand : Command
         CustomParser = ParseSize,
     };
 
-    public static readonly Option<string[]> IoReadOption = new("--io-read-bps")
-    {
-        Description = "Read rate from the server's block devices, per second: RATE for every device, or DEVICE=RATE (e.g. /dev/sda=50M); repeatable.",
-        HelpName = "[device=]rate",
-        Arity = ArgumentArity.OneOrMore,
-        AllowMultipleArgumentsPerToken = false,
-        Validators = { ValidateRates },
-    };
+    public static readonly Option<string[]> IoReadOption = RateOption("--io-read-bps", "Read rate from the server's block devices, per second: RATE for every device, or DEVICE=RATE (e.g. /dev/sda=50M); repeatable.");
 
-    public static readonly Option<string[]> IoWriteOption = new("--io-write-bps")
-    {
-        Description = "Write rate to the server's block devices, per second: RATE for every device, or DEVICE=RATE; repeatable.",
-        HelpName = "[device=]rate",
-        Arity = ArgumentArity.OneOrMore,
-        AllowMultipleArgumentsPerToken = false,
-        Validators = { ValidateRates },
-    };
+    public static readonly Option<string[]> IoWriteOption = RateOption("--io-write-bps", "Write rate to the server's block devices, per second: RATE for every device, or DEVICE=RATE; repeatable.");
 
     public static readonly Option<bool> IsolateOption = new("--isolate")
     {
@@ -160,6 +146,15 @@ internal sealed class RunCommand : Command
         result.AddError($"'{text}' is not a size (examples: 512M, 2G, 1048576)");
         return null;
     }
+
+    private static Option<string[]> RateOption(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "[device=]rate",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        Validators = { ValidateRates },
+    };
 
     private static void ValidateRates(OptionResult result)
     {
