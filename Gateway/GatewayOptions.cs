@@ -23,4 +23,35 @@ public sealed class GatewayOptions
     /// as an Orleans client to a silo running in its own process (the Silo project).
     /// </summary>
     public SiloMode Silo { get; set; } = SiloMode.Embedded;
+
+    /// <summary>Identities (client certificate common names) that may see and kill every job.</summary>
+    public string[] Admins { get; set; } = [];
+
+    /// <summary>
+    /// A file of revoked client certificates, one serial number or SHA-256 fingerprint (hex,
+    /// colons optional) per line, <c>#</c> for comments; re-read when it changes. None when empty.
+    /// </summary>
+    public string? DenyList { get; set; }
+
+    /// <summary>Start even though the key file is readable by other users (development keys in a checkout); a warning is logged.</summary>
+    public bool AllowReadableKey { get; set; }
+
+    /// <summary>Limits against abuse, per identity.</summary>
+    public CallLimits Limits { get; set; } = new();
+}
+
+/// <summary>Limits against abuse (configuration section <c>Gateway:Limits</c>).</summary>
+public sealed class CallLimits
+{
+    /// <summary>The most bytes the command, arguments, environment and working directory of one Run may take together.</summary>
+    public int MaxRunBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The most Logs calls one identity may have open at once on this gateway.</summary>
+    public int MaxFollowersPerIdentity { get; set; } = 64;
+
+    /// <summary>Calls per second one identity may make on this gateway, on average.</summary>
+    public int CallsPerSecond { get; set; } = 200;
+
+    /// <summary>Calls one identity may make in a burst beyond the average.</summary>
+    public int CallBurst { get; set; } = 400;
 }

@@ -20,11 +20,21 @@ else
 }
 
 builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
-builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ErrorMappingInterceptor>());
+builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
+builder.Services.AddGrpc(grpc =>
+{
+    // The caller is known (and audited) before anything else runs; errors are mapped inside it.
+    grpc.Interceptors.Add<CallerInterceptor>();
+    grpc.Interceptors.Add<ErrorMappingInterceptor>();
+});
 builder.Services.AddSingleton<JobOutputFollower>();
+builder.Services.AddSingleton<FollowerCounts>();
+builder.Services.AddSingleton<CallRateLimiter>();
+builder.Services.AddSingleton(provider => new DenyList(options.DenyList, provider.GetRequiredService<ILogger<DenyList>>()));
+string? keyWarning;
 try
 {
-    builder.UseMutualTls(options);
+    keyWarning = builder.UseMutualTls(options);
 }
 catch (InvalidOperationException e)
 {
@@ -35,6 +45,13 @@ catch (InvalidOperationException e)
 
 var app = builder.Build();
 app.MapGrpcService<JobsService>();
-app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("{Endpoint}", MutualTls.Describe(options)));
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    app.Logger.LogInformation("{Endpoint}", MutualTls.Describe(options));
+    if (keyWarning is not null)
+    {
+        app.Logger.LogWarning("{Warning}", keyWarning);
+    }
+});
 await app.RunAsync();
 return 0;

@@ -27,4 +27,8 @@ public sealed record JobSpec(
     /// <summary>Run the job in PID, mount and network namespaces of its own (PID 1, private /proc, loopback only).</summary>
     [Id(6)]
     public bool Isolate { get; init; }
+
+    /// <summary>The identity that starts the job (the client certificate's common name); it alone, and admins, may see and kill the job.</summary>
+    [Id(7)]
+    public string Owner { get; init; } = string.Empty;
 }

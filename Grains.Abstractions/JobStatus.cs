@@ -50,6 +50,10 @@ public sealed record JobStatus(
     [Id(15)]
     public bool Isolated { get; init; }
 
+    /// <summary>The identity that started the job.</summary>
+    [Id(16)]
+    public string Owner { get; init; } = string.Empty;
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

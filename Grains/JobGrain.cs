@@ -66,6 +66,16 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         }
 
         _starting = true;
+        var owner = Owner(spec.Owner);
+        int cap = options.Value.MaxRunningJobsPerOwner;
+        if (!await owner.AdmitAsync(this.GetPrimaryKeyString(), cap))
+        {
+            _starting = false;
+            DeactivateOnIdle();
+            throw new JobQuotaExceededException(
+                $"'{spec.Owner}' already runs {cap} jobs, the most one identity may run at once; wait for one to end or kill one");
+        }
+
         try
         {
             var childLimits = new ChildLimits(
@@ -77,6 +87,10 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             _child = await launcher.StartAsync(
                 new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, childLimits.None ? null : childLimits, spec.Isolate),
                 CancellationToken.None);
+        }
+        catch (Exception) when (Release(owner))
+        {
+            throw;
         }
         catch (ChildStartException e)
         {
@@ -103,6 +117,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         {
             Limits = limits.None ? null : limits,
             Isolated = spec.Isolate,
+            Owner = spec.Owner,
         };
         logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
         _ = RecordAsync(_child);
@@ -278,6 +293,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             OomKills = exit.OomKills,
         };
         _timeout?.Dispose();
+        Release(Owner(_status.Owner));
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
             _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);
@@ -293,6 +309,20 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             // The job stays until its retention ends; only the cap on finished jobs misses it.
             logger.LogWarning(e, "Job {JobId}: could not report its end to the job registry", _status.JobId);
         }
+    }
+
+    // Callers inside the cluster (tests, tools) may start jobs without an identity; they share one.
+    private IOwnerGrain Owner(string identity) => GrainFactory.GetGrain<IOwnerGrain>(identity.Length == 0 ? "(no identity)" : identity);
+
+    // Never fails (the job must not count forever); used as an exception filter, so always false.
+    private bool Release(IOwnerGrain owner)
+    {
+        owner.ReleaseAsync(this.GetPrimaryKeyString()).ContinueWith(
+            t => logger.LogWarning(t.Exception, "Job {JobId}: could not release it from its owner's running jobs", this.GetPrimaryKeyString()),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Current);
+        return false;
     }
 
     // One publish in flight at a time; whatever arrives meanwhile goes out in the next notice.

@@ -4,20 +4,23 @@ namespace Jobs.Gateway.Security;
 
 /// <summary>
 /// Accepts a client certificate only if it chains to the configured client CA (nothing from the
-/// system store), is within its validity period, and is meant for client authentication.
+/// system store), is within its validity period, and names client authentication in its extended key usage.
 /// </summary>
 public sealed class ClientCertificateValidator(X509Certificate2Collection trustedRoots)
 {
-    private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
-
     /// <summary>True when the certificate may authenticate a client.</summary>
     public bool IsValid(X509Certificate2 certificate)
     {
+        if (!PemCertificates.AllowsUsage(certificate, PemCertificates.ClientAuthentication))
+        {
+            return false;
+        }
+
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(trustedRoots);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ClientAuthentication));
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(PemCertificates.ClientAuthentication));
         chain.ChainPolicy.VerificationTime = DateTime.Now;
         try
         {

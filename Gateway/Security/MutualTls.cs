@@ -17,15 +17,25 @@ public static class MutualTls
         TlsCipherSuite.TLS_AES_128_GCM_SHA256,
     ];
 
-    /// <summary>Listens on the configured address with mutual TLS; fails at start on a bad address or certificate.</summary>
-    public static void UseMutualTls(this WebApplicationBuilder builder, GatewayOptions options)
+    /// <summary>
+    /// Listens on the configured address with mutual TLS; fails at start on a bad address or
+    /// certificate, or a key file other users can read. Returns a warning to log when such a key
+    /// file is allowed (<c>Gateway:AllowReadableKey</c>).
+    /// </summary>
+    public static string? UseMutualTls(this WebApplicationBuilder builder, GatewayOptions options)
     {
         if (!IPEndPoint.TryParse(options.Listen, out var endpoint))
         {
             throw new InvalidOperationException($"Gateway:Listen '{options.Listen}' is not an address:port");
         }
 
+        string? warning = CheckKeyFile(options);
         var serverCertificate = PemCertificates.LoadWithKey(options.Certificate, options.Key);
+        if (!PemCertificates.AllowsUsage(serverCertificate, PemCertificates.ServerAuthentication))
+        {
+            throw new InvalidOperationException($"the server certificate '{options.Certificate}' is not meant for TLS servers (no serverAuth extended key usage)");
+        }
+
         var validator = new ClientCertificateValidator(PemCertificates.LoadAll(options.ClientCa));
 
         // Windows (SChannel) does not let a process choose cipher suites; it uses the OS policy.
@@ -50,6 +60,32 @@ public static class MutualTls
                 });
             });
         });
+        return warning;
+    }
+
+    // A private key others can read is a key others can use.
+    private static string? CheckKeyFile(GatewayOptions options)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists(options.Key))
+        {
+            return null;
+        }
+
+        var mode = File.GetUnixFileMode(options.Key);
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        if ((mode & others) == 0)
+        {
+            return null;
+        }
+
+        string octal = Convert.ToString((int)mode, 8).PadLeft(4, '0');
+        if (!options.AllowReadableKey)
+        {
+            throw new InvalidOperationException(
+                $"the key file '{options.Key}' can be read by other users (mode {octal}); run 'chmod 600 {options.Key}', or set Gateway:AllowReadableKey=true for development keys");
+        }
+
+        return $"the key file '{options.Key}' can be read by other users (mode {octal}); allowed by Gateway:AllowReadableKey, for development only";
     }
 
     /// <summary>What the start-up log says about the endpoint.</summary>

@@ -5,6 +5,20 @@ namespace Jobs.Gateway.Security;
 /// <summary>Loads PEM certificates with a clear error naming the file.</summary>
 public static class PemCertificates
 {
+    /// <summary>The serverAuth extended key usage.</summary>
+    public const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+
+    /// <summary>The clientAuth extended key usage.</summary>
+    public const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+
+    /// <summary>
+    /// True when the certificate names <paramref name="usage"/> in its extended key usage. Stricter
+    /// than chain building, which takes a certificate without the extension as good for any use.
+    /// </summary>
+    public static bool AllowsUsage(X509Certificate2 certificate, string usage) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>()
+            .Any(e => e.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(o => o.Value == usage));
+
     /// <summary>A certificate with its private key, usable by SslStream on every OS.</summary>
     public static X509Certificate2 LoadWithKey(string certificatePath, string keyPath)
     {

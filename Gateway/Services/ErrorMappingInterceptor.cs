@@ -41,6 +41,7 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
             JobStartFailedException or JobLimitUnavailableException or JobStillRunningException => new Status(StatusCode.FailedPrecondition, e.Message),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
+            JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
             _ => default(Status?),
         };

@@ -1,11 +1,17 @@
 using Grpc.Core;
+using Jobs.Gateway.Security;
 using Jobs.Grains;
 using Jobs.Protos;
 
 namespace Jobs.Gateway.Services;
 
 /// <summary>The <c>jobs.v1.Jobs</c> service: translates calls to the job grains. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.</summary>
-public sealed class JobsService(IClusterClient client, JobOutputFollower follower, Microsoft.Extensions.Options.IOptions<JobOptions> options)
+public sealed class JobsService(
+    IClusterClient client,
+    JobOutputFollower follower,
+    FollowerCounts followers,
+    Microsoft.Extensions.Options.IOptions<JobOptions> options,
+    Microsoft.Extensions.Options.IOptions<GatewayOptions> gateway)
     : Protos.Jobs.JobsBase
 {
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
@@ -15,9 +21,18 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
             throw new InvalidJobSpecException("the command is empty");
         }
 
+        int size = RunBytes(request);
+        int maxSize = gateway.Value.Limits.MaxRunBytes;
+        if (size > maxSize)
+        {
+            throw new InvalidJobSpecException(
+                $"the command, arguments, environment and working directory take {size} bytes; the most is {maxSize} (Gateway:Limits:MaxRunBytes)");
+        }
+
         string jobId = JobIds.New();
         var spec = new JobSpec(request.Command, [.. request.Args])
         {
+            Owner = Caller.Of(context).Name,
             WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
             Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),
             Timeout = request.Timeout?.ToTimeSpan(),
@@ -32,7 +47,12 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
     {
         string jobId = JobIds.Parse(request.JobId);
         var selection = OutputSelection.From(request);
-        var grain = client.GetGrain<IJobGrain>(jobId);
+        var (grain, _) = await OwnedAsync(jobId, context);
+        var caller = Caller.Of(context);
+        using var slot = followers.TryEnter(caller.Name, gateway.Value.Limits.MaxFollowersPerIdentity)
+            ?? throw new RpcException(new Status(
+                StatusCode.ResourceExhausted,
+                $"'{caller.Name}' already follows {gateway.Value.Limits.MaxFollowersPerIdentity} jobs on this gateway, the most allowed (Gateway:Limits:MaxFollowersPerIdentity)"));
         long start = await selection.StartPositionAsync(grain);
         await foreach (var item in follower.FollowAsync(jobId, start, context.CancellationToken))
         {
@@ -52,14 +72,13 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
 
     public override async Task<PsResponse> Ps(PsRequest request, ServerCallContext context)
     {
-        var status = await client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId)).GetStatusAsync();
+        var (_, status) = await OwnedAsync(JobIds.Parse(request.JobId), context);
         return new PsResponse { Status = status.ToProto() };
     }
 
     public override async Task<RemoveResponse> Remove(RemoveRequest request, ServerCallContext context)
     {
-        var grain = client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId));
-        var status = await grain.GetStatusAsync();
+        var (grain, status) = await OwnedAsync(JobIds.Parse(request.JobId), context);
         if (!status.Ended || !await grain.ForgetAsync())
         {
             throw new JobStillRunningException($"job {status.JobId} is still running; kill it first");
@@ -70,10 +89,24 @@ public sealed class JobsService(IClusterClient client, JobOutputFollower followe
 
     public override async Task<KillResponse> Kill(KillRequest request, ServerCallContext context)
     {
-        var grain = client.GetGrain<IJobGrain>(JobIds.Parse(request.JobId));
+        var (grain, _) = await OwnedAsync(JobIds.Parse(request.JobId), context);
         var status = string.IsNullOrEmpty(request.Signal)
             ? await grain.KillAsync(request.Grace?.ToTimeSpan() ?? options.Value.DefaultKillGrace)
             : await grain.SignalAsync(request.Signal);
         return new KillResponse { Status = status.ToProto() };
     }
+
+    // Someone else's job is answered exactly like a job that does not exist, so ids cannot be probed.
+    private async Task<(IJobGrain Grain, Grains.JobStatus Status)> OwnedAsync(string jobId, ServerCallContext context)
+    {
+        var grain = client.GetGrain<IJobGrain>(jobId);
+        var status = await grain.GetStatusAsync();
+        return Caller.Of(context).MayAccess(status.Owner) ? (grain, status) : throw new JobNotFoundException($"job {jobId} not found");
+    }
+
+    private static int RunBytes(RunRequest request) =>
+        System.Text.Encoding.UTF8.GetByteCount(request.Command)
+        + request.Args.Sum(a => System.Text.Encoding.UTF8.GetByteCount(a) + 1)
+        + request.Env.Sum(e => System.Text.Encoding.UTF8.GetByteCount(e.Key) + System.Text.Encoding.UTF8.GetByteCount(e.Value) + 2)
+        + System.Text.Encoding.UTF8.GetByteCount(request.Cwd);
 }

@@ -44,7 +44,15 @@ internal sealed class Deployment : IAsyncDisposable
             $"--Gateway:Key={Path.Combine(paths.Certs, "server.key")}",
             $"--Gateway:ClientCa={Path.Combine(paths.Certs, "client_ca.pem")}",
             $"--Orleans:GatewayPort={orleansGatewayPort}",
+            // The checkout's development key, and no abuse limits: the bench measures capacity,
+            // from one identity. Later --server-arg values override these.
+            "--Gateway:AllowReadableKey=true",
+            "--Gateway:Limits:CallsPerSecond=100000000",
+            "--Gateway:Limits:CallBurst=100000000",
+            "--Gateway:Limits:MaxFollowersPerIdentity=1000000",
         };
+        // The silo enforces the running-jobs cap.
+        extraArgs = ["--Jobs:MaxRunningJobsPerOwner=1000000", .. extraArgs];
 
         if (!split)
         {

@@ -9,7 +9,21 @@ public static class GrpcClients
 {
     public static X509Certificate2 ServerCa { get; } = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(Repo.Certs, "server_ca.pem")));
 
-    public static X509Certificate2 Client1 { get; } = X509Certificate2.CreateFromPemFile(Path.Combine(Repo.Certs, "client1.pem"), Path.Combine(Repo.Certs, "client1.key"));
+    public static X509Certificate2 Client1 { get; } = Load("client1");
+
+    public static X509Certificate2 Client2 { get; } = Load("client2");
+
+    public static X509Certificate2 Admin { get; } = Load("admin");
+
+    /// <summary>The development client CA, with its key, to mint client certificates in tests.</summary>
+    public static X509Certificate2 ClientCa { get; } = Load("client_ca");
+
+    /// <summary>A certificate from the real client CA with any name, usages and validity.</summary>
+    public static X509Certificate2 Mint(string commonName, string[]? usages = null, TimeSpan? startsIn = null, TimeSpan? lasts = null)
+    {
+        var notBefore = DateTimeOffset.UtcNow + (startsIn ?? TimeSpan.FromDays(-1));
+        return DevCertificates.CreateLeaf(ClientCa, commonName, usages ?? ["1.3.6.1.5.5.7.3.2"], notBefore, notBefore + (lasts ?? TimeSpan.FromDays(30)));
+    }
 
     /// <summary>A client certificate that chains to a CA the server has never seen.</summary>
     public static X509Certificate2 ForeignClient()
@@ -19,10 +33,11 @@ public static class GrpcClients
         return DevCertificates.CreateLeaf(ca, "client1", LeafKind.Client, now.AddDays(-1), now.AddYears(1));
     }
 
-    public static (Protos.Jobs.JobsClient Client, GrpcChannel Channel) Create(string endpoint, X509Certificate2? clientCertificate)
+    public static (Protos.Jobs.JobsClient Client, GrpcChannel Channel) Create(
+        string endpoint, X509Certificate2? clientCertificate, System.Security.Authentication.SslProtocols protocols = System.Security.Authentication.SslProtocols.Tls13)
     {
         var handler = new SocketsHttpHandler();
-        handler.SslOptions.EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13;
+        handler.SslOptions.EnabledSslProtocols = protocols;
         if (clientCertificate is not null)
         {
             handler.SslOptions.ClientCertificates = [clientCertificate];
@@ -39,4 +54,7 @@ public static class GrpcClients
         var channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { HttpHandler = handler });
         return (new Protos.Jobs.JobsClient(channel), channel);
     }
+
+    private static X509Certificate2 Load(string name) =>
+        X509Certificate2.CreateFromPemFile(Path.Combine(Repo.Certs, $"{name}.pem"), Path.Combine(Repo.Certs, $"{name}.key"));
 }

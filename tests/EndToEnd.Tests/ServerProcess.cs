@@ -132,6 +132,9 @@ public sealed class ServerProcess : IAsyncDisposable
             $"--Gateway:Key={Path.Combine(Repo.Certs, "server.key")}",
             $"--Gateway:ClientCa={Path.Combine(Repo.Certs, "client_ca.pem")}",
             $"--Orleans:GatewayPort={siloGatewayPort}",
+            // The checkout's development key (mode 0644 in a clone), as the README's Development profile allows it.
+            "--Gateway:AllowReadableKey=true",
+            "--Gateway:Admins:0=admin",
         };
         if (silo == "Embedded")
         {

@@ -1,0 +1,125 @@
+using System.Threading.RateLimiting;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Jobs.Protos;
+using Microsoft.Extensions.Options;
+
+namespace Jobs.Gateway.Security;
+
+/// <summary>
+/// The first step of every call: who calls (the client certificate's common name), whether that
+/// certificate is revoked, whether the identity is within its call rate, and, for calls that start,
+/// read or end jobs, one audit event with the outcome, allowed or refused.
+/// </summary>
+public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList denyList, CallRateLimiter rateLimiter, ILoggerFactory loggers) : Interceptor
+{
+    // Its own category, so operators can route audit events apart from the rest of the log.
+    private readonly ILogger _audit = loggers.CreateLogger("Jobs.Audit");
+    private readonly HashSet<string> _admins = new(options.Value.Admins, StringComparer.Ordinal);
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        string? identity = null;
+        try
+        {
+            identity = Admit(context).Name;
+            var response = await continuation(request, context);
+            Audit(context, request, response, identity, StatusCode.OK, null);
+            return response;
+        }
+        catch (RpcException e)
+        {
+            Audit(context, request, null, identity, e.StatusCode, e.Status.Detail);
+            throw;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        string? identity = null;
+        try
+        {
+            identity = Admit(context).Name;
+            await continuation(request, responseStream, context);
+            Audit(context, request, null, identity, StatusCode.OK, null);
+        }
+        catch (RpcException e)
+        {
+            Audit(context, request, null, identity, e.StatusCode, e.Status.Detail);
+            throw;
+        }
+    }
+
+    private Caller Admit(ServerCallContext context)
+    {
+        // Kestrel required the certificate and checked it against the client CA, its clientAuth
+        // usage and its validity period before any call could be made.
+        var certificate = context.GetHttpContext().Connection.ClientCertificate
+            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "a client certificate is required"));
+        string name = Caller.CommonName(certificate)
+            ?? throw new RpcException(new Status(StatusCode.PermissionDenied, "the client certificate has no single subject common name to identify its holder"));
+        if (denyList.IsDenied(certificate))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, $"the client certificate of '{name}' (serial {certificate.SerialNumber}) is revoked"));
+        }
+
+        if (!rateLimiter.TryAcquire(name))
+        {
+            throw new RpcException(new Status(
+                StatusCode.ResourceExhausted,
+                $"'{name}' made more than {options.Value.Limits.CallsPerSecond} calls per second (burst {options.Value.Limits.CallBurst}); slow down"));
+        }
+
+        var caller = new Caller(name, _admins.Contains(name), certificate);
+        caller.AttachTo(context);
+        return caller;
+    }
+
+    private void Audit(ServerCallContext context, object request, object? response, string? identity, StatusCode outcome, string? detail)
+    {
+        (string Call, string? JobId, string? Command)? audited = request switch
+        {
+            RunRequest run => ("Run", (response as RunResponse)?.JobId, string.Join(' ', [run.Command, .. run.Args])),
+            KillRequest kill => ("Kill", kill.JobId, null),
+            LogsRequest logs => ("Logs", logs.JobId, null),
+            RemoveRequest remove => ("Remove", remove.JobId, null),
+            _ => null,
+        };
+        if (audited is not { } a)
+        {
+            return;
+        }
+
+        _audit.LogInformation(
+            new EventId(1, "Audit"),
+            "audit call={Call} identity={Identity} job={JobId} command={Command} outcome={Outcome} detail={Detail} peer={Peer}",
+            a.Call, identity ?? "(none)", a.JobId ?? "-", a.Command ?? "-", outcome, detail ?? "-", context.Peer);
+    }
+}
+
+/// <summary>A token bucket per identity, refilled about every 100 ms, with no queue: a call beyond it is refused at once.</summary>
+public sealed class CallRateLimiter(IOptions<GatewayOptions> options) : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(identity =>
+        RateLimitPartition.GetTokenBucketLimiter(identity, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, options.Value.Limits.CallBurst),
+            TokensPerPeriod = TokensPerPeriod(options.Value.Limits.CallsPerSecond),
+            ReplenishmentPeriod = TimeSpan.FromSeconds((double)TokensPerPeriod(options.Value.Limits.CallsPerSecond) / Math.Max(1, options.Value.Limits.CallsPerSecond)),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    /// <summary>Takes one call from the identity's bucket; false when it is empty.</summary>
+    public bool TryAcquire(string identity)
+    {
+        using var lease = _limiter.AttemptAcquire(identity);
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+
+    private static int TokensPerPeriod(int callsPerSecond) => Math.Max(1, callsPerSecond / 10);
+}
