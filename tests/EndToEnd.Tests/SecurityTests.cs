@@ -231,6 +231,36 @@ public sealed class SecurityTests : IAsyncLifetime
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task The_cli_refuses_an_expired_server_certificate_and_the_server_one_not_meant_for_servers()
+    {
+        string folder = Directory.CreateTempSubdirectory("jobs-server-certs-").FullName;
+        try
+        {
+            using var serverCa = X509Certificate2.CreateFromPemFile(Path.Combine(Repo.Certs, "server_ca.pem"), Path.Combine(Repo.Certs, "server_ca.key"));
+            var now = DateTimeOffset.UtcNow;
+            using var expired = Jobs.CertGen.DevCertificates.CreateLeaf(
+                serverCa, "localhost", Jobs.CertGen.LeafKind.Server, now.AddDays(-10), now.AddDays(-1), ["localhost"], [System.Net.IPAddress.Loopback]);
+            using var clientOnly = Jobs.CertGen.DevCertificates.CreateLeaf(
+                serverCa, "localhost", Jobs.CertGen.LeafKind.Client, now.AddDays(-1), now.AddDays(1), ["localhost"], [System.Net.IPAddress.Loopback]);
+            Jobs.CertGen.DevCertificates.WritePem(expired, Path.Combine(folder, "expired.pem"), Path.Combine(folder, "expired.key"));
+            Jobs.CertGen.DevCertificates.WritePem(clientOnly, Path.Combine(folder, "client-only.pem"), Path.Combine(folder, "client-only.key"));
+
+            await using var server = await ServerProcess.StartCombinedAsync(
+                $"--Gateway:Certificate={Path.Combine(folder, "expired.pem")}", $"--Gateway:Key={Path.Combine(folder, "expired.key")}");
+            var cli = await Cli.RunAsync(server.Endpoint, "ps", UnknownId);
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartCombinedAsync(
+                $"--Gateway:Certificate={Path.Combine(folder, "client-only.pem")}", $"--Gateway:Key={Path.Combine(folder, "client-only.key")}"));
+
+            Assert.Equal(3, cli.ExitCode);
+            Assert.Contains("is not meant for TLS servers (no serverAuth extended key usage)", refused.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private async Task<string> RunAsync(X509Certificate2 owner, string command, params string[] args)
     {
         var request = new RunRequest { Command = command };
