@@ -10,6 +10,8 @@ internal static class StatusFormatter
     {
         JobState.Running => string.Create(CultureInfo.InvariantCulture, $"Running pid={status.Pid}"),
         JobState.Exited => string.Create(CultureInfo.InvariantCulture, $"Exited code={status.ExitCode}"),
+        // Windows terminates processes without a signal: plain "Killed" there.
+        JobState.Killed when status.Signal == 0 && status.SignalName.Length == 0 => "Killed",
         JobState.Killed => string.Create(CultureInfo.InvariantCulture, $"Killed signal={(status.SignalName.Length > 0 ? status.SignalName : status.Signal)}"),
         // A newer server may add states; show the raw value rather than fail.
         _ => string.Create(CultureInfo.InvariantCulture, $"Unknown state={(int)status.State}"),

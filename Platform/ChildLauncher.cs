@@ -14,6 +14,11 @@ public static class ChildLauncher
             return new UnixChildLauncher(options);
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            return new Windows.WindowsChildLauncher();
+        }
+
         throw new PlatformNotSupportedException(
             $"Jobs has no child-process implementation for {System.Runtime.InteropServices.RuntimeInformation.OSDescription} yet.");
     }

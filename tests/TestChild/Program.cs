@@ -10,12 +10,19 @@ namespace Jobs.TestChild;
 /// All output goes through the raw standard streams: no TextWriter buffering or encoding
 /// preamble can change the exact bytes or their order.
 /// </summary>
-internal static class Program
+public static class Program
 {
+    /// <summary>
+    /// Arguments that make <see cref="Environment.ProcessPath"/> run this program when it is hosted by
+    /// another one (the Windows contract harness runs it as <c>harness child MODE ...</c>).
+    /// </summary>
+    public static string[] SelfPrefix { get; set; } = [];
+
     private const int UsageExitCode = 2;
     private const int DefaultFloodWriteSize = 64 * 1024;
 
-    private static int Main(string[] args)
+    /// <summary>Runs one mode; the process's exit code.</summary>
+    public static int Main(string[] args)
     {
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
@@ -257,6 +264,12 @@ internal static class Program
         {
             start.ArgumentList.Add(typeof(Program).Assembly.Location);
         }
+
+        foreach (string arg in SelfPrefix)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         return start;
     }
 

@@ -1,0 +1,39 @@
+using System.Collections;
+using System.Text;
+
+namespace Jobs.Platform.Windows;
+
+/// <summary>A Windows environment block: <c>NAME=VALUE\0</c> entries sorted by name without regard to case, then one more <c>\0</c>.</summary>
+public static class EnvironmentBlock
+{
+    /// <summary>The server's environment with <paramref name="overrides"/> on top (names compared without regard to case, as Windows does).</summary>
+    /// <exception cref="ArgumentException">A name is empty, holds '=' (after its first character) or NUL, or a value holds NUL.</exception>
+    public static string Build(IDictionary inherited, IReadOnlyDictionary<string, string>? overrides)
+    {
+        var merged = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry entry in inherited)
+        {
+            merged[(string)entry.Key] = (string?)entry.Value ?? string.Empty;
+        }
+
+        foreach (var (name, value) in overrides ?? new Dictionary<string, string>())
+        {
+            // Windows keeps per-drive variables such as "=C:", so only a later '=' is refused.
+            if (name.Length == 0 || name.IndexOf('=', 1) >= 0 || name.Contains('\0') || value.Contains('\0'))
+            {
+                throw new ArgumentException($"'{name}' cannot be an environment variable name, or its value holds a NUL character", nameof(overrides));
+            }
+
+            merged.Remove(name);
+            merged[name] = value;
+        }
+
+        var block = new StringBuilder();
+        foreach (var (name, value) in merged)
+        {
+            block.Append(name).Append('=').Append(value).Append('\0');
+        }
+
+        return block.Append('\0').ToString();
+    }
+}

@@ -1,0 +1,249 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace Jobs.Platform.Windows;
+
+/// <summary>
+/// Starts children with <c>CreateProcessW</c>: suspended, placed in a Job Object of their own (with
+/// their limits and <c>KILL_ON_JOB_CLOSE</c>, so nothing outlives the server), then resumed, so the
+/// first instruction already runs inside the job. Only the child's stdin, stdout and stderr are
+/// inherited (<c>PROC_THREAD_ATTRIBUTE_HANDLE_LIST</c>).
+/// </summary>
+[SupportedOSPlatform("windows")]
+internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
+{
+    private readonly ConcurrentDictionary<int, WindowsChild> _running = new();
+
+    public string TreeTracking => "a Job Object per job (KILL_ON_JOB_CLOSE)";
+
+    public Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (string.IsNullOrEmpty(spec.Command))
+        {
+            throw new ArgumentException("the command is empty", nameof(spec));
+        }
+
+        spec.Limits?.Validate();
+        if (spec.Isolate)
+        {
+            throw new LimitUnavailableException("isolation (namespaces) is not available on Windows");
+        }
+
+        if (spec.Limits is { ReadBytesPerSecond: { Count: > 0 } } or { WriteBytesPerSecond: { Count: > 0 } })
+        {
+            throw new LimitUnavailableException("I/O rate limits are not available on Windows");
+        }
+
+        if (spec.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            throw new ChildStartException(spec.Command, 267, $"working directory '{cwd}' does not exist");
+        }
+
+        string commandLine = CommandLine.Build(spec.Command, spec.Args);
+        string environment = EnvironmentBlock.Build(Environment.GetEnvironmentVariables(), spec.Environment);
+        var child = Launch(spec, commandLine, environment);
+        _running[child.Pid] = child;
+        _ = child.Exited.ContinueWith(_ => _running.TryRemove(child.Pid, out WindowsChild? _), TaskScheduler.Default);
+        return Task.FromResult<IChild>(child);
+    }
+
+    public async Task KillAllAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(_running.Values.Select(c => c.KillAsync(cancellationToken))).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        foreach (var child in _running.Values)
+        {
+            child.Terminate();
+        }
+    }
+
+    private static unsafe WindowsChild Launch(ChildSpec spec, string commandLine, string environment)
+    {
+        var handles = new List<nint>();
+        nint job = 0;
+        nint attributes = 0;
+        try
+        {
+            var inheritable = new Win32.SECURITY_ATTRIBUTES { nLength = sizeof(Win32.SECURITY_ATTRIBUTES), bInheritHandle = 1 };
+            var (stdoutRead, stdoutWrite) = Pipe(ref inheritable, handles);
+            var (stderrRead, stderrWrite) = Pipe(ref inheritable, handles);
+            nint stdin = Win32.CreateFile("NUL", Win32.GENERIC_READ, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE, ref inheritable, Win32.OPEN_EXISTING, 0, 0);
+            if (stdin == -1)
+            {
+                throw Error(spec.Command, "cannot open NUL for the child's stdin");
+            }
+
+            handles.Add(stdin);
+
+            job = Win32.CreateJobObject(0, null);
+            if (job == 0)
+            {
+                throw Error(spec.Command, "cannot create a Job Object");
+            }
+
+            SetLimits(job, spec.Limits);
+
+            // Exactly these three handles reach the child, whatever else this process has made inheritable.
+            nint size = 0;
+            Win32.InitializeProcThreadAttributeList(0, 1, 0, ref size);
+            attributes = Marshal.AllocHGlobal(size);
+            if (!Win32.InitializeProcThreadAttributeList(attributes, 1, 0, ref size))
+            {
+                Marshal.FreeHGlobal(attributes);
+                attributes = 0;
+                throw Error(spec.Command, "cannot set up the inherited handle list");
+            }
+
+            nint* inherited = stackalloc nint[3] { stdin, stdoutWrite, stderrWrite };
+            if (!Win32.UpdateProcThreadAttribute(attributes, 0, Win32.PROC_THREAD_ATTRIBUTE_HANDLE_LIST, (nint)inherited, 3 * sizeof(nint), 0, 0))
+            {
+                throw Error(spec.Command, "cannot set up the inherited handle list");
+            }
+
+            var startup = new Win32.STARTUPINFOEXW
+            {
+                StartupInfo = new Win32.STARTUPINFOW
+                {
+                    cb = sizeof(Win32.STARTUPINFOEXW),
+                    dwFlags = Win32.STARTF_USESTDHANDLES,
+                    hStdInput = stdin,
+                    hStdOutput = stdoutWrite,
+                    hStdError = stderrWrite,
+                },
+                lpAttributeList = attributes,
+            };
+
+            // CreateProcessW may write into the command line, so it gets a copy of its own.
+            char[] line = [.. commandLine, '\0'];
+            Win32.PROCESS_INFORMATION process;
+            fixed (char* linePointer = line)
+            fixed (char* environmentPointer = environment)
+            {
+                if (!Win32.CreateProcess(
+                        null,
+                        linePointer,
+                        0,
+                        0,
+                        true,
+                        Win32.CREATE_SUSPENDED | Win32.CREATE_NEW_PROCESS_GROUP | Win32.CREATE_UNICODE_ENVIRONMENT | Win32.EXTENDED_STARTUPINFO_PRESENT,
+                        environmentPointer,
+                        spec.WorkingDirectory,
+                        ref startup,
+                        out process))
+                {
+                    int error = Marshal.GetLastPInvokeError();
+                    throw new ChildStartException(spec.Command, error, Marshal.GetPInvokeErrorMessage(error));
+                }
+            }
+
+            // Suspended until it is in its job: no instruction runs outside the job's limits.
+            if (!Win32.AssignProcessToJobObject(job, process.hProcess) || Win32.ResumeThread(process.hThread) == -1)
+            {
+                var error = Error(spec.Command, "cannot place the process in its Job Object");
+                Win32.TerminateJobObject(job, 1);
+                Win32.CloseHandle(process.hThread);
+                Win32.CloseHandle(process.hProcess);
+                throw error;
+            }
+
+            Win32.CloseHandle(process.hThread);
+
+            // The child holds its own copies now; ours would keep its output open after it exits.
+            foreach (nint handle in new[] { stdin, stdoutWrite, stderrWrite })
+            {
+                Win32.CloseHandle(handle);
+                handles.Remove(handle);
+            }
+
+            handles.Remove(stdoutRead);
+            handles.Remove(stderrRead);
+            var child = new WindowsChild(process.dwProcessId, process.hProcess, job, stdoutRead, stderrRead);
+            job = 0;
+            return child;
+        }
+        finally
+        {
+            if (attributes != 0)
+            {
+                Win32.DeleteProcThreadAttributeList(attributes);
+                Marshal.FreeHGlobal(attributes);
+            }
+
+            foreach (nint handle in handles)
+            {
+                Win32.CloseHandle(handle);
+            }
+
+            if (job != 0)
+            {
+                Win32.CloseHandle(job);
+            }
+        }
+    }
+
+    // The write end is inheritable (the child's stdout or stderr), the read end is not.
+    private static (nint Read, nint Write) Pipe(ref Win32.SECURITY_ATTRIBUTES inheritable, List<nint> handles)
+    {
+        if (!Win32.CreatePipe(out nint read, out nint write, ref inheritable, 64 * 1024))
+        {
+            throw Error("CreatePipe", "cannot create an output pipe");
+        }
+
+        handles.Add(read);
+        handles.Add(write);
+        if (!Win32.SetHandleInformation(read, Win32.HANDLE_FLAG_INHERIT, 0))
+        {
+            throw Error("SetHandleInformation", "cannot make the pipe's read end private");
+        }
+
+        return (read, write);
+    }
+
+    private static unsafe void SetLimits(nint job, ChildLimits? limits)
+    {
+        var extended = new Win32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION();
+        extended.BasicLimitInformation.LimitFlags = Win32.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+        if (limits?.MaxProcesses is { } processes)
+        {
+            extended.BasicLimitInformation.LimitFlags |= Win32.JOB_OBJECT_LIMIT_ACTIVE_PROCESS;
+            extended.BasicLimitInformation.ActiveProcessLimit = (uint)processes;
+        }
+
+        if (limits?.MemoryBytes is { } memory)
+        {
+            // Committed memory of the whole job: an allocation beyond it fails (Windows kills nothing).
+            extended.BasicLimitInformation.LimitFlags |= Win32.JOB_OBJECT_LIMIT_JOB_MEMORY;
+            extended.JobMemoryLimit = (nuint)memory;
+        }
+
+        if (!Win32.SetInformationJobObject(job, Win32.JobObjectExtendedLimitInformation, &extended, sizeof(Win32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION)))
+        {
+            throw new LimitUnavailableException($"the Job Object refused the limits: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        if (limits?.CpuCores is { } cores)
+        {
+            // A hard cap in 1/100 of a percent of the whole machine.
+            var rate = new Win32.JOBOBJECT_CPU_RATE_CONTROL_INFORMATION
+            {
+                ControlFlags = Win32.JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | Win32.JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP,
+                CpuRate = (uint)Math.Clamp(Math.Round(cores / Environment.ProcessorCount * 10_000), 1, 10_000),
+            };
+            if (!Win32.SetInformationJobObject(job, Win32.JobObjectCpuRateControlInformation, &rate, sizeof(Win32.JOBOBJECT_CPU_RATE_CONTROL_INFORMATION)))
+            {
+                throw new LimitUnavailableException($"this Windows cannot cap CPU for a job: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+        }
+    }
+
+    private static ChildStartException Error(string command, string what)
+    {
+        int error = Marshal.GetLastPInvokeError();
+        return new ChildStartException(command, error, $"{what}: {Marshal.GetPInvokeErrorMessage(error)}");
+    }
+}
