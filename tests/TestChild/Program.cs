@@ -179,10 +179,17 @@ public static class Program
         start.UseShellExecute = false;
 
         int pid;
-        using (var grandchild = Process.Start(start)
-            ?? throw new InvalidOperationException("Process.Start returned null"))
+        try
         {
+            using var grandchild = Process.Start(start)
+                ?? throw new InvalidOperationException("Process.Start returned null");
             pid = grandchild.Id;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            // Refused by a limit (fork: EAGAIN, a Job Object's process count): say so and fail.
+            TryWriteLine(Console.OpenStandardError(), $"TestChild: cannot start the grandchild: {ex.Message}");
+            return 4;
         }
 
         // Readers poll the pid file, so it must never be observed half-written.
