@@ -27,6 +27,8 @@ builder.Services.AddGrpc(grpc =>
     grpc.Interceptors.Add<CallerInterceptor>();
     grpc.Interceptors.Add<ErrorMappingInterceptor>();
 });
+builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<FollowerCounts>();
 builder.Services.AddSingleton<CallRateLimiter>();
@@ -45,6 +47,8 @@ catch (InvalidOperationException e)
 
 var app = builder.Build();
 app.MapGrpcService<JobsService>();
+app.MapGrpcHealthChecksService();
+app.MapGrpcReflectionService();
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     app.Logger.LogInformation("{Endpoint}", MutualTls.Describe(options));

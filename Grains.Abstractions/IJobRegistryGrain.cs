@@ -8,4 +8,7 @@ public interface IJobRegistryGrain : IGrainWithIntegerKey
 {
     /// <summary>Records that a job has ended.</summary>
     Task JobEndedAsync(string jobId);
+
+    /// <summary>Answers when the cluster can run grain calls: the gateway's health check.</summary>
+    Task PingAsync();
 }

@@ -28,4 +28,6 @@ public sealed class JobRegistryGrain(IOptions<JobOptions> options) : Grain, IJob
 
         return Task.CompletedTask;
     }
+
+    public Task PingAsync() => Task.CompletedTask;
 }
