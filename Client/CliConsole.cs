@@ -32,6 +32,12 @@ internal sealed class CliConsole
     public Task WriteLineAsync(string line, CancellationToken cancellationToken) =>
         WriteOutputAsync(Utf8.GetBytes(line + "\n"), cancellationToken);
 
+    /// <summary>Writes a message as one line of JSON (the protobuf JSON mapping, default values included).</summary>
+    public Task WriteJsonAsync(Google.Protobuf.IMessage message, CancellationToken cancellationToken) =>
+        WriteLineAsync(Json.Format(message), cancellationToken);
+
+    private static readonly Google.Protobuf.JsonFormatter Json = new(Google.Protobuf.JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
     /// <summary>Writes one error line; never cancelled, since it may report the cancellation itself.</summary>
     public void WriteErrorLine(string line)
     {

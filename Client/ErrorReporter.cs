@@ -12,7 +12,8 @@ internal static class ErrorReporter
 {
     /// <param name="exception">What the command threw.</param>
     /// <param name="endpoint">The endpoint as the user gave it, for connection errors.</param>
-    public static (int ExitCode, string Message) Describe(Exception exception, string endpoint)
+    /// <param name="verbose">Add the status code and the underlying error (<c>--verbose</c>).</param>
+    public static (int ExitCode, string Message) Describe(Exception exception, string endpoint, bool verbose = false)
     {
         var (exitCode, message) = exception switch
         {
@@ -21,11 +22,22 @@ internal static class ErrorReporter
             RpcException { StatusCode: StatusCode.Cancelled } => (ExitCodes.Cancelled, "cancelled"),
             RpcException rpc when IsTransportStatus(rpc.StatusCode) && FindTransportFailure(rpc) is { } failure =>
                 (ExitCodes.Connection, $"cannot connect to {endpoint}: {Innermost(failure).Message}"),
+            RpcException { StatusCode: StatusCode.NotFound } rpc => (ExitCodes.NotFound, ServerMessage(rpc)),
+            RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated } rpc => (ExitCodes.Permission, ServerMessage(rpc)),
             RpcException rpc => (ExitCodes.Failure, ServerMessage(rpc)),
             HttpRequestException or AuthenticationException or SocketException =>
                 (ExitCodes.Connection, $"cannot connect to {endpoint}: {Innermost(exception).Message}"),
             _ => (ExitCodes.Failure, exception.Message),
         };
+
+        if (verbose)
+        {
+            message += exception switch
+            {
+                RpcException rpc => $" [status {rpc.StatusCode}{(rpc.Status.DebugException is { } debug ? $"; {debug.GetType().Name}: {debug.Message}" : string.Empty)}]",
+                _ => $" [{exception.GetType().Name}{(exception.InnerException is { } inner ? $"; {inner.GetType().Name}: {inner.Message}" : string.Empty)}]",
+            };
+        }
 
         return (exitCode, "jobs: " + OneLine(message));
     }

@@ -5,7 +5,7 @@ public static class ExitCodes
 {
     public const int Success = 0;
 
-    /// <summary>The server answered with an error status, or broke the protocol.</summary>
+    /// <summary>The server refused the call or failed (any status not below), or broke the protocol.</summary>
     public const int Failure = 1;
 
     /// <summary>Bad command line, or unreadable certificate, key or CA files.</summary>
@@ -13,6 +13,12 @@ public static class ExitCodes
 
     /// <summary>Cannot connect to the server, or the TLS handshake failed.</summary>
     public const int Connection = 3;
+
+    /// <summary>No such job, or not the caller's (the server answers alike).</summary>
+    public const int NotFound = 4;
+
+    /// <summary>The server refused the caller: a revoked certificate, or a call only admins may make.</summary>
+    public const int Permission = 5;
 
     /// <summary>Interrupted (Ctrl+C); 128 + SIGINT, as shells report it.</summary>
     public const int Cancelled = 130;

@@ -4,14 +4,31 @@ using Jobs.Protos;
 namespace Jobs.Client;
 
 /// <summary>Follows a job's <c>Logs</c> stream to its end, writing its bytes to this process's stdout and stderr.</summary>
-internal sealed class JobOutputWriter(CliConsole console)
+internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat format = Commands.OutputFormat.Text)
 {
     /// <summary>Copies output until the job has ended; returns its final status.</summary>
-    public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken)
+    public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken) =>
+        await CopyAsync(client, request, cancellationToken).ConfigureAwait(false)
+            ?? throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
+
+    /// <summary>Copies what the server sends (all output so far, for a request with <c>no_follow</c>); the final status if it came.</summary>
+    public async Task<JobStatus?> CopyAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken)
     {
         using var call = client.Logs(request, cancellationToken: cancellationToken);
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (format == Commands.OutputFormat.Json)
+            {
+                // NDJSON: every item as it comes, data in base64 (the protobuf JSON mapping of bytes).
+                await console.WriteJsonAsync(response, cancellationToken).ConfigureAwait(false);
+                if (response.ItemCase == LogsResponse.ItemOneofCase.End)
+                {
+                    return response.End;
+                }
+
+                continue;
+            }
+
             switch (response.ItemCase)
             {
                 case LogsResponse.ItemOneofCase.Chunk:
@@ -29,7 +46,7 @@ internal sealed class JobOutputWriter(CliConsole console)
             }
         }
 
-        throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
+        return null;
     }
 
     /// <summary>A follow that carries no output, only the final status: offsets past any end.</summary>

@@ -51,8 +51,17 @@ public static class Program
         }
         catch (Exception ex)
         {
-            var endpoint = parseResult.GetValue(GlobalOptions.Endpoint) ?? GlobalOptions.DefaultEndpoint;
-            var (exitCode, message) = ErrorReporter.Describe(ex, endpoint);
+            string endpoint;
+            try
+            {
+                endpoint = Connection.ClientConfiguration.Resolve(parseResult)["endpoint"].Value;
+            }
+            catch (CliException)
+            {
+                endpoint = parseResult.GetValue(GlobalOptions.Endpoint) ?? GlobalOptions.DefaultEndpoint;
+            }
+
+            var (exitCode, message) = ErrorReporter.Describe(ex, endpoint, parseResult.GetValue(GlobalOptions.Verbose));
             console.WriteErrorLine(message);
             return exitCode;
         }

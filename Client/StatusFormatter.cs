@@ -23,6 +23,12 @@ internal static class StatusFormatter
         _ => status.OomKills > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({status.OomKills} of its processes killed for memory)") : string.Empty,
     };
 
+    /// <summary>Prints a status: its one line, or its JSON with <c>--output json</c>.</summary>
+    public static Task WriteAsync(CliConsole console, System.CommandLine.ParseResult parseResult, JobStatus status, CancellationToken cancellationToken) =>
+        parseResult.GetValue(Commands.GlobalOptions.Output) == Commands.OutputFormat.Json
+            ? console.WriteJsonAsync(status, cancellationToken)
+            : console.WriteLineAsync(Format(status), cancellationToken);
+
     /// <summary>The limits a job runs with, e.g. <c>limits: cpu=0.5 memory=256 MiB isolated</c>; null when it has none.</summary>
     public static string? FormatLimits(JobStatus status)
     {

@@ -9,6 +9,12 @@ public interface IJobRegistryGrain : IGrainWithIntegerKey
     /// <summary>Records that a job has ended.</summary>
     Task JobEndedAsync(string jobId);
 
+    /// <summary>An identity has jobs now (<paramref name="active"/>) or none any more.</summary>
+    Task OwnerChangedAsync(string owner, bool active);
+
+    /// <summary>The identities that have jobs, for an admin's listing of every job.</summary>
+    Task<string[]> OwnersAsync();
+
     /// <summary>Answers when the cluster can run grain calls: the gateway's health check.</summary>
     Task PingAsync();
 }

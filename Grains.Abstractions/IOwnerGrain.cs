@@ -1,14 +1,20 @@
 namespace Jobs.Grains;
 
 /// <summary>
-/// The running jobs of one identity (key: the client certificate's common name), for the cap on
-/// running jobs per identity. Lives in memory, like the jobs it counts.
+/// The jobs of one identity (key: the client certificate's common name): the running ones for the
+/// cap on running jobs per identity, and all of them for listing. Lives in memory, like the jobs.
 /// </summary>
 public interface IOwnerGrain : IGrainWithStringKey
 {
     /// <summary>Counts the job as running unless the identity already runs <paramref name="limit"/> jobs; false then.</summary>
     Task<bool> AdmitAsync(string jobId, int limit);
 
-    /// <summary>The job has ended (or never started): it no longer counts.</summary>
+    /// <summary>The job has ended: it no longer counts as running, and is still listed.</summary>
     Task ReleaseAsync(string jobId);
+
+    /// <summary>The job is gone (forgotten, or it never started): no longer listed.</summary>
+    Task ForgetAsync(string jobId);
+
+    /// <summary>The identity's jobs, running and finished, until forgotten.</summary>
+    Task<string[]> JobsAsync();
 }

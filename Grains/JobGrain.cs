@@ -88,7 +88,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
                 new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, childLimits.None ? null : childLimits, spec.Isolate),
                 CancellationToken.None);
         }
-        catch (Exception) when (Release(owner))
+        catch (Exception) when (Forget(owner))
         {
             throw;
         }
@@ -191,6 +191,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             return Task.FromResult(false);
         }
 
+        Forget(Owner(_status.Owner));
         _status = null;
         _log.Dispose();
         DeactivateOnIdle();
@@ -213,7 +214,12 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             }
         }
 
-        // Output is not durable: it goes with the activation.
+        // Output is not durable: it goes with the activation, and the job from its owner's list.
+        if (_status is not null)
+        {
+            Forget(Owner(_status.Owner));
+        }
+
         _log.Dispose();
     }
 
@@ -293,7 +299,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             OomKills = exit.OomKills,
         };
         _timeout?.Dispose();
-        Release(Owner(_status.Owner));
+        Owner(_status.Owner).ReleaseAsync(this.GetPrimaryKeyString()).Ignore();
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
             _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);
@@ -314,11 +320,11 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     // Callers inside the cluster (tests, tools) may start jobs without an identity; they share one.
     private IOwnerGrain Owner(string identity) => GrainFactory.GetGrain<IOwnerGrain>(identity.Length == 0 ? "(no identity)" : identity);
 
-    // Never fails (the job must not count forever); used as an exception filter, so always false.
-    private bool Release(IOwnerGrain owner)
+    // Never fails (the job must not count or be listed forever); used as an exception filter, so always false.
+    private bool Forget(IOwnerGrain owner)
     {
-        owner.ReleaseAsync(this.GetPrimaryKeyString()).ContinueWith(
-            t => logger.LogWarning(t.Exception, "Job {JobId}: could not release it from its owner's running jobs", this.GetPrimaryKeyString()),
+        owner.ForgetAsync(this.GetPrimaryKeyString()).ContinueWith(
+            t => logger.LogWarning(t.Exception, "Job {JobId}: could not remove it from its owner's jobs", this.GetPrimaryKeyString()),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted,
             TaskScheduler.Current);

@@ -10,6 +10,7 @@ namespace Jobs.Grains;
 public sealed class JobRegistryGrain(IOptions<JobOptions> options) : Grain, IJobRegistryGrain
 {
     private readonly Queue<string> _finished = new();
+    private readonly HashSet<string> _owners = new(StringComparer.Ordinal);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -30,4 +31,20 @@ public sealed class JobRegistryGrain(IOptions<JobOptions> options) : Grain, IJob
     }
 
     public Task PingAsync() => Task.CompletedTask;
+
+    public Task OwnerChangedAsync(string owner, bool active)
+    {
+        if (active)
+        {
+            _owners.Add(owner);
+        }
+        else
+        {
+            _owners.Remove(owner);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<string[]> OwnersAsync() => Task.FromResult(_owners.ToArray());
 }

@@ -1,31 +1,44 @@
 namespace Jobs.Grains;
 
-/// <summary>The running jobs of one identity; see <see cref="IOwnerGrain"/>.</summary>
+/// <summary>The jobs of one identity; see <see cref="IOwnerGrain"/>.</summary>
 public sealed class OwnerGrain : Grain, IOwnerGrain
 {
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _jobs = new(StringComparer.Ordinal);
 
-    public Task<bool> AdmitAsync(string jobId, int limit)
+    public async Task<bool> AdmitAsync(string jobId, int limit)
     {
         if (!_running.Contains(jobId) && _running.Count >= limit)
         {
-            return Task.FromResult(false);
+            return false;
         }
 
         _running.Add(jobId);
-        // The set is the only record of what runs: keep it while anything does.
-        DelayDeactivation(TimeSpan.MaxValue);
-        return Task.FromResult(true);
+        if (_jobs.Add(jobId) && _jobs.Count == 1)
+        {
+            // The sets are the only record of these jobs: keep them while there are any.
+            DelayDeactivation(TimeSpan.MaxValue);
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).OwnerChangedAsync(this.GetPrimaryKeyString(), active: true);
+        }
+
+        return true;
     }
 
     public Task ReleaseAsync(string jobId)
     {
         _running.Remove(jobId);
-        if (_running.Count == 0)
-        {
-            DeactivateOnIdle();
-        }
-
         return Task.CompletedTask;
     }
+
+    public async Task ForgetAsync(string jobId)
+    {
+        _running.Remove(jobId);
+        if (_jobs.Remove(jobId) && _jobs.Count == 0)
+        {
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).OwnerChangedAsync(this.GetPrimaryKeyString(), active: false);
+            DeactivateOnIdle();
+        }
+    }
+
+    public Task<string[]> JobsAsync() => Task.FromResult(_jobs.ToArray());
 }

@@ -12,7 +12,7 @@ internal static class GlobalOptions
 
     public static readonly Option<string> Endpoint = new("--endpoint")
     {
-        Description = "Gateway address (https://HOST:PORT).",
+        Description = "Gateway address (https://HOST:PORT). Also JOBS_ENDPOINT or the config file; flags win.",
         HelpName = "url",
         DefaultValueFactory = _ => DefaultEndpoint,
         Recursive = true,
@@ -50,7 +50,21 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> All => [Endpoint, Cert, Key, ServerCa, Domain];
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "On an error, add the status code and the underlying error to the message.",
+        Recursive = true,
+    };
+
+    public static readonly Option<OutputFormat> Output = new("--output", "-o")
+    {
+        Description = "text for people, or json for scripts: one JSON object, or one per line (NDJSON) for streams.",
+        HelpName = "text|json",
+        DefaultValueFactory = _ => OutputFormat.Text,
+        Recursive = true,
+    };
+
+    public static IEnumerable<Option> All => [Endpoint, Cert, Key, ServerCa, Domain, Verbose, Output];
 
     /// <summary>Parses an endpoint; null when it is not an absolute https URL.</summary>
     public static Uri? TryParseEndpoint(string? value) =>
@@ -67,4 +81,11 @@ internal static class GlobalOptions
             result.AddError($"invalid --endpoint '{value}': expected https://HOST:PORT");
         }
     }
+}
+
+/// <summary>How results are printed.</summary>
+internal enum OutputFormat
+{
+    Text,
+    Json,
 }

@@ -19,5 +19,6 @@ internal sealed class JobsRootCommand : RootCommand
         Subcommands.Add(new KillCommand(console));
         Subcommands.Add(new WaitCommand(console));
         Subcommands.Add(new RemoveCommand(console));
+        Subcommands.Add(new ConfigCommand(console));
     }
 }

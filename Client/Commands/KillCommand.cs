@@ -52,7 +52,7 @@ internal sealed class KillCommand : Command
 
         var status = response.Status
             ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {request.JobId}");
-        await _console.WriteLineAsync(StatusFormatter.Format(status), cancellationToken).ConfigureAwait(false);
+        await StatusFormatter.WriteAsync(_console, parseResult, status, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }
 }

@@ -35,6 +35,13 @@ internal sealed class LogsCommand : Command
         HelpName = "bytes",
     };
 
+    public static readonly Option<bool> FollowOption = new("--follow", "-f")
+    {
+        Description = "Follow the output until the job ends (the default); --follow=false prints what there is and returns.",
+        Arity = ArgumentArity.ZeroOrOne,
+        DefaultValueFactory = _ => true,
+    };
+
     private readonly CliConsole _console;
 
     public LogsCommand(CliConsole console)
@@ -46,6 +53,7 @@ internal sealed class LogsCommand : Command
         Options.Add(StderrOption);
         Options.Add(StdoutOffsetOption);
         Options.Add(StderrOffsetOption);
+        Options.Add(FollowOption);
         SetAction(ExecuteAsync);
     }
 
@@ -58,10 +66,20 @@ internal sealed class LogsCommand : Command
             Stderr = parseResult.GetValue(StderrOption),
             StdoutOffset = parseResult.GetValue(StdoutOffsetOption),
             StderrOffset = parseResult.GetValue(StderrOffsetOption),
+            NoFollow = !parseResult.GetValue(FollowOption),
         };
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        await new JobOutputWriter(_console).FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        var writer = new JobOutputWriter(_console, parseResult.GetValue(GlobalOptions.Output));
+        if (request.NoFollow)
+        {
+            await writer.CopyAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        }
+
         return ExitCodes.Success;
     }
 }

@@ -1,33 +1,74 @@
 using System.CommandLine;
+using System.Globalization;
 using Jobs.Client.Connection;
 using Jobs.Protos;
 
 namespace Jobs.Client.Commands;
 
-/// <summary><c>jobs ps ID</c>: prints a job's status line.</summary>
+/// <summary><c>jobs ps [ID]</c>: one job's status, or the caller's jobs as a table, newest first.</summary>
 internal sealed class PsCommand : Command
 {
-    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
+    public static readonly Argument<string?> IdArgument = new("id")
+    {
+        Description = "The job's id; without it, list your jobs.",
+        Arity = ArgumentArity.ZeroOrOne,
+        // An optional argument would take a mistyped option as the id.
+        Validators = { result => { if (result.Tokens is [{ Value: ['-', ..] value }]) { result.AddError($"unknown option '{value}'"); } } },
+    };
+
+    public static readonly Option<bool> AllOption = new("--all", "-a")
+    {
+        Description = "List every identity's jobs (admins only).",
+    };
 
     private readonly CliConsole _console;
 
     public PsCommand(CliConsole console)
-        : base("ps", "Print a job's status: 'Running pid=N', 'Exited code=N' or 'Killed signal=N'.")
+        : base("ps", "Print a job's status ('Running pid=N', 'Exited code=N', 'Killed signal=NAME'), or without an id a table of your jobs, newest first.")
     {
         _console = console;
         Arguments.Add(IdArgument);
+        Options.Add(AllOption);
         SetAction(ExecuteAsync);
     }
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var request = new PsRequest { JobId = parseResult.GetRequiredValue(IdArgument) };
-
+        bool json = parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json;
+        string? id = parseResult.GetValue(IdArgument);
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        var response = await connection.Client.PsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (id is null)
+        {
+            var list = await connection.Client.ListAsync(new ListRequest { All = parseResult.GetValue(AllOption) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (json)
+            {
+                await _console.WriteJsonAsync(list, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (string line in Table(list.Jobs, parseResult.GetValue(AllOption), DateTimeOffset.UtcNow))
+                {
+                    await _console.WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
+                }
+            }
 
+            return ExitCodes.Success;
+        }
+
+        if (parseResult.GetValue(AllOption))
+        {
+            throw new CliException(ExitCodes.Usage, "--all lists jobs; it does not go with an id");
+        }
+
+        var response = await connection.Client.PsAsync(new PsRequest { JobId = id }, cancellationToken: cancellationToken).ConfigureAwait(false);
         var status = response.Status
-            ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {request.JobId}");
+            ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {id}");
+        if (json)
+        {
+            await _console.WriteJsonAsync(status, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+
         await _console.WriteLineAsync(StatusFormatter.Format(status), cancellationToken).ConfigureAwait(false);
         if (StatusFormatter.FormatLimits(status) is { } limits)
         {
@@ -36,4 +77,46 @@ internal sealed class PsCommand : Command
 
         return ExitCodes.Success;
     }
+
+    /// <summary>An aligned table: id, state, exit, started, duration, command (and owner with --all).</summary>
+    internal static IEnumerable<string> Table(IEnumerable<JobStatus> jobs, bool withOwner, DateTimeOffset now)
+    {
+        string[] header = withOwner
+            ? ["ID", "OWNER", "STATE", "EXIT", "STARTED", "DURATION", "COMMAND"]
+            : ["ID", "STATE", "EXIT", "STARTED", "DURATION", "COMMAND"];
+        var rows = new List<string[]> { header };
+        foreach (var job in jobs)
+        {
+            var started = job.StartedAt?.ToDateTimeOffset() ?? now;
+            var ended = job.EndedAt?.ToDateTimeOffset() ?? now;
+            string exit = job.State switch
+            {
+                JobState.Exited => job.ExitCode.ToString(CultureInfo.InvariantCulture),
+                JobState.Killed => job.SignalName.Length > 0 ? job.SignalName : job.Signal == 0 ? "killed" : job.Signal.ToString(CultureInfo.InvariantCulture),
+                _ => "-",
+            };
+            string[] row =
+            [
+                job.JobId,
+                .. withOwner ? [job.Owner] : Array.Empty<string>(),
+                job.State switch { JobState.Running => "Running", JobState.Exited => "Exited", JobState.Killed => "Killed", _ => "Unknown" },
+                exit,
+                started.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                Duration(ended - started),
+                string.Join(' ', [job.Command, .. job.Args]),
+            ];
+            rows.Add(row);
+        }
+
+        int[] widths = [.. Enumerable.Range(0, header.Length).Select(c => rows.Max(r => r[c].Length))];
+        return rows.Select(r => string.Join("  ", r.Select((cell, c) => c == r.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
+    }
+
+    private static string Duration(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, span.TotalSeconds):0.#}s"),
+        { TotalMinutes: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m{span.Seconds:00}s"),
+        { TotalHours: < 24 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h{span.Minutes:00}m"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d{span.Hours:00}h"),
+    };
 }

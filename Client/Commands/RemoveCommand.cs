@@ -24,7 +24,7 @@ internal sealed class RemoveCommand : Command
         var request = new RemoveRequest { JobId = parseResult.GetRequiredValue(IdArgument) };
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var response = await connection.Client.RemoveAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await _console.WriteLineAsync(StatusFormatter.Format(response.Status), cancellationToken).ConfigureAwait(false);
+        await StatusFormatter.WriteAsync(_console, parseResult, response.Status, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }
 }

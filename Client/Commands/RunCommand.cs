@@ -237,7 +237,15 @@ internal sealed class RunCommand : Command
         bool wait = parseResult.GetValue(WaitOption);
         if (!follow && !wait)
         {
-            await _console.WriteLineAsync(response.JobId, cancellationToken).ConfigureAwait(false);
+            if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
+            {
+                await _console.WriteJsonAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _console.WriteLineAsync(response.JobId, cancellationToken).ConfigureAwait(false);
+            }
+
             return ExitCodes.Success;
         }
 
@@ -245,7 +253,13 @@ internal sealed class RunCommand : Command
 
         try
         {
-            var end = await new JobOutputWriter(_console).FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
+            var format = parseResult.GetValue(GlobalOptions.Output);
+            var end = await new JobOutputWriter(_console, follow ? format : OutputFormat.Text).FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
+            if (!follow && format == OutputFormat.Json)
+            {
+                await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
+            }
+
             return JobOutputWriter.ExitCodeOf(end);
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)

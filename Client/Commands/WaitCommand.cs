@@ -24,6 +24,11 @@ internal sealed class WaitCommand : Command
         var request = JobOutputWriter.StatusOnly(parseResult.GetRequiredValue(IdArgument));
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var end = await new JobOutputWriter(_console).FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
+        {
+            await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
+        }
+
         return JobOutputWriter.ExitCodeOf(end);
     }
 }

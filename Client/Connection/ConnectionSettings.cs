@@ -11,19 +11,20 @@ internal sealed record ConnectionSettings(
     string ServerCaPath,
     string Domain)
 {
+    /// <summary>The settings in effect: flags, then <c>JOBS_*</c> variables, then the config file, then defaults.</summary>
     public static ConnectionSettings FromParseResult(ParseResult parseResult)
     {
-        var endpointText = parseResult.GetValue(GlobalOptions.Endpoint);
-        // The option's validator has already refused anything else.
+        var configuration = ClientConfiguration.Resolve(parseResult);
+        var (endpointText, source) = configuration["endpoint"];
         var endpoint = GlobalOptions.TryParseEndpoint(endpointText)
-            ?? throw new CliException(ExitCodes.Usage, $"invalid --endpoint '{endpointText}': expected https://HOST:PORT");
+            ?? throw new CliException(ExitCodes.Usage, $"invalid endpoint '{endpointText}' (from {source}): expected https://HOST:PORT");
 
-        var domain = parseResult.GetValue(GlobalOptions.Domain);
+        var domain = configuration["domain"].Value;
         return new ConnectionSettings(
             endpoint,
-            parseResult.GetRequiredValue(GlobalOptions.Cert),
-            parseResult.GetRequiredValue(GlobalOptions.Key),
-            parseResult.GetRequiredValue(GlobalOptions.ServerCa),
+            configuration["cert"].Value,
+            configuration["key"].Value,
+            configuration["serverCa"].Value,
             string.IsNullOrEmpty(domain) ? endpoint.IdnHost : domain);
     }
 }

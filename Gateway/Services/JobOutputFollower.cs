@@ -19,6 +19,42 @@ public sealed class JobOutputFollower(IClusterClient client)
     // at most this delay, never a follow that does not end.
     private static readonly TimeSpan QuietRead = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Output from <paramref name="position"/> up to what the job had written when this started,
+    /// without following; the final status too when the job had ended by then.
+    /// </summary>
+    public async IAsyncEnumerable<FollowItem> SnapshotAsync(string jobId, long position, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var grain = client.GetGrain<IJobGrain>(jobId);
+        long next = position;
+        long end = -1;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var slice = await grain.ReadOutputAsync(next, ReadSize);
+            end = end < 0 ? slice.EndPosition : end;
+            if (slice.First.Position > next)
+            {
+                yield return new FollowItem(null, null, slice.First);
+            }
+
+            foreach (var record in slice.Records.Where(r => r.Position < end))
+            {
+                yield return new FollowItem(record, null);
+            }
+
+            next = slice.NextPosition;
+            if (next >= end)
+            {
+                if (slice.Final is not null && next >= slice.EndPosition)
+                {
+                    yield return new FollowItem(null, slice.Final);
+                }
+
+                yield break;
+            }
+        }
+    }
+
     /// <summary>Output from <paramref name="position"/> (0: the first byte) until the job has ended, then its final status.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     public async IAsyncEnumerable<FollowItem> FollowAsync(string jobId, long position, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -54,7 +54,10 @@ public sealed class JobsService(
                 StatusCode.ResourceExhausted,
                 $"'{caller.Name}' already follows {gateway.Value.Limits.MaxFollowersPerIdentity} jobs on this gateway, the most allowed (Gateway:Limits:MaxFollowersPerIdentity)"));
         long start = await selection.StartPositionAsync(grain);
-        await foreach (var item in follower.FollowAsync(jobId, start, context.CancellationToken))
+        var items = request.NoFollow
+            ? follower.SnapshotAsync(jobId, start, context.CancellationToken)
+            : follower.FollowAsync(jobId, start, context.CancellationToken);
+        await foreach (var item in items)
         {
             var response = item switch
             {
@@ -68,6 +71,33 @@ public sealed class JobsService(
                 await responseStream.WriteAsync(response, context.CancellationToken);
             }
         }
+    }
+
+    public override async Task<ListResponse> List(ListRequest request, ServerCallContext context)
+    {
+        var caller = Caller.Of(context);
+        if (request.All && !caller.IsAdmin)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "only admins (Gateway:Admins) may list every identity's jobs"));
+        }
+
+        string[] owners = request.All ? await client.GetGrain<IJobRegistryGrain>(0).OwnersAsync() : [caller.Name];
+        var ids = (await Task.WhenAll(owners.Select(o => client.GetGrain<IOwnerGrain>(o).JobsAsync()))).SelectMany(j => j);
+        var statuses = await Task.WhenAll(ids.Select(async id =>
+        {
+            try
+            {
+                return await client.GetGrain<IJobGrain>(id).GetStatusAsync();
+            }
+            catch (JobNotFoundException)
+            {
+                // Forgotten between the two calls.
+                return null;
+            }
+        }));
+        var response = new ListResponse();
+        response.Jobs.AddRange(statuses.OfType<Grains.JobStatus>().OrderByDescending(s => s.StartedAt).Select(s => s.ToProto()));
+        return response;
     }
 
     public override async Task<PsResponse> Ps(PsRequest request, ServerCallContext context)

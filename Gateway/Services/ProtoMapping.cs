@@ -39,6 +39,7 @@ internal static class ProtoMapping
             OomKills = status.OomKills,
             Limits = status.Limits?.ToProto(),
             Isolated = status.Isolated,
+            Owner = status.Owner,
         };
         proto.Args.AddRange(status.Args);
         return proto;

@@ -10,7 +10,14 @@ public static class Cli
     public static Task<CliResult> RunAsync(string endpoint, params string[] args) => RunAsync(endpoint, null, args);
 
     /// <summary>Runs the CLI and sends it SIGTERM after <paramref name="terminateAfter"/>, as an operator's Ctrl+C would stop it.</summary>
-    public static async Task<CliResult> RunAsync(string endpoint, TimeSpan? terminateAfter, params string[] args)
+    public static Task<CliResult> RunAsync(string endpoint, TimeSpan? terminateAfter, params string[] args) =>
+        RunCoreAsync(endpoint, terminateAfter, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the CLI with no --endpoint flag and these environment variables (JOBS_*), as a configured user would.</summary>
+    public static Task<CliResult> RunConfiguredAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunCoreAsync(null, null, environment, args);
+
+    private static async Task<CliResult> RunCoreAsync(string? endpoint, TimeSpan? terminateAfter, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -20,9 +27,25 @@ public static class Cli
             RedirectStandardInput = true,
             WorkingDirectory = Repo.Root,
         };
+        // Hermetic: no configuration of the machine's user reaches the CLI unless a test gives it.
+        foreach (string name in new[] { "JOBS_ENDPOINT", "JOBS_CERT", "JOBS_KEY", "JOBS_SERVER_CA", "JOBS_DOMAIN" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        start.Environment["JOBS_CONFIG"] = Path.Combine(Path.GetTempPath(), "jobs-tests-no-config.json");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Repo.ClientDll);
-        start.ArgumentList.Add("--endpoint");
-        start.ArgumentList.Add(endpoint);
+        if (endpoint is not null)
+        {
+            start.ArgumentList.Add("--endpoint");
+            start.ArgumentList.Add(endpoint);
+        }
+
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
