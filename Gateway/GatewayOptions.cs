@@ -36,6 +36,12 @@ public sealed class GatewayOptions
     /// <summary>Start even though the key file is readable by other users (development keys in a checkout); a warning is logged.</summary>
     public bool AllowReadableKey { get; set; }
 
+    /// <summary>
+    /// Address and port of a plain-HTTP Prometheus scrape endpoint (<c>/metrics</c>), such as
+    /// <c>127.0.0.1:9464</c>; metrics are off when empty. Keep it on loopback or a private network.
+    /// </summary>
+    public string? MetricsListen { get; set; }
+
     /// <summary>Limits against abuse, per identity.</summary>
     public CallLimits Limits { get; set; } = new();
 }

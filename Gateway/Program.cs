@@ -3,6 +3,7 @@ using Jobs.Gateway.Security;
 using Jobs.Gateway.Services;
 using Jobs.Grains;
 using Jobs.Silo;
+using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
@@ -28,6 +29,21 @@ builder.Services.AddGrpc(grpc =>
     grpc.Interceptors.Add<ErrorMappingInterceptor>();
 });
 builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+System.Net.IPEndPoint? metricsEndpoint = null;
+if (!string.IsNullOrWhiteSpace(options.MetricsListen))
+{
+    if (!System.Net.IPEndPoint.TryParse(options.MetricsListen, out metricsEndpoint))
+    {
+        await Console.Error.WriteLineAsync($"Jobs gateway cannot start: Gateway:MetricsListen '{options.MetricsListen}' is not an address:port");
+        return 1;
+    }
+
+    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        .AddMeter(JobMetrics.MeterName)
+        .AddPrometheusExporter());
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(metricsEndpoint, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+}
+
 builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<FollowerCounts>();
@@ -49,9 +65,20 @@ var app = builder.Build();
 app.MapGrpcService<JobsService>();
 app.MapGrpcHealthChecksService();
 app.MapGrpcReflectionService();
+if (metricsEndpoint is not null)
+{
+    // Only on its own plain-HTTP port, never on the gRPC one.
+    app.MapPrometheusScrapingEndpoint().RequireHost($"*:{metricsEndpoint.Port}");
+}
+
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     app.Logger.LogInformation("{Endpoint}", MutualTls.Describe(options));
+    if (metricsEndpoint is not null)
+    {
+        app.Logger.LogInformation("Prometheus metrics on http://{Metrics}/metrics", metricsEndpoint);
+    }
+
     if (keyWarning is not null)
     {
         app.Logger.LogWarning("{Warning}", keyWarning);

@@ -120,6 +120,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             Owner = spec.Owner,
         };
         logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
+        JobMetrics.JobStarted();
         _ = RecordAsync(_child);
         if (spec.Timeout is { } timeout)
         {
@@ -274,6 +275,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             await foreach (var output in child.Output.ReadAllAsync())
             {
                 _log.Append(output);
+                JobMetrics.Output(output.Stream, output.Data.Length);
                 PublishSoon();
             }
         }
@@ -299,6 +301,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
             OomKills = exit.OomKills,
         };
         _timeout?.Dispose();
+        JobMetrics.JobFinished(_status);
         Owner(_status.Owner).ReleaseAsync(this.GetPrimaryKeyString()).Ignore();
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",

@@ -21,16 +21,19 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         string? identity = null;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             identity = Admit(context).Name;
             var response = await continuation(request, context);
             Audit(context, request, response, identity, StatusCode.OK, null);
+            Services.GatewayMetrics.Call(context.Method, StatusCode.OK, started);
             return response;
         }
         catch (RpcException e)
         {
             Audit(context, request, null, identity, e.StatusCode, e.Status.Detail);
+            Services.GatewayMetrics.Call(context.Method, e.StatusCode, started);
             throw;
         }
     }
@@ -39,15 +42,18 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         string? identity = null;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             identity = Admit(context).Name;
             await continuation(request, responseStream, context);
             Audit(context, request, null, identity, StatusCode.OK, null);
+            Services.GatewayMetrics.Call(context.Method, StatusCode.OK, started);
         }
         catch (RpcException e)
         {
             Audit(context, request, null, identity, e.StatusCode, e.Status.Detail);
+            Services.GatewayMetrics.Call(context.Method, e.StatusCode, started);
             throw;
         }
     }

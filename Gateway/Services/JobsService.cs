@@ -53,6 +53,7 @@ public sealed class JobsService(
             ?? throw new RpcException(new Status(
                 StatusCode.ResourceExhausted,
                 $"'{caller.Name}' already follows {gateway.Value.Limits.MaxFollowersPerIdentity} jobs on this gateway, the most allowed (Gateway:Limits:MaxFollowersPerIdentity)"));
+        using var counted = GatewayMetrics.Follower();
         long start = await selection.StartPositionAsync(grain);
         var items = request.NoFollow
             ? follower.SnapshotAsync(jobId, start, context.CancellationToken)

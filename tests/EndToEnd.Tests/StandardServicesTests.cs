@@ -41,7 +41,30 @@ public sealed class StandardServicesTests(ServerFixture fixture)
 
             Assert.Contains("jobs.v1.Jobs", services);
             Assert.Contains("grpc.health.v1.Health", services);
-            Assert.Equal(["Run", "Logs", "Ps", "Kill", "Remove"], file.Service.Single().Method.Select(m => m.Name));
+            Assert.Equal(["Run", "Logs", "Ps", "Kill", "Remove", "List"], file.Service.Single().Method.Select(m => m.Name));
         }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_prometheus_scrape_shows_jobs_started_and_finished()
+    {
+        int port = FreePorts.Next();
+        await using var server = await ServerProcess.StartCombinedAsync($"--Gateway:MetricsListen=127.0.0.1:{port}");
+        var run = await Cli.RunAsync(server.Endpoint, "run", "--wait", "--", "sh", "-c", "echo metered");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+
+        // The exporter caches a scrape briefly; the job's end is recorded before run --wait returns.
+        string metrics = string.Empty;
+        for (int attempt = 0; attempt < 20 && !metrics.Contains("outcome=\"exited\"", StringComparison.Ordinal); attempt++)
+        {
+            metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            await Task.Delay(250);
+        }
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Matches(@"(?m)^jobs_started(_job)?_total(\{[^}]*\})? [1-9]", metrics);
+        Assert.Matches(@"(?m)^jobs_finished(_job)?_total\{[^}]*outcome=""exited""[^}]*\} [1-9]", metrics);
+        Assert.Matches(@"(?m)^jobs_output(_bytes)?_total\{[^}]*stream=""stdout""[^}]*\} [1-9]", metrics);
+        Assert.Contains("jobs_rpc_duration", metrics);
     }
 }
