@@ -42,6 +42,13 @@ public sealed class GatewayOptions
     /// </summary>
     public string? MetricsListen { get; set; }
 
+    /// <summary>
+    /// Address and port of the Orleans dashboard (plain HTTP, no authentication: keep it on
+    /// loopback), such as <c>127.0.0.1:8080</c>; off when empty. With a separate Silo process,
+    /// start that with <c>--Orleans:Dashboard=true</c>.
+    /// </summary>
+    public string? DashboardListen { get; set; }
+
     /// <summary>Limits against abuse, per identity.</summary>
     public CallLimits Limits { get; set; } = new();
 }

@@ -4,20 +4,38 @@ using Jobs.Gateway.Services;
 using Jobs.Grains;
 using Jobs.Silo;
 using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
+System.Net.IPEndPoint? dashboardEndpoint = null;
+if (!string.IsNullOrWhiteSpace(options.DashboardListen) && !System.Net.IPEndPoint.TryParse(options.DashboardListen, out dashboardEndpoint))
+{
+    await Console.Error.WriteLineAsync($"Jobs gateway cannot start: Gateway:DashboardListen '{options.DashboardListen}' is not an address:port");
+    return 1;
+}
+
 if (options.Silo == SiloMode.Embedded)
 {
-    builder.AddJobsSilo();
+    builder.AddJobsSilo(dashboard: dashboardEndpoint is not null);
 }
 else
 {
     var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-    builder.UseOrleansClient(client => client
-        .UseLocalhostClustering(silo.GatewayPort)
-        .AddMemoryStreams(JobStreams.ProviderName));
+    builder.UseOrleansClient(client =>
+    {
+        client.UseLocalhostClustering(silo.GatewayPort).AddMemoryStreams(JobStreams.ProviderName);
+        if (dashboardEndpoint is not null)
+        {
+            client.AddDashboard();
+        }
+    });
+}
+
+if (dashboardEndpoint is not null)
+{
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(dashboardEndpoint, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
 }
 
 builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
@@ -65,6 +83,11 @@ var app = builder.Build();
 app.MapGrpcService<JobsService>();
 app.MapGrpcHealthChecksService();
 app.MapGrpcReflectionService();
+if (dashboardEndpoint is not null)
+{
+    app.MapOrleansDashboard().RequireHost($"*:{dashboardEndpoint.Port}");
+}
+
 if (metricsEndpoint is not null)
 {
     // Only on its own plain-HTTP port, never on the gRPC one.

@@ -11,4 +11,7 @@ public sealed class SiloOptions
 
     /// <summary>The port Orleans clients (a separate Gateway process) connect to.</summary>
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Collect the Orleans dashboard's data in this silo (a gateway with <c>Gateway:DashboardListen</c> shows it).</summary>
+    public bool Dashboard { get; set; }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 
 namespace Jobs.Silo;
 
@@ -11,7 +12,9 @@ namespace Jobs.Silo;
 public static class SiloSetup
 {
     /// <summary>Adds the Jobs silo (grains, output streams, process launcher) to a host.</summary>
-    public static IHostApplicationBuilder AddJobsSilo(this IHostApplicationBuilder builder)
+    /// <param name="builder">The host.</param>
+    /// <param name="dashboard">Collect the Orleans dashboard's data even if <c>Orleans:Dashboard</c> is off.</param>
+    public static IHostApplicationBuilder AddJobsSilo(this IHostApplicationBuilder builder, bool dashboard = false)
     {
         var ports = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
@@ -24,9 +27,14 @@ public static class SiloSetup
             .ValidateOnStart();
         builder.Services.Configure<PlatformOptions>(builder.Configuration.GetSection(PlatformOptions.Section));
         builder.Services.AddJobsPlatform();
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort)
-            .AddJobsStreams());
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(ports.SiloPort, ports.GatewayPort).AddJobsStreams();
+            if (dashboard || ports.Dashboard)
+            {
+                silo.AddDashboard();
+            }
+        });
         return builder;
     }
 

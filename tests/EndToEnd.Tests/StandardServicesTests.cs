@@ -67,4 +67,17 @@ public sealed class StandardServicesTests(ServerFixture fixture)
         Assert.Matches(@"(?m)^jobs_output(_bytes)?_total\{[^}]*stream=""stdout""[^}]*\} [1-9]", metrics);
         Assert.Contains("jobs_rpc_duration", metrics);
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task The_orleans_dashboard_is_served_on_its_own_port_when_configured()
+    {
+        int port = FreePorts.Next();
+        await using var server = await ServerProcess.StartCombinedAsync($"--Gateway:DashboardListen=127.0.0.1:{port}");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+
+        var page = await http.GetAsync($"http://127.0.0.1:{port}/");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<title>Orleans Dashboard</title>", await page.Content.ReadAsStringAsync());
+    }
 }
