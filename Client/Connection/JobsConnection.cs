@@ -46,6 +46,9 @@ internal sealed class JobsConnection : IDisposable
                 EnabledSslProtocols = SslProtocols.Tls13,
                 ClientCertificates = [credentials.ClientCertificate],
                 RemoteCertificateValidationCallback = validator.Validate,
+                // The handshake's own chain check uses only --server-ca: without this it reads the
+                // whole system trust store for it, about 50 ms of every CLI run.
+                CertificateChainPolicy = validator.Policy(),
             },
         };
 

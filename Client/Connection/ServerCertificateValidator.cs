@@ -29,6 +29,19 @@ internal sealed class ServerCertificateValidator
         _trustedRootsName = trustedRootsName;
     }
 
+    /// <summary>The chain policy for the handshake itself: only the trusted roots, serverAuth, no revocation fetches.</summary>
+    public X509ChainPolicy Policy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(_trustedRoots);
+        policy.ApplicationPolicy.Add(ServerAuthentication);
+        return policy;
+    }
+
     /// <summary>A <see cref="RemoteCertificateValidationCallback"/>.</summary>
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
@@ -50,6 +63,13 @@ internal sealed class ServerCertificateValidator
             throw new AuthenticationException($"the server certificate was rejected: {errors}");
         }
 
+        if (errors == SslPolicyErrors.None)
+        {
+            // The handshake checked the chain with Policy(): our roots alone, serverAuth, validity.
+            return true;
+        }
+
+        // Rebuilt only to say why it failed.
         using var customChain = new X509Chain();
         var policy = customChain.ChainPolicy;
         policy.TrustMode = X509ChainTrustMode.CustomRootTrust;

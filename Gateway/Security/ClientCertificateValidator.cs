@@ -8,6 +8,19 @@ namespace Jobs.Gateway.Security;
 /// </summary>
 public sealed class ClientCertificateValidator(X509Certificate2Collection trustedRoots)
 {
+    /// <summary>The chain policy for the handshake: the client CA alone, clientAuth, no revocation fetches.</summary>
+    public X509ChainPolicy Policy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(trustedRoots);
+        policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(PemCertificates.ClientAuthentication));
+        return policy;
+    }
+
     /// <summary>True when the certificate may authenticate a client.</summary>
     public bool IsValid(X509Certificate2 certificate)
     {

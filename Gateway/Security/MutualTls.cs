@@ -53,10 +53,16 @@ public static class MutualTls
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                     https.CheckCertificateRevocation = false;
                     https.ClientCertificateValidation = (certificate, _, _) => validator.IsValid(certificate);
-                    if (cipherPolicy is not null)
+                    var chainPolicy = validator.Policy();
+                    https.OnAuthenticate = (_, ssl) =>
                     {
-                        https.OnAuthenticate = (_, ssl) => ssl.CipherSuitesPolicy = cipherPolicy;
-                    }
+                        // The handshake's own chain check uses the client CA alone, not the system store.
+                        ssl.CertificateChainPolicy = chainPolicy;
+                        if (cipherPolicy is not null)
+                        {
+                            ssl.CipherSuitesPolicy = cipherPolicy;
+                        }
+                    };
                 });
             });
         });

@@ -15,6 +15,7 @@ internal static class BenchApp
         ["slow-follower"] = SlowFollower.RunAsync,
         ["start-rate"] = StartRate.RunAsync,
         ["idle"] = Idle.RunAsync,
+        ["cold-start"] = ColdStart.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

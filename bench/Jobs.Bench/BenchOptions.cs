@@ -22,6 +22,8 @@ internal sealed class BenchOptions
                           baseline: Process.Start("/bin/true") with the same count and concurrency
           idle            --count (2000) /bin/sleep 600 jobs: silo RSS per job, latency of --ps-calls
                           (2000) Ps calls on random ids, then Kill them all and check none is left
+          cold-start      wall time of the Native AOT CLI (dotnet publish Client -c Release -r linux-x64):
+                          --count (50) runs of 'jobs --version', and of 'jobs ps ID' against a local server
           all             every scenario above, in this order (--bytes and --count apply to all)
 
         options:
@@ -49,7 +51,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start"];
 
     public string Scenario { get; private set; } = "";
 

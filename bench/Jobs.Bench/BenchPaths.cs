@@ -17,6 +17,9 @@ internal sealed class BenchPaths
 
     public string SiloDll => Path.Combine(Root, "Silo", "bin", "Release", "net10.0", "Jobs.Silo.dll");
 
+    /// <summary>The Native AOT CLI, where <c>dotnet publish Client -c Release -r linux-x64</c> puts it.</summary>
+    public string AotCli => Path.Combine(Root, "Client", "bin", "Release", "net10.0", "linux-x64", "publish", "jobs");
+
     /// <summary>The test child's apphost, copied next to the bench because the bench references its project.</summary>
     public static string TestChild { get; } = Path.Combine(AppContext.BaseDirectory, "TestChild");
 
