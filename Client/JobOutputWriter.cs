@@ -11,12 +11,30 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
         await CopyAsync(client, request, cancellationToken).ConfigureAwait(false)
             ?? throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
 
-    /// <summary>Copies what the server sends (all output so far, for a request with <c>no_follow</c>); the final status if it came.</summary>
-    public async Task<JobStatus?> CopyAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies what the server sends (all output so far, for a request with <c>no_follow</c>); the
+    /// final status if it came. With <paramref name="collect"/>, chunks go there instead of out, and
+    /// the final status is returned without being written.
+    /// </summary>
+    public async Task<JobStatus?> CopyAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken, Action<OutputChunk>? collect = null)
     {
         using var call = client.Logs(request, cancellationToken: cancellationToken);
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (collect is not null)
+            {
+                if (response.ItemCase == LogsResponse.ItemOneofCase.Chunk)
+                {
+                    collect(response.Chunk);
+                }
+                else if (response.ItemCase == LogsResponse.ItemOneofCase.End)
+                {
+                    return response.End;
+                }
+
+                continue;
+            }
+
             if (format == Commands.OutputFormat.Json)
             {
                 // NDJSON: every item as it comes, data in base64 (the protobuf JSON mapping of bytes).
@@ -47,6 +65,31 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
         }
 
         return null;
+    }
+
+    /// <summary>Writes chunks as the server would have sent them (raw bytes, or NDJSON).</summary>
+    public async Task WriteChunksAsync(IEnumerable<OutputChunk> chunks, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in chunks)
+        {
+            if (format == Commands.OutputFormat.Json)
+            {
+                await console.WriteJsonAsync(new LogsResponse { Chunk = chunk }, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>With JSON output, the end item a follow would have ended with; nothing in text.</summary>
+    public async Task WriteEndAsync(JobStatus? end, CancellationToken cancellationToken)
+    {
+        if (end is not null && format == Commands.OutputFormat.Json)
+        {
+            await console.WriteJsonAsync(new LogsResponse { End = end }, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A follow that carries no output, only the final status: offsets past any end.</summary>

@@ -42,6 +42,13 @@ internal sealed class LogsCommand : Command
         DefaultValueFactory = _ => true,
     };
 
+    public static readonly Option<int?> TailOption = new("--tail")
+    {
+        Description = "Start with the last N lines of output so far (both streams, in order), then follow unless --follow=false.",
+        HelpName = "lines",
+        Validators = { result => { if (result.GetValueOrDefault<int?>() is < 0) { result.AddError("--tail takes a number of lines, 0 or more"); } } },
+    };
+
     private readonly CliConsole _console;
 
     public LogsCommand(CliConsole console)
@@ -54,6 +61,7 @@ internal sealed class LogsCommand : Command
         Options.Add(StdoutOffsetOption);
         Options.Add(StderrOffsetOption);
         Options.Add(FollowOption);
+        Options.Add(TailOption);
         SetAction(ExecuteAsync);
     }
 
@@ -71,6 +79,24 @@ internal sealed class LogsCommand : Command
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var writer = new JobOutputWriter(_console, parseResult.GetValue(GlobalOptions.Output));
+        if (parseResult.GetValue(TailOption) is { } tail)
+        {
+            // What exists now, keeping only the last lines; then on from where that ended.
+            var snapshot = request.Clone();
+            snapshot.NoFollow = true;
+            var buffer = new TailBuffer(tail);
+            var ended = await writer.CopyAsync(connection.Client, snapshot, cancellationToken, buffer.Add).ConfigureAwait(false);
+            await writer.WriteChunksAsync(buffer.Finish(), cancellationToken).ConfigureAwait(false);
+            if (request.NoFollow || ended is not null)
+            {
+                await writer.WriteEndAsync(ended, cancellationToken).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            request.StdoutOffset = buffer.Ends.GetValueOrDefault(OutputStream.Stdout, request.StdoutOffset);
+            request.StderrOffset = buffer.Ends.GetValueOrDefault(OutputStream.Stderr, request.StderrOffset);
+        }
+
         if (request.NoFollow)
         {
             await writer.CopyAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);

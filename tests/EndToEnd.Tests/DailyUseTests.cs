@@ -72,6 +72,32 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Logs_tail_starts_with_the_last_lines_then_follows()
+    {
+        string gate = Path.Combine(Path.GetTempPath(), $"jobs-tail-gate-{Guid.NewGuid():N}");
+        string id = await RunAsync("sh", "-c", $"seq 1 5; echo oops >&2; while [ ! -e {gate} ]; do sleep 0.05; done; echo six");
+        try
+        {
+            await WaitForOutputAsync(id, "1\n2\n3\n4\n5\n", "oops\n");
+            var snapshot = await Cli.RunAsync(Endpoint, "logs", "--tail", "2", "--follow=false", id);
+            var following = Cli.RunAsync(Endpoint, "logs", "--tail", "1", "--stdout", id);
+            await Task.Delay(1500);
+            await File.WriteAllTextAsync(gate, string.Empty);
+            var followed = await following;
+
+            // Both streams count, in order: the last two lines are "5" (stdout) and "oops" (stderr).
+            Assert.Equal((0, "5\n", "oops\n"), (snapshot.ExitCode, snapshot.StdoutText, snapshot.Stderr));
+            Assert.Equal(0, followed.ExitCode);
+            Assert.EndsWith("six\n", followed.StdoutText);
+            Assert.DoesNotContain("4", followed.StdoutText);
+        }
+        finally
+        {
+            File.Delete(gate);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Json_output_serves_scripts_for_run_wait_and_kill()
     {
         var run = await Cli.RunAsync(Endpoint, "run", "--output", "json", "--", "sleep", "600");
@@ -143,10 +169,12 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
 
     private static string Regex(string text) => System.Text.RegularExpressions.Regex.Escape(text);
 
-    private async Task WaitForOutputAsync(string id, string expected)
+    private async Task WaitForOutputAsync(string id, string expected, string expectedStderr = "")
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while ((await Cli.RunAsync(Endpoint, "ps", "-o", "json", id)).StdoutText is var json && !json.Contains($"\"stdoutBytes\": \"{expected.Length}\"", StringComparison.Ordinal))
+        while ((await Cli.RunAsync(Endpoint, "ps", "-o", "json", id)).StdoutText is var json
+            && !(json.Contains($"\"stdoutBytes\": \"{expected.Length}\"", StringComparison.Ordinal)
+                && json.Contains($"\"stderrBytes\": \"{expectedStderr.Length}\"", StringComparison.Ordinal)))
         {
             Assert.True(DateTime.UtcNow < deadline, $"no output '{expected}' in time: {json}");
             await Task.Delay(100);
