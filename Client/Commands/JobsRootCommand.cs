@@ -20,5 +20,6 @@ internal sealed class JobsRootCommand : RootCommand
         Subcommands.Add(new WaitCommand(console));
         Subcommands.Add(new RemoveCommand(console));
         Subcommands.Add(new ConfigCommand(console));
+        Subcommands.Add(new CompletionCommand(console));
     }
 }

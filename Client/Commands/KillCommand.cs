@@ -7,7 +7,7 @@ namespace Jobs.Client.Commands;
 /// <summary><c>jobs kill ID</c>: kills a job's process tree and prints its final status line.</summary>
 internal sealed class KillCommand : Command
 {
-    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
+    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id.", CompletionSources = { CompletionCommand.JobIds } };
 
     public static readonly Option<TimeSpan?> GraceOption = new("--grace")
     {

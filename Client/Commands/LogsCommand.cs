@@ -11,7 +11,7 @@ namespace Jobs.Client.Commands;
 /// </summary>
 internal sealed class LogsCommand : Command
 {
-    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
+    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id.", CompletionSources = { CompletionCommand.JobIds } };
 
     public static readonly Option<bool> StdoutOption = new("--stdout")
     {

@@ -12,6 +12,7 @@ internal sealed class PsCommand : Command
     {
         Description = "The job's id; without it, list your jobs.",
         Arity = ArgumentArity.ZeroOrOne,
+        CompletionSources = { CompletionCommand.JobIds },
         // An optional argument would take a mistyped option as the id.
         Validators = { result => { if (result.Tokens is [{ Value: ['-', ..] value }]) { result.AddError($"unknown option '{value}'"); } } },
     };

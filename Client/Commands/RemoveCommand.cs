@@ -7,7 +7,7 @@ namespace Jobs.Client.Commands;
 /// <summary><c>jobs rm ID</c>: forgets a finished job and deletes its output.</summary>
 internal sealed class RemoveCommand : Command
 {
-    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
+    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id.", CompletionSources = { CompletionCommand.JobIds } };
 
     private readonly CliConsole _console;
 

@@ -7,7 +7,7 @@ namespace Jobs.Client.Commands;
 /// <summary><c>jobs wait ID</c>: blocks until the job ends and exits with its exit code.</summary>
 internal sealed class WaitCommand : Command
 {
-    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id." };
+    public static readonly Argument<string> IdArgument = new("id") { Description = "The job's id.", CompletionSources = { CompletionCommand.JobIds } };
 
     private readonly CliConsole _console;
 

@@ -152,6 +152,26 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Shell_completion_scripts_and_job_ids_complete_from_the_server()
+    {
+        string id = await RunAsync("sleep", "600");
+        var environment = new Dictionary<string, string> { ["JOBS_ENDPOINT"] = Endpoint };
+
+        var ids = await Cli.RunConfiguredAsync(environment, "[suggest:10]", "jobs kill ");
+        var prefix = await Cli.RunConfiguredAsync(environment, $"[suggest:{"jobs logs ".Length + 8}]", $"jobs logs {id[..8]}");
+        var verbs = await Cli.RunConfiguredAsync(environment, "[suggest:7]", "jobs lo");
+        var bash = await Cli.RunConfiguredAsync(environment, "completion", "bash");
+        var unknown = await Cli.RunConfiguredAsync(environment, "completion", "tcsh");
+
+        Assert.Contains(id, ids.StdoutText.Split('\n'));
+        Assert.Contains("--grace", ids.StdoutText.Split('\n'));
+        Assert.Contains(id, prefix.StdoutText.Split('\n'));
+        Assert.Equal("logs\n", verbs.StdoutText);
+        Assert.Contains("complete -o default -F _jobs_complete jobs", bash.StdoutText);
+        Assert.Equal(2, unknown.ExitCode);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Exit_codes_tell_not_found_from_connection_and_usage_errors()
     {
