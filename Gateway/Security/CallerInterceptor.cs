@@ -15,6 +15,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
 {
     // Its own category, so operators can route audit events apart from the rest of the log.
     private readonly ILogger _audit = loggers.CreateLogger("Jobs.Audit");
+    private readonly ILogger _calls = loggers.CreateLogger<CallerInterceptor>();
     private readonly HashSet<string> _admins = new(options.Value.Admins, StringComparer.Ordinal);
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
@@ -25,6 +26,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         try
         {
             identity = Admit(context).Name;
+            using var scope = Scope(identity, request);
             var response = await continuation(request, context);
             Audit(context, request, response, identity, StatusCode.OK, null);
             Services.GatewayMetrics.Call(context.Method, StatusCode.OK, started);
@@ -46,6 +48,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         try
         {
             identity = Admit(context).Name;
+            using var scope = Scope(identity, request);
             await continuation(request, responseStream, context);
             Audit(context, request, null, identity, StatusCode.OK, null);
             Services.GatewayMetrics.Call(context.Method, StatusCode.OK, started);
@@ -57,6 +60,21 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
             throw;
         }
     }
+
+    // Every log line written during the call carries who made it and on which job.
+    private IDisposable? Scope(string identity, object request) => _calls.BeginScope(
+        new Dictionary<string, object>
+        {
+            ["Identity"] = identity,
+            ["JobId"] = request switch
+            {
+                KillRequest kill => kill.JobId,
+                LogsRequest logs => logs.JobId,
+                PsRequest ps => ps.JobId,
+                RemoveRequest remove => remove.JobId,
+                _ => "-",
+            },
+        });
 
     private Caller Admit(ServerCallContext context)
     {
