@@ -4,8 +4,11 @@ using Jobs.Protos;
 namespace Jobs.Client;
 
 /// <summary>Follows a job's <c>Logs</c> stream to its end, writing its bytes to this process's stdout and stderr.</summary>
-internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat format = Commands.OutputFormat.Text)
+internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat format = Commands.OutputFormat.Text, bool timestamps = false)
 {
+    // With timestamps: whether the next byte of each stream starts a line.
+    private readonly Dictionary<OutputStream, bool> _atLineStart = new() { [OutputStream.Stdout] = true, [OutputStream.Stderr] = true };
+
     /// <summary>Copies output until the job has ended; returns its final status.</summary>
     public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken) =>
         await CopyAsync(client, request, cancellationToken).ConfigureAwait(false)
@@ -104,11 +107,38 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
         _ => ExitCodes.Failure,
     };
 
-    private Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken) => chunk.Stream switch
+    private async Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken)
+    {
+        if (!timestamps)
+        {
+            await WriteBytesAsync(chunk.Stream, chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // Each line that starts in this chunk gets the chunk's time.
+        var prefix = System.Text.Encoding.UTF8.GetBytes(
+            (chunk.Time?.ToDateTime() ?? DateTime.UtcNow).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture) + " ");
+        var data = chunk.Data.Memory;
+        while (data.Length > 0)
+        {
+            if (_atLineStart[chunk.Stream])
+            {
+                await WriteBytesAsync(chunk.Stream, prefix, cancellationToken).ConfigureAwait(false);
+            }
+
+            int newline = data.Span.IndexOf((byte)'\n');
+            int take = newline < 0 ? data.Length : newline + 1;
+            await WriteBytesAsync(chunk.Stream, data[..take], cancellationToken).ConfigureAwait(false);
+            _atLineStart[chunk.Stream] = newline >= 0;
+            data = data[take..];
+        }
+    }
+
+    private Task WriteBytesAsync(OutputStream stream, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) => stream switch
     {
         // Flushed per message so that a followed job's output shows up as it is produced.
-        OutputStream.Stdout => console.WriteOutputAsync(chunk.Data.Memory, cancellationToken),
-        OutputStream.Stderr => console.WriteErrorAsync(chunk.Data.Memory, cancellationToken),
-        _ => throw new CliException(ExitCodes.Failure, $"the server sent output of unknown stream {(int)chunk.Stream}"),
+        OutputStream.Stdout => console.WriteOutputAsync(bytes, cancellationToken),
+        OutputStream.Stderr => console.WriteErrorAsync(bytes, cancellationToken),
+        _ => throw new CliException(ExitCodes.Failure, $"the server sent output of unknown stream {(int)stream}"),
     };
 }

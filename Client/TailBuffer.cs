@@ -11,7 +11,7 @@ namespace Jobs.Client;
 internal sealed class TailBuffer(int lines)
 {
     private readonly Queue<OutputChunk> _lines = new();
-    private readonly Dictionary<OutputStream, (long Offset, MemoryStream Bytes)> _open = [];
+    private readonly Dictionary<OutputStream, (long Offset, Google.Protobuf.WellKnownTypes.Timestamp? Time, MemoryStream Bytes)> _open = [];
 
     /// <summary>Where each stream's output seen so far ends (for resuming after the tail).</summary>
     public Dictionary<OutputStream, long> Ends { get; } = [];
@@ -25,7 +25,7 @@ internal sealed class TailBuffer(int lines)
         {
             if (!_open.TryGetValue(chunk.Stream, out var open))
             {
-                open = (offset, new MemoryStream());
+                open = (offset, chunk.Time, new MemoryStream());
                 _open[chunk.Stream] = open;
             }
 
@@ -54,9 +54,9 @@ internal sealed class TailBuffer(int lines)
 
     private void Push(OutputStream stream)
     {
-        var (offset, bytes) = _open[stream];
+        var (offset, time, bytes) = _open[stream];
         _open.Remove(stream);
-        _lines.Enqueue(new OutputChunk { Stream = stream, Offset = offset, Data = ByteString.CopyFrom(bytes.ToArray()) });
+        _lines.Enqueue(new OutputChunk { Stream = stream, Offset = offset, Data = ByteString.CopyFrom(bytes.ToArray()), Time = time });
         while (_lines.Count > lines)
         {
             _lines.Dequeue();

@@ -7,13 +7,16 @@ namespace Jobs.Grains;
 
 /// <summary>
 /// A job's output in the order it was read, stdout and stderr interleaved, addressed by position
-/// in the whole output. Every read is appended to a spool file as a frame (stream, length, bytes);
+/// in the whole output. Every read is appended to a spool file as a frame (stream, length, time, bytes);
 /// memory holds only the newest records (the hot window) and a sparse index of frame boundaries,
 /// so a job's memory does not grow with its output. Beyond the cap the oldest segments are dropped.
 /// </summary>
 internal sealed class OutputLog : IDisposable
 {
-    private const int HeaderSize = 5;
+    private const int HeaderSize = 13;
+
+    // Reads merged into one record were made within this much time of its first: the record's time stands for them all.
+    private static readonly long MergeTicks = TimeSpan.FromMilliseconds(10).Ticks;
 
     // Adjacent small records of one stream are merged on read up to this size, so a job that writes
     // line by line does not cost a message per line; larger records are handed out as they are.
@@ -63,13 +66,15 @@ internal sealed class OutputLog : IDisposable
             _checkpoints.Add(new Checkpoint(_file.End, End, StdoutBytes, StderrBytes));
         }
 
+        long ticks = DateTime.UtcNow.Ticks;
         Span<byte> header = stackalloc byte[HeaderSize];
         header[0] = (byte)stream;
         BinaryPrimitives.WriteInt32LittleEndian(header[1..], output.Data.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(header[5..], ticks);
         _file.Append(header);
         _file.Append(output.Data);
 
-        var record = new OutputRecord(stream, stream == OutputStreamKind.Stdout ? StdoutBytes : StderrBytes, End, output.Data);
+        var record = new OutputRecord(stream, stream == OutputStreamKind.Stdout ? StdoutBytes : StderrBytes, End, output.Data, ticks);
         End += output.Data.Length;
         if (stream == OutputStreamKind.Stdout)
         {
@@ -192,6 +197,7 @@ internal sealed class OutputLog : IDisposable
                 var header = block.AsSpan((int)(filePosition - blockStart), HeaderSize);
                 var stream = (OutputStreamKind)header[0];
                 int length = BinaryPrimitives.ReadInt32LittleEndian(header[1..]);
+                long ticks = BinaryPrimitives.ReadInt64LittleEndian(header[5..]);
                 long dataStart = filePosition + HeaderSize;
                 ref long streamOffset = ref stream == OutputStreamKind.Stdout ? ref stdout : ref stderr;
                 if (at + length > position)
@@ -208,7 +214,7 @@ internal sealed class OutputLog : IDisposable
                         _file.Read(from, data);
                     }
 
-                    merger.Add(new OutputRecord(stream, streamOffset + skip, at + skip, data));
+                    merger.Add(new OutputRecord(stream, streamOffset + skip, at + skip, data, ticks));
                 }
 
                 at += length;
@@ -259,7 +265,7 @@ internal sealed class OutputLog : IDisposable
 
         public void Add(OutputRecord record)
         {
-            if (_pending.Count > 0 && (_pending[0].Stream != record.Stream || _pendingLength + record.Data.Length > MergeLimit))
+            if (_pending.Count > 0 && (_pending[0].Stream != record.Stream || _pendingLength + record.Data.Length > MergeLimit || record.Ticks - _pending[0].Ticks > MergeTicks))
             {
                 Flush();
             }
@@ -296,7 +302,7 @@ internal sealed class OutputLog : IDisposable
                     at += record.Data.Length;
                 }
 
-                _result.Add(new OutputRecord(_pending[0].Stream, _pending[0].Offset, _pending[0].Position, data));
+                _result.Add(new OutputRecord(_pending[0].Stream, _pending[0].Offset, _pending[0].Position, data, _pending[0].Ticks));
             }
 
             _pending.Clear();

@@ -49,6 +49,18 @@ internal sealed class LogsCommand : Command
         Validators = { result => { if (result.GetValueOrDefault<int?>() is < 0) { result.AddError("--tail takes a number of lines, 0 or more"); } } },
     };
 
+    public static readonly Option<DateTimeOffset?> SinceOption = new("--since")
+    {
+        Description = "Only output written since then: a duration back from now (10m, 1h30m) or a time (2026-11-28T09:00:00Z).",
+        HelpName = "duration|time",
+        CustomParser = ParseSince,
+    };
+
+    public static readonly Option<bool> TimestampsOption = new("--timestamps", "-t")
+    {
+        Description = "Start each line with the time the server read it (RFC 3339, UTC).",
+    };
+
     private readonly CliConsole _console;
 
     public LogsCommand(CliConsole console)
@@ -62,7 +74,26 @@ internal sealed class LogsCommand : Command
         Options.Add(StderrOffsetOption);
         Options.Add(FollowOption);
         Options.Add(TailOption);
+        Options.Add(SinceOption);
+        Options.Add(TimestampsOption);
         SetAction(ExecuteAsync);
+    }
+
+    private static DateTimeOffset? ParseSince(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Durations.TryParse(text, out var back))
+        {
+            return DateTimeOffset.UtcNow - back;
+        }
+
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time))
+        {
+            return time;
+        }
+
+        result.AddError($"'{text}' is neither a duration (10m) nor a time (2026-11-28T09:00:00Z)");
+        return null;
     }
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -75,10 +106,11 @@ internal sealed class LogsCommand : Command
             StdoutOffset = parseResult.GetValue(StdoutOffsetOption),
             StderrOffset = parseResult.GetValue(StderrOffsetOption),
             NoFollow = !parseResult.GetValue(FollowOption),
+            Since = parseResult.GetValue(SinceOption) is { } since ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(since) : null,
         };
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        var writer = new JobOutputWriter(_console, parseResult.GetValue(GlobalOptions.Output));
+        var writer = new JobOutputWriter(_console, parseResult.GetValue(GlobalOptions.Output), parseResult.GetValue(TimestampsOption));
         if (parseResult.GetValue(TailOption) is { } tail)
         {
             // What exists now, keeping only the last lines; then on from where that ended.

@@ -3,16 +3,18 @@ using Jobs.Protos;
 
 namespace Jobs.Gateway.Services;
 
-/// <summary>Which streams a <c>Logs</c> call wants, and from which offset of each.</summary>
+/// <summary>Which streams a <c>Logs</c> call wants, from which offset of each, and from which time.</summary>
 internal sealed class OutputSelection
 {
     private readonly bool _stdout;
     private readonly bool _stderr;
     private readonly long _stdoutOffset;
     private readonly long _stderrOffset;
+    private readonly long _sinceTicks;
 
-    private OutputSelection(bool stdout, bool stderr, long stdoutOffset, long stderrOffset)
+    private OutputSelection(bool stdout, bool stderr, long stdoutOffset, long stderrOffset, long sinceTicks)
     {
+        _sinceTicks = sinceTicks;
         _stdout = stdout;
         _stderr = stderr;
         _stdoutOffset = stdoutOffset;
@@ -27,7 +29,8 @@ internal sealed class OutputSelection
         }
 
         bool both = request.Stdout == request.Stderr;
-        return new OutputSelection(both || request.Stdout, both || request.Stderr, request.StdoutOffset, request.StderrOffset);
+        long since = request.Since is { } time ? time.ToDateTime().Ticks : 0;
+        return new OutputSelection(both || request.Stdout, both || request.Stderr, request.StdoutOffset, request.StderrOffset, since);
     }
 
     /// <summary>Where to start reading the whole output so that no wanted byte is missed.</summary>
@@ -42,7 +45,7 @@ internal sealed class OutputSelection
     public OutputRecord? Select(OutputRecord record)
     {
         bool stdout = record.Stream == OutputStreamKind.Stdout;
-        if (!(stdout ? _stdout : _stderr))
+        if (!(stdout ? _stdout : _stderr) || record.Ticks < _sinceTicks)
         {
             return null;
         }

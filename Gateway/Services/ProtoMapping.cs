@@ -101,5 +101,6 @@ internal static class ProtoMapping
 
         // Records are immutable once recorded, so the bytes can go out without a copy.
         Data = UnsafeByteOperations.UnsafeWrap(record.Data),
+        Time = record.Ticks > 0 ? Timestamp.FromDateTime(new DateTime(record.Ticks, DateTimeKind.Utc)) : null,
     };
 }

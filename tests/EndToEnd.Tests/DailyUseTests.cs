@@ -75,7 +75,8 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
     public async Task Logs_tail_starts_with_the_last_lines_then_follows()
     {
         string gate = Path.Combine(Path.GetTempPath(), $"jobs-tail-gate-{Guid.NewGuid():N}");
-        string id = await RunAsync("sh", "-c", $"seq 1 5; echo oops >&2; while [ ! -e {gate} ]; do sleep 0.05; done; echo six");
+        // Apart in time: the order between the two streams holds for writes apart in time only (docs/design.md).
+        string id = await RunAsync("sh", "-c", $"seq 1 5; sleep 0.3; echo oops >&2; while [ ! -e {gate} ]; do sleep 0.05; done; echo six");
         try
         {
             await WaitForOutputAsync(id, "1\n2\n3\n4\n5\n", "oops\n");
@@ -90,6 +91,39 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
             Assert.Equal(0, followed.ExitCode);
             Assert.EndsWith("six\n", followed.StdoutText);
             Assert.DoesNotContain("4", followed.StdoutText);
+        }
+        finally
+        {
+            File.Delete(gate);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Logs_timestamps_each_line_and_since_keeps_only_later_output()
+    {
+        string gate = Path.Combine(Path.GetTempPath(), $"jobs-since-gate-{Guid.NewGuid():N}");
+        string id = await RunAsync("sh", "-c", $"echo early; while [ ! -e {gate} ]; do sleep 0.05; done; printf 'late '; echo line");
+        try
+        {
+            await WaitForOutputAsync(id, "early\n");
+            await Task.Delay(200);
+            var between = DateTimeOffset.UtcNow;
+            await Task.Delay(200);
+            await File.WriteAllTextAsync(gate, string.Empty);
+            await Cli.RunAsync(Endpoint, "wait", id);
+
+            var stamped = await Cli.RunAsync(Endpoint, "logs", "--timestamps", id);
+            var since = await Cli.RunAsync(Endpoint, "logs", "--since", between.ToString("O", System.Globalization.CultureInfo.InvariantCulture), id);
+            var recent = await Cli.RunAsync(Endpoint, "logs", "--since", "1h", id);
+
+            string[] lines = stamped.StdoutText.TrimEnd('\n').Split('\n');
+            Assert.Equal(2, lines.Length);
+            var times = lines.Select(l => DateTimeOffset.Parse(l.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z early$", lines[0]);
+            Assert.EndsWith(" late line", lines[1]);
+            Assert.True(times[0] < between && between < times[1], $"{times[0]:O} < {between:O} < {times[1]:O}");
+            Assert.Equal("late line\n", since.StdoutText);
+            Assert.Equal("early\nlate line\n", recent.StdoutText);
         }
         finally
         {

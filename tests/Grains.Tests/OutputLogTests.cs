@@ -31,6 +31,27 @@ public sealed class OutputLogTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task Reads_keep_their_time_and_only_reads_close_in_time_are_merged()
+    {
+        // A hot window of 4 KiB, so the reads come back from the spool file.
+        var log = new OutputLog(Path.Combine(_scratch, "timed"), 1 << 20, 4096);
+        _logs.Add(log);
+        var before = DateTime.UtcNow;
+        log.Append(new ChildOutput(ChildStream.Stdout, Encoding.ASCII.GetBytes("a\n")));
+        log.Append(new ChildOutput(ChildStream.Stdout, Encoding.ASCII.GetBytes("b\n")));
+        await Task.Delay(50);
+        log.Append(new ChildOutput(ChildStream.Stdout, Encoding.ASCII.GetBytes("c\n")));
+        log.Append(new ChildOutput(ChildStream.Stderr, new byte[8192]));
+
+        var records = log.Read(0, 1024);
+
+        Assert.Equal("a\nb\n", Encoding.ASCII.GetString(records[0].Data));
+        Assert.Equal("c\n", Encoding.ASCII.GetString(records[1].Data));
+        Assert.InRange(new DateTime(records[0].Ticks, DateTimeKind.Utc), before, records[1].Ticks > 0 ? new DateTime(records[1].Ticks, DateTimeKind.Utc) : DateTime.MaxValue);
+        Assert.True(records[1].Ticks - records[0].Ticks >= TimeSpan.FromMilliseconds(40).Ticks);
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Reading_from_inside_a_record_returns_its_tail()
     {
         var log = Log(("out", "hello"), ("err", "world"));
