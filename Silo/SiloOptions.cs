@@ -14,4 +14,7 @@ public sealed class SiloOptions
 
     /// <summary>Collect the Orleans dashboard's data in this silo (a gateway with <c>Gateway:DashboardListen</c> shows it).</summary>
     public bool Dashboard { get; set; }
+
+    /// <summary>A separate Silo process only: address:port of its Prometheus scrape endpoint (<c>/metrics</c>); off when empty.</summary>
+    public string? MetricsListen { get; set; }
 }

@@ -20,7 +20,8 @@ public sealed class ServerLifecycleTests
     public async Task Split_silo_and_gateway_run_follow_and_kill_jobs()
     {
         int siloGatewayPort = FreePorts.Next();
-        await using var silo = await ServerProcess.StartSiloAsync(FreePorts.Next(), siloGatewayPort);
+        int metricsPort = FreePorts.Next();
+        await using var silo = await ServerProcess.StartSiloAsync(FreePorts.Next(), siloGatewayPort, $"--Orleans:MetricsListen=127.0.0.1:{metricsPort}");
         await using var gateway = await ServerProcess.StartRemoteGatewayAsync(siloGatewayPort);
 
         var run = await Cli.RunAsync(gateway.Endpoint, "run", "--", TestChildProgram.Path, "drip", "50", "0.01");
@@ -29,6 +30,12 @@ public sealed class ServerLifecycleTests
         var logs = await Cli.RunAsync(gateway.Endpoint, "logs", id);
         Assert.Equal(string.Concat(Enumerable.Range(0, 50).Select(i => $"line {i}\n")), logs.StdoutText);
         Assert.Equal("Exited code=0\n", (await Cli.RunAsync(gateway.Endpoint, "ps", id)).StdoutText);
+
+        // The silo's own scrape endpoint has the job (the gateway's would not: jobs live in the silo).
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) })
+        {
+            Assert.Matches(@"(?m)^jobs_finished_total\{[^}]*outcome=""exited""[^}]*\} [1-9]", await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics"));
+        }
 
         int sleeper = await StartAndGetPidAsync(gateway.Endpoint, TestChildProgram.Path, "sleep", "600");
         try

@@ -88,9 +88,9 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort, []);
 
     /// <summary>A silo on its own.</summary>
-    public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort)
+    public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort, params string[] extraArgs)
     {
-        var silo = new ServerProcess([Repo.SiloDll], "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}"]) { Port = gatewayPort };
+        var silo = new ServerProcess([Repo.SiloDll], "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", .. extraArgs]) { Port = gatewayPort };
         await silo.WaitReadyAsync();
         return silo;
     }
