@@ -50,8 +50,8 @@ internal sealed class ServerCertificateValidator
             throw new AuthenticationException("the server sent no certificate");
         }
 
-        // SslStream checked the name against the target host; that verdict stands. Only its chain
-        // verdict, made against the system store, is replaced by ours below.
+        // SslStream checked the name against the target host, and the chain with Policy(); both
+        // verdicts stand. A chain failure is rebuilt below only to say why.
         if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
         {
             var name = sender is SslStream { TargetHostName: { Length: > 0 } host } ? $" '{host}'" : string.Empty;
@@ -69,13 +69,8 @@ internal sealed class ServerCertificateValidator
             return true;
         }
 
-        // Rebuilt only to say why it failed.
-        using var customChain = new X509Chain();
+        using var customChain = new X509Chain { ChainPolicy = Policy() };
         var policy = customChain.ChainPolicy;
-        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        policy.CustomTrustStore.AddRange(_trustedRoots);
-        policy.RevocationMode = X509RevocationMode.NoCheck;
-        policy.ApplicationPolicy.Add(ServerAuthentication);
         if (chain is not null)
         {
             // Intermediates the server sent along.

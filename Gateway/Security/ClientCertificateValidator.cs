@@ -21,30 +21,12 @@ public sealed class ClientCertificateValidator(X509Certificate2Collection truste
         return policy;
     }
 
-    /// <summary>True when the certificate may authenticate a client.</summary>
-    public bool IsValid(X509Certificate2 certificate)
-    {
-        if (!PemCertificates.AllowsUsage(certificate, PemCertificates.ClientAuthentication))
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(trustedRoots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(PemCertificates.ClientAuthentication));
-        chain.ChainPolicy.VerificationTime = DateTime.Now;
-        try
-        {
-            return chain.Build(certificate);
-        }
-        finally
-        {
-            foreach (var element in chain.ChainElements)
-            {
-                element.Certificate.Dispose();
-            }
-        }
-    }
+    /// <summary>
+    /// True when the certificate may authenticate a client: the handshake built its chain with
+    /// <see cref="Policy"/> and found no error, and the certificate names clientAuth itself (a chain
+    /// check takes a certificate without the extension as good for any use).
+    /// </summary>
+    public static bool IsValid(X509Certificate2 certificate, System.Net.Security.SslPolicyErrors handshakeErrors) =>
+        handshakeErrors == System.Net.Security.SslPolicyErrors.None
+        && PemCertificates.AllowsUsage(certificate, PemCertificates.ClientAuthentication);
 }

@@ -52,11 +52,12 @@ public static class MutualTls
                     https.SslProtocols = SslProtocols.Tls13;
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                     https.CheckCertificateRevocation = false;
-                    https.ClientCertificateValidation = (certificate, _, _) => validator.IsValid(certificate);
+                    // The handshake builds the client's chain once, with the client CA alone (not the
+                    // system store); the callback takes its verdict.
+                    https.ClientCertificateValidation = (certificate, _, errors) => ClientCertificateValidator.IsValid(certificate, errors);
                     var chainPolicy = validator.Policy();
                     https.OnAuthenticate = (_, ssl) =>
                     {
-                        // The handshake's own chain check uses the client CA alone, not the system store.
                         ssl.CertificateChainPolicy = chainPolicy;
                         if (cipherPolicy is not null)
                         {
