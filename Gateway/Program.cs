@@ -16,21 +16,15 @@ if (!string.IsNullOrWhiteSpace(options.DashboardListen) && !System.Net.IPEndPoin
     return 1;
 }
 
-if (options.Silo == SiloMode.Embedded)
+string? clusterKeyWarning;
+try
 {
-    builder.AddJobsSilo(dashboard: dashboardEndpoint is not null);
+    clusterKeyWarning = builder.AddJobsOrleans(options.Silo, dashboard: dashboardEndpoint is not null);
 }
-else
+catch (InvalidOperationException e)
 {
-    var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-    builder.UseOrleansClient(client =>
-    {
-        client.UseLocalhostClustering(silo.GatewayPort).AddMemoryStreams(JobStreams.ProviderName);
-        if (dashboardEndpoint is not null)
-        {
-            client.AddDashboard();
-        }
-    });
+    await Console.Error.WriteLineAsync($"Jobs gateway cannot start: {e.Message}");
+    return 1;
 }
 
 if (dashboardEndpoint is not null)
@@ -102,9 +96,12 @@ app.Lifetime.ApplicationStarted.Register(() =>
         app.Logger.LogInformation("Prometheus metrics on http://{Metrics}/metrics", metricsEndpoint);
     }
 
-    if (keyWarning is not null)
+    foreach (string? warning in (string?[])[keyWarning, clusterKeyWarning])
     {
-        app.Logger.LogWarning("{Warning}", keyWarning);
+        if (warning is not null)
+        {
+            app.Logger.LogWarning("{Warning}", warning);
+        }
     }
 });
 await app.RunAsync();

@@ -8,7 +8,18 @@ using OpenTelemetry.Metrics;
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
-builder.AddJobsSilo();
+string? keyWarning;
+try
+{
+    keyWarning = builder.AddJobsSilo();
+}
+catch (InvalidOperationException e)
+{
+    // A configuration mistake: say what is wrong in one line rather than with a stack trace.
+    await Console.Error.WriteLineAsync($"Jobs silo cannot start: {e.Message}");
+    return 1;
+}
+
 var options = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
 if (!string.IsNullOrWhiteSpace(options.MetricsListen))
 {
@@ -27,5 +38,11 @@ if (!string.IsNullOrWhiteSpace(options.MetricsListen))
         }));
 }
 
-await builder.Build().RunAsync();
+var host = builder.Build();
+if (keyWarning is not null)
+{
+    host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jobs.Silo").LogWarning("{Warning}", keyWarning);
+}
+
+await host.RunAsync();
 return 0;

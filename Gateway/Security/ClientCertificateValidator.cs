@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Jobs.Silo.Security;
 
 namespace Jobs.Gateway.Security;
 

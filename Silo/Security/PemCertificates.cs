@@ -1,8 +1,11 @@
 using System.Security.Cryptography.X509Certificates;
 
-namespace Jobs.Gateway.Security;
+namespace Jobs.Silo.Security;
 
-/// <summary>Loads PEM certificates with a clear error naming the file.</summary>
+/// <summary>
+/// Loads PEM certificates and keys with a clear error naming the file; shared by the gateway's
+/// gRPC endpoint and the cluster's Orleans connections.
+/// </summary>
 public static class PemCertificates
 {
     /// <summary>The serverAuth extended key usage.</summary>
@@ -40,6 +43,39 @@ public static class PemCertificates
         {
             throw new InvalidOperationException($"cannot load certificate '{certificatePath}' with key '{keyPath}': {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Refuses a private key file that group or others can read or write (a key others can read
+    /// is a key others can use), unless <paramref name="allowReadable"/>; then returns a warning to log.
+    /// </summary>
+    /// <param name="keyPath">The key file.</param>
+    /// <param name="allowReadable">The setting that allows such a file (development keys in a checkout).</param>
+    /// <param name="allowSetting">The name of that setting, for the message.</param>
+    /// <returns>A warning to log, or null when the file is private (or on Windows, where modes do not apply).</returns>
+    /// <exception cref="InvalidOperationException">The file is readable by others and that is not allowed.</exception>
+    public static string? CheckKeyFile(string keyPath, bool allowReadable, string allowSetting)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists(keyPath))
+        {
+            return null;
+        }
+
+        var mode = File.GetUnixFileMode(keyPath);
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        if ((mode & others) == 0)
+        {
+            return null;
+        }
+
+        string octal = Convert.ToString((int)mode, 8).PadLeft(4, '0');
+        if (!allowReadable)
+        {
+            throw new InvalidOperationException(
+                $"the key file '{keyPath}' can be read by other users (mode {octal}); run 'chmod 600 {keyPath}', or set {allowSetting}=true for development keys");
+        }
+
+        return $"the key file '{keyPath}' can be read by other users (mode {octal}); allowed by {allowSetting}, for development only";
     }
 
     /// <summary>The certificates of a PEM file, such as a CA.</summary>

@@ -47,6 +47,7 @@ internal sealed class Deployment : IAsyncDisposable
             // The checkout's development key, and no abuse limits: the bench measures capacity,
             // from one identity. Later --server-arg values override these.
             "--Gateway:AllowReadableKey=true",
+            "--Orleans:Tls:AllowReadableKey=true",
             "--Gateway:Limits:CallsPerSecond=100000000",
             "--Gateway:Limits:CallBurst=100000000",
             "--Gateway:Limits:MaxFollowersPerIdentity=1000000",
@@ -63,7 +64,7 @@ internal sealed class Deployment : IAsyncDisposable
         }
 
         var silo = await ServerProcess.StartAsync(
-            "Jobs.Silo", paths.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={orleansGatewayPort}", .. extraArgs], paths.Root, cancellationToken);
+            "Jobs.Silo", paths.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={orleansGatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. extraArgs], paths.Root, cancellationToken);
         try
         {
             gatewayArgs.Add("--Gateway:Silo=Remote");

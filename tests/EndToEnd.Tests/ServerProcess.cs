@@ -90,7 +90,11 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>A silo on its own.</summary>
     public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort, params string[] extraArgs)
     {
-        var silo = new ServerProcess([Repo.SiloDll], "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", .. extraArgs]) { Port = gatewayPort };
+        // The checkout's cluster key is mode 0644 in a clone, as the Silo's Development profile allows it.
+        var silo = new ServerProcess(
+            [Repo.SiloDll],
+            "Application started",
+            [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. extraArgs]) { Port = gatewayPort };
         await silo.WaitReadyAsync();
         return silo;
     }
@@ -134,6 +138,7 @@ public sealed class ServerProcess : IAsyncDisposable
             $"--Orleans:GatewayPort={siloGatewayPort}",
             // The checkout's development key (mode 0644 in a clone), as the README's Development profile allows it.
             "--Gateway:AllowReadableKey=true",
+            "--Orleans:Tls:AllowReadableKey=true",
             "--Gateway:Admins:0=admin",
         };
         if (silo == "Embedded")
