@@ -212,22 +212,33 @@ public sealed class SecurityTests : IAsyncLifetime
     public async Task The_server_refuses_to_start_with_a_key_file_others_can_read()
     {
         string key = Path.Combine(Path.GetTempPath(), $"jobs-key-{Guid.NewGuid():N}.key");
+        string clusterKey = Path.Combine(Path.GetTempPath(), $"jobs-silo-key-{Guid.NewGuid():N}.key");
         File.Copy(Path.Combine(Repo.Certs, "server.key"), key);
+        File.Copy(Path.Combine(Repo.Certs, "silo.key"), clusterKey);
+        string[] strict = [$"--Gateway:Key={key}", "--Gateway:AllowReadableKey=false", $"--Orleans:Tls:Key={clusterKey}", "--Orleans:Tls:AllowReadableKey=false"];
+        const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         try
         {
-            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-                ServerProcess.StartCombinedAsync($"--Gateway:Key={key}", "--Gateway:AllowReadableKey=false"));
+            File.SetUnixFileMode(key, readable);
+            File.SetUnixFileMode(clusterKey, owner);
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartCombinedAsync(strict));
 
-            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            await using var started = await ServerProcess.StartCombinedAsync($"--Gateway:Key={key}", "--Gateway:AllowReadableKey=false");
+            File.SetUnixFileMode(key, owner);
+            File.SetUnixFileMode(clusterKey, readable);
+            var clusterRefused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartCombinedAsync(strict));
+
+            File.SetUnixFileMode(clusterKey, owner);
+            await using var started = await ServerProcess.StartCombinedAsync(strict);
 
             Assert.Contains($"the key file '{key}' can be read by other users (mode 0644)", refused.Message);
+            Assert.Contains($"the key file '{clusterKey}' can be read by other users (mode 0644); run 'chmod 600 {clusterKey}', or set Orleans:Tls:AllowReadableKey=true", clusterRefused.Message);
             Assert.DoesNotContain("can be read by other users", started.Log);
         }
         finally
         {
             File.Delete(key);
+            File.Delete(clusterKey);
         }
     }
 
