@@ -35,7 +35,7 @@ else
 
 if (dashboardEndpoint is not null)
 {
-    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(dashboardEndpoint, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(dashboardEndpoint, listen => listen.ServePlainHttp(GatewayListener.Dashboard)));
 }
 
 builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
@@ -59,7 +59,7 @@ if (!string.IsNullOrWhiteSpace(options.MetricsListen))
     builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
         .AddMeter(JobMetrics.MeterName)
         .AddPrometheusExporter());
-    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(metricsEndpoint, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(metricsEndpoint, listen => listen.ServePlainHttp(GatewayListener.Metrics)));
 }
 
 builder.Services.AddGrpcReflection();
@@ -80,19 +80,12 @@ catch (InvalidOperationException e)
 }
 
 var app = builder.Build();
+
+// Metrics and dashboard on their own plain-HTTP listeners only; gRPC on the mutual-TLS one only.
+app.UseListenerPipelines(metrics: metricsEndpoint is not null, dashboard: dashboardEndpoint is not null);
 app.MapGrpcService<JobsService>();
 app.MapGrpcHealthChecksService();
 app.MapGrpcReflectionService();
-if (dashboardEndpoint is not null)
-{
-    app.MapOrleansDashboard().RequireHost($"*:{dashboardEndpoint.Port}");
-}
-
-if (metricsEndpoint is not null)
-{
-    // Only on its own plain-HTTP port, never on the gRPC one.
-    app.MapPrometheusScrapingEndpoint().RequireHost($"*:{metricsEndpoint.Port}");
-}
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
