@@ -66,11 +66,11 @@ builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<FollowerCounts>();
 builder.Services.AddSingleton<CallRateLimiter>();
-builder.Services.AddSingleton(provider => new DenyList(options.DenyList, provider.GetRequiredService<ILogger<DenyList>>()));
 string? keyWarning;
 try
 {
     keyWarning = builder.UseMutualTls(options);
+    builder.AddDenyList(options.DenyList);
 }
 catch (InvalidOperationException e)
 {
