@@ -4,7 +4,8 @@ namespace Jobs.Gateway.Security;
 
 /// <summary>
 /// The revoked client certificates in force. The file is stat'ed on every call, so a revocation holds
-/// from the next call on. A file that goes missing or cannot be read never means
+/// from the next call on, and about every second by <see cref="DenyListWatcher"/>, so it reaches calls
+/// already open (<see cref="OpenCalls"/>). A file that goes missing or cannot be read never means
 /// "allow everyone": the last good list stays in force and one error is logged per change.
 /// </summary>
 public sealed class DenyList

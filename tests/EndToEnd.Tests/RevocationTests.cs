@@ -7,7 +7,7 @@ using Jobs.TestSupport;
 
 namespace Jobs.EndToEnd.Tests;
 
-/// <summary>Revocation through the deny list when its file is missing.</summary>
+/// <summary>Revocation through the deny list: of calls already open, of every kind of call, and when the file is missing.</summary>
 public sealed class RevocationTests : IAsyncLifetime
 {
     private const string UnknownId = "019365c8-7571-79f2-8991-9be713d63d56";
@@ -36,6 +36,99 @@ public sealed class RevocationTests : IAsyncLifetime
 
         await _server.DisposeAsync();
         File.Delete(_denyList);
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData("quiet")]
+    [InlineData("dripping")]
+    public async Task Revoking_a_certificate_ends_its_open_follow_within_seconds_while_another_identitys_goes_on(string job)
+    {
+        string[] command = job == "quiet" ? ["sh", "-c", "echo started; exec sleep 600"] : [TestChildProgram.Path, "drip", "3000", "0.2"];
+        string revokedJob = await RunAsync(GrpcClients.Client1, command);
+        string otherJob = await RunAsync(GrpcClients.Client2, TestChildProgram.Path, "drip", "3000", "0.2");
+        var (client1, channel1) = GrpcClients.Create(_server.Endpoint, GrpcClients.Client1);
+        var (client2, channel2) = GrpcClients.Create(_server.Endpoint, GrpcClients.Client2);
+        using (channel1)
+        using (channel2)
+        {
+            using var revokedFollow = client1.Logs(new LogsRequest { JobId = revokedJob });
+            using var otherFollow = client2.Logs(new LogsRequest { JobId = otherJob });
+            Assert.True(await revokedFollow.ResponseStream.MoveNext());
+            Assert.True(await otherFollow.ResponseStream.MoveNext());
+
+            await File.WriteAllTextAsync(_denyList, GrpcClients.Client1.SerialNumber + "\n");
+            var clock = Stopwatch.StartNew();
+            var ended = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(revokedFollow.ResponseStream));
+            var tookEffect = clock.Elapsed;
+
+            // The other identity's follow still delivers output written after the revocation took effect.
+            long seen = otherFollow.ResponseStream.Current.Chunk.Offset;
+            while (await otherFollow.ResponseStream.MoveNext() && otherFollow.ResponseStream.Current.Chunk.Offset == seen)
+            {
+            }
+
+            Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+            Assert.Equal($"the client certificate of 'client1' (serial {GrpcClients.Client1.SerialNumber}) is revoked; the call was ended", ended.Status.Detail);
+            Assert.True(tookEffect < Soon, $"the follow went on for {tookEffect} after the revocation");
+            Assert.True(otherFollow.ResponseStream.Current.Chunk.Offset > seen);
+            await WaitForLogAsync($"audit call=Logs identity=client1 job={revokedJob} command=- outcome=Unauthenticated");
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Revoking_a_certificate_ends_its_open_health_watch_and_reflection_calls_and_refuses_new_ones()
+    {
+        var (_, channel) = GrpcClients.Create(_server.Endpoint, GrpcClients.Client1);
+        using (channel)
+        {
+            var health = new Health.HealthClient(channel);
+            var reflection = new ServerReflection.ServerReflectionClient(channel);
+            using var watch = health.Watch(new HealthCheckRequest());
+            using var reflecting = reflection.ServerReflectionInfo();
+            await reflecting.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = string.Empty });
+            Assert.True(await watch.ResponseStream.MoveNext());
+            Assert.True(await reflecting.ResponseStream.MoveNext());
+
+            await File.WriteAllTextAsync(_denyList, GrpcClients.Client1.SerialNumber + "\n");
+            var clock = Stopwatch.StartNew();
+            var watchEnded = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(watch.ResponseStream));
+            var reflectionEnded = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(reflecting.ResponseStream));
+            var tookEffect = clock.Elapsed;
+            using var again = reflection.ServerReflectionInfo();
+            await again.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = string.Empty });
+            var refused = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(again.ResponseStream));
+
+            Assert.Equal(StatusCode.Unauthenticated, watchEnded.StatusCode);
+            Assert.Equal(StatusCode.Unauthenticated, reflectionEnded.StatusCode);
+            Assert.True(tookEffect < Soon, $"the calls went on for {tookEffect} after the revocation");
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+            Assert.Contains("is revoked", refused.Status.Detail);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_revoked_call_that_cannot_heed_cancellation_is_reset_within_seconds()
+    {
+        // A kill waits out its grace in the grain, which no token reaches: only the reset ends the call.
+        string id = await RunAsync(GrpcClients.Client1, TestChildProgram.Path, "ignore-sigterm", "600");
+        var (client, channel) = GrpcClients.Create(_server.Endpoint, GrpcClients.Client1);
+        using (channel)
+        {
+            // Its first line says SIGTERM is ignored from now on.
+            using var logs = client.Logs(new LogsRequest { JobId = id });
+            Assert.True(await logs.ResponseStream.MoveNext());
+            using var kill = client.KillAsync(new KillRequest { JobId = id, Grace = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(120)) });
+            await Task.Delay(500);
+            Assert.False(kill.ResponseAsync.IsCompleted);
+
+            await File.WriteAllTextAsync(_denyList, GrpcClients.Client1.SerialNumber + "\n");
+            var clock = Stopwatch.StartNew();
+            var ended = await Assert.ThrowsAsync<RpcException>(() => kill.ResponseAsync);
+            var tookEffect = clock.Elapsed;
+
+            Assert.Equal(StatusCode.Cancelled, ended.StatusCode);
+            Assert.True(tookEffect < Soon, $"the kill call went on for {tookEffect} after the revocation");
+        }
     }
 
     [Fact(Timeout = 120_000)]
