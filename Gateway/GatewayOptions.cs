@@ -29,7 +29,9 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// A file of revoked client certificates, one serial number or SHA-256 fingerprint (hex,
-    /// colons optional) per line, <c>#</c> for comments; re-read when it changes. None when empty.
+    /// colons optional) per line, <c>#</c> for comments; re-read when it changes, and calls already
+    /// open with a newly revoked certificate are ended. None when empty. A configured file that is
+    /// missing or unreadable stops the start; at run time the last good list stays in force.
     /// </summary>
     public string? DenyList { get; set; }
 

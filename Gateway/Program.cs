@@ -29,7 +29,7 @@ catch (InvalidOperationException e)
 
 if (dashboardEndpoint is not null)
 {
-    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(dashboardEndpoint, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(dashboardEndpoint, listen => listen.ServePlainHttp(GatewayListener.Dashboard)));
 }
 
 builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
@@ -53,18 +53,18 @@ if (!string.IsNullOrWhiteSpace(options.MetricsListen))
     builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
         .AddMeter(JobMetrics.MeterName)
         .AddPrometheusExporter());
-    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(metricsEndpoint, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(metricsEndpoint, listen => listen.ServePlainHttp(GatewayListener.Metrics)));
 }
 
 builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<FollowerCounts>();
 builder.Services.AddSingleton<CallRateLimiter>();
-builder.Services.AddSingleton(provider => new DenyList(options.DenyList, provider.GetRequiredService<ILogger<DenyList>>()));
 string? keyWarning;
 try
 {
     keyWarning = builder.UseMutualTls(options);
+    builder.AddDenyList(options.DenyList);
 }
 catch (InvalidOperationException e)
 {
@@ -74,19 +74,12 @@ catch (InvalidOperationException e)
 }
 
 var app = builder.Build();
+
+// Metrics and dashboard on their own plain-HTTP listeners only; gRPC on the mutual-TLS one only.
+app.UseListenerPipelines(metrics: metricsEndpoint is not null, dashboard: dashboardEndpoint is not null);
 app.MapGrpcService<JobsService>();
 app.MapGrpcHealthChecksService();
 app.MapGrpcReflectionService();
-if (dashboardEndpoint is not null)
-{
-    app.MapOrleansDashboard().RequireHost($"*:{dashboardEndpoint.Port}");
-}
-
-if (metricsEndpoint is not null)
-{
-    // Only on its own plain-HTTP port, never on the gRPC one.
-    app.MapPrometheusScrapingEndpoint().RequireHost($"*:{metricsEndpoint.Port}");
-}
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

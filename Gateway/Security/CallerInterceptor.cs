@@ -7,27 +7,73 @@ using Microsoft.Extensions.Options;
 namespace Jobs.Gateway.Security;
 
 /// <summary>
-/// The first step of every call: who calls (the client certificate's common name), whether that
-/// certificate is revoked, whether the identity is within its call rate, and, for calls that start,
-/// read or end jobs, one audit event with the outcome, allowed or refused.
+/// The first step of every call, of every kind: who calls (the client certificate's common name),
+/// whether that certificate is revoked, whether the identity is within its call rate, and, for calls
+/// that start, read or end jobs, one audit event with the outcome, allowed or refused. A call let in
+/// is held in <see cref="OpenCalls"/> until it ends, so a later revocation ends it with UNAUTHENTICATED.
 /// </summary>
-public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList denyList, CallRateLimiter rateLimiter, ILoggerFactory loggers) : Interceptor
+public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList denyList, CallRateLimiter rateLimiter, OpenCalls openCalls, ILoggerFactory loggers) : Interceptor
 {
     // Its own category, so operators can route audit events apart from the rest of the log.
     private readonly ILogger _audit = loggers.CreateLogger("Jobs.Audit");
     private readonly ILogger _calls = loggers.CreateLogger<CallerInterceptor>();
     private readonly HashSet<string> _admins = new(options.Value.Admins, StringComparer.Ordinal);
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation) =>
+        HandleAsync(request, context, streams: false, call => continuation(request, call.Context));
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        HandleAsync<object?>(request, context, streams: true, async call =>
+        {
+            await continuation(request, new RevocableStreamWriter<TResponse>(responseStream, call), call.Context);
+            return null;
+        });
+
+    // Reflection is a duplex call: it is admitted, limited and revoked like every other.
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation) =>
+        HandleAsync(null, context, streams: true, call => continuation(new RevocableStreamReader<TRequest>(requestStream, call), call.Context));
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        HandleAsync<object?>(null, context, streams: true, async call =>
+        {
+            await continuation(new RevocableStreamReader<TRequest>(requestStream, call), new RevocableStreamWriter<TResponse>(responseStream, call), call.Context);
+            return null;
+        });
+
+    private async Task<T> HandleAsync<T>(object? request, ServerCallContext context, bool streams, Func<OpenCall, Task<T>> handle)
     {
         string? identity = null;
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            identity = Admit(context).Name;
+            var caller = Admit(context);
+            identity = caller.Name;
             using var scope = Scope(identity, request);
-            var response = await continuation(request, context);
+            T response;
+            using (var call = openCalls.Open(caller, context))
+            {
+                try
+                {
+                    response = await handle(call);
+                }
+                catch (Exception) when (call.IsRevoked)
+                {
+                    // Whatever the handler made of its cancelled token, the caller learns why.
+                    throw call.Refusal();
+                }
+
+                // A stream cut short may end without an error; its reader must not take it as complete.
+                // A unary answer is whole, and says what was done.
+                if (streams && call.IsRevoked)
+                {
+                    throw call.Refusal();
+                }
+            }
+
             Audit(context, request, response, identity, StatusCode.OK, null);
             Services.GatewayMetrics.Call(context.Method, StatusCode.OK, started);
             return response;
@@ -40,29 +86,8 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         }
     }
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        string? identity = null;
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
-        {
-            identity = Admit(context).Name;
-            using var scope = Scope(identity, request);
-            await continuation(request, responseStream, context);
-            Audit(context, request, null, identity, StatusCode.OK, null);
-            Services.GatewayMetrics.Call(context.Method, StatusCode.OK, started);
-        }
-        catch (RpcException e)
-        {
-            Audit(context, request, null, identity, e.StatusCode, e.Status.Detail);
-            Services.GatewayMetrics.Call(context.Method, e.StatusCode, started);
-            throw;
-        }
-    }
-
     // Every log line written during the call carries who made it and on which job.
-    private IDisposable? Scope(string identity, object request) => _calls.BeginScope(
+    private IDisposable? Scope(string identity, object? request) => _calls.BeginScope(
         new Dictionary<string, object>
         {
             ["Identity"] = identity,
@@ -101,7 +126,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         return caller;
     }
 
-    private void Audit(ServerCallContext context, object request, object? response, string? identity, StatusCode outcome, string? detail)
+    private void Audit(ServerCallContext context, object? request, object? response, string? identity, StatusCode outcome, string? detail)
     {
         (string Call, string? JobId, string? Command)? audited = request switch
         {

@@ -1,70 +1,90 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Jobs.Gateway.Security;
 
 /// <summary>
-/// Revoked client certificates by serial number or SHA-256 fingerprint, from a file that is
-/// re-read when it changes (checked on every call: a stat), so a revocation holds from the next call on.
+/// The revoked client certificates in force. The file is stat'ed on every call, so a revocation holds
+/// from the next call on, and about every second by <see cref="DenyListWatcher"/>, so it reaches calls
+/// already open (<see cref="OpenCalls"/>). A file that goes missing or cannot be read never means
+/// "allow everyone": the last good list stays in force and one error is logged per change.
 /// </summary>
-public sealed class DenyList(string? path, ILogger<DenyList> logger)
+public sealed class DenyList
 {
+    private readonly string? _path;
+    private readonly ILogger<DenyList> _logger;
     private readonly Lock _gate = new();
-    private (DateTime Written, long Length) _version = (DateTime.MinValue, -1);
-    private HashSet<string> _denied = new(StringComparer.Ordinal);
+    private DenyListFile _inForce;
 
-    /// <summary>True when the certificate's serial number or fingerprint is on the list.</summary>
-    public bool IsDenied(X509Certificate2 certificate)
+    // The version that failed and was logged, so a failure is logged once, not on every call.
+    private FileVersion? _failed;
+
+    /// <param name="path">The file; null when no deny list is configured.</param>
+    /// <param name="initial">The list as read at start, before the host was built.</param>
+    /// <param name="logger">Where changes and failures are logged.</param>
+    public DenyList(string? path, DenyListFile initial, ILogger<DenyList> logger)
     {
-        if (string.IsNullOrEmpty(path))
+        _path = path;
+        _inForce = initial;
+        _logger = logger;
+        if (path is not null)
         {
-            return false;
+            logger.LogInformation("Deny list {Path}: {Count} revoked certificates", path, initial.Count);
         }
-
-        var denied = Current();
-        return denied.Count > 0
-            && (denied.Contains(Normalize(certificate.SerialNumber)) || denied.Contains(certificate.GetCertHashString(HashAlgorithmName.SHA256)));
     }
 
-    private HashSet<string> Current()
+    /// <summary>Raised, outside any lock, after a new list was read from the file (see <see cref="InForce"/>).</summary>
+    public event Action? Changed;
+
+    /// <summary>The list in force now, without looking at the file.</summary>
+    public DenyListFile InForce => Volatile.Read(ref _inForce);
+
+    /// <summary>True when the certificate's serial number or fingerprint is on the list (the file is stat'ed first).</summary>
+    public bool IsDenied(X509Certificate2 certificate)
     {
-        var file = new FileInfo(path!);
-        var version = file.Exists ? (file.LastWriteTimeUtc, file.Length) : (DateTime.MinValue, -1L);
+        Refresh();
+        return InForce.Contains(certificate);
+    }
+
+    /// <summary>Reads the file again if it changed since the last good read.</summary>
+    public void Refresh()
+    {
+        if (_path is null)
+        {
+            return;
+        }
+
+        bool changed = false;
+        var version = FileVersion.Of(_path);
         lock (_gate)
         {
-            if (version == _version)
+            // A missing file changes nothing until it is back; one that exists but cannot be read is
+            // tried again, since fixing its permissions does not change its version.
+            if (version == _inForce.Version || (!version.Exists && _failed == version))
             {
-                return _denied;
+                return;
             }
 
             try
             {
-                var denied = file.Exists
-                    ? File.ReadLines(file.FullName).Select(l => l.Split('#')[0]).Select(Normalize).Where(l => l.Length > 0).ToHashSet(StringComparer.Ordinal)
-                    : [];
-                logger.LogInformation("Deny list {Path}: {Count} revoked certificates", path, denied.Count);
-                _denied = denied;
-                _version = version;
+                var read = DenyListFile.Read(_path);
+                _inForce = read;
+                changed = true;
+                _failed = null;
+                _logger.LogInformation("Deny list {Path}: {Count} revoked certificates", _path, read.Count);
             }
-            catch (IOException e)
+            catch (InvalidOperationException e)
             {
-                // Being rewritten: keep the list in force and read it again on the next call.
-                logger.LogWarning("Deny list {Path} could not be read ({Error}); the previous list stays in force", path, e.Message);
+                if (_failed != version)
+                {
+                    _failed = version;
+                    _logger.LogError("{Problem}; the last good deny list ({Count} revoked certificates) stays in force", e.Message, _inForce.Count);
+                }
             }
-
-            return _denied;
         }
-    }
 
-    // Hex, upper case, without separators or leading zeros of a serial (0x01 and 01 name the same serial).
-    private static string Normalize(string text)
-    {
-        string hex = string.Concat(text.Where(c => !char.IsWhiteSpace(c) && c != ':')).ToUpperInvariant();
-        if (hex.StartsWith("0X", StringComparison.Ordinal))
+        if (changed)
         {
-            hex = hex[2..];
+            Changed?.Invoke();
         }
-
-        return hex.Length == 64 ? hex : hex.TrimStart('0');
     }
 }

@@ -38,6 +38,7 @@ public static class MutualTls
             kestrel.Listen(endpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                listen.Serve(GatewayListener.Grpc);
                 listen.UseHttps(https =>
                 {
                     https.ServerCertificate = serverCertificate;

@@ -36,6 +36,14 @@ public static class GrpcClients
     public static (Protos.Jobs.JobsClient Client, GrpcChannel Channel) Create(
         string endpoint, X509Certificate2? clientCertificate, System.Security.Authentication.SslProtocols protocols = System.Security.Authentication.SslProtocols.Tls13)
     {
+        var channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { HttpHandler = TlsHandler(clientCertificate, protocols) });
+        return (new Protos.Jobs.JobsClient(channel), channel);
+    }
+
+    /// <summary>An HTTP handler that trusts the development server CA alone and presents the client certificate, if any.</summary>
+    public static SocketsHttpHandler TlsHandler(
+        X509Certificate2? clientCertificate, System.Security.Authentication.SslProtocols protocols = System.Security.Authentication.SslProtocols.Tls13)
+    {
         var handler = new SocketsHttpHandler();
         handler.SslOptions.EnabledSslProtocols = protocols;
         if (clientCertificate is not null)
@@ -51,8 +59,7 @@ public static class GrpcClients
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             return certificate is X509Certificate2 server && chain.Build(server);
         };
-        var channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { HttpHandler = handler });
-        return (new Protos.Jobs.JobsClient(channel), channel);
+        return handler;
     }
 
     private static X509Certificate2 Load(string name) =>
