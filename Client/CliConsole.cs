@@ -29,21 +29,36 @@ internal sealed class CliConsole
     public Task WriteErrorAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         WriteAsync(_error, "stderr", data, cancellationToken);
 
+    /// <summary>
+    /// Writes one line of text for a person to stdout, with control and bidi characters shown as
+    /// escapes (<see cref="TerminalText"/>): every text line may carry what a job's owner chose.
+    /// </summary>
     public Task WriteLineAsync(string line, CancellationToken cancellationToken) =>
-        WriteOutputAsync(Utf8.GetBytes(line + "\n"), cancellationToken);
+        WriteVerbatimLineAsync(TerminalText.Escape(line), cancellationToken);
 
     /// <summary>Writes a message as one line of JSON (the protobuf JSON mapping, default values included).</summary>
     public Task WriteJsonAsync(Google.Protobuf.IMessage message, CancellationToken cancellationToken) =>
-        WriteLineAsync(Json.Format(message), cancellationToken);
+        WriteJsonLineAsync(Json.Format(message), cancellationToken);
+
+    /// <summary>Writes one line of JSON: the values stay exact, only unsafe characters in strings become JSON escapes.</summary>
+    public Task WriteJsonLineAsync(string json, CancellationToken cancellationToken) =>
+        WriteVerbatimLineAsync(TerminalText.EscapeJson(json), cancellationToken);
+
+    /// <summary>Writes text this program made itself, such as a completion script, as it is.</summary>
+    public Task WriteVerbatimLineAsync(string text, CancellationToken cancellationToken) =>
+        WriteOutputAsync(Utf8.GetBytes(text + "\n"), cancellationToken);
 
     private static readonly Google.Protobuf.JsonFormatter Json = new(Google.Protobuf.JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
-    /// <summary>Writes one error line; never cancelled, since it may report the cancellation itself.</summary>
+    /// <summary>
+    /// Writes one error line, escaped like <see cref="WriteLineAsync"/> since errors echo ids,
+    /// commands and the server's words; never cancelled, since it may report the cancellation itself.
+    /// </summary>
     public void WriteErrorLine(string line)
     {
         try
         {
-            _error.Write(Utf8.GetBytes(line + "\n"));
+            _error.Write(Utf8.GetBytes(TerminalText.Escape(line) + "\n"));
             _error.Flush();
         }
         catch (IOException)

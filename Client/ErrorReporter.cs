@@ -45,10 +45,12 @@ internal static class ErrorReporter
     private static bool IsTransportStatus(StatusCode code) =>
         code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown;
 
+    // Escaped here already so that a newline the detail echoes (from a command, say) shows as \n
+    // instead of being folded into a space by OneLine.
     private static string ServerMessage(RpcException rpc) =>
         string.IsNullOrWhiteSpace(rpc.Status.Detail)
             ? $"the server answered {rpc.StatusCode}"
-            : rpc.Status.Detail;
+            : TerminalText.Escape(rpc.Status.Detail);
 
     /// <summary>The first connection or TLS failure under <paramref name="rpc"/>, if any.</summary>
     private static Exception? FindTransportFailure(RpcException rpc)

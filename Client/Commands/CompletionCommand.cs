@@ -58,7 +58,7 @@ internal sealed class CompletionCommand : Command
         Arguments.Add(ShellArgument);
         SetAction(async (parseResult, cancellationToken) =>
         {
-            await console.WriteLineAsync(Scripts[parseResult.GetRequiredValue(ShellArgument)].TrimEnd(), cancellationToken).ConfigureAwait(false);
+            await console.WriteVerbatimLineAsync(Scripts[parseResult.GetRequiredValue(ShellArgument)].TrimEnd(), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         });
     }
@@ -70,7 +70,10 @@ internal sealed class CompletionCommand : Command
         {
             using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(context.ParseResult));
             var list = connection.Client.List(new ListRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
-            return [.. list.Jobs.Select(j => new CompletionItem(j.JobId, detail: StatusFormatter.Format(j)))
+            // The shell prints and inserts these as they are: an id that would need escaping is
+            // no id this server makes, and is left out rather than shown escaped.
+            return [.. list.Jobs.Where(j => TerminalText.Escape(j.JobId) == j.JobId)
+                .Select(j => new CompletionItem(j.JobId, detail: TerminalText.Escape(StatusFormatter.Format(j))))
                 .Where(item => item.Label.StartsWith(context.WordToComplete, StringComparison.Ordinal))];
         }
         catch (Exception e) when (e is Grpc.Core.RpcException or CliException or IOException or System.Security.Authentication.AuthenticationException or HttpRequestException)

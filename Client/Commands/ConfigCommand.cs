@@ -34,7 +34,7 @@ internal sealed class ConfigCommand : Command
                     json.WriteEndObject();
                 }
 
-                await console.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()), cancellationToken).ConfigureAwait(false);
+                await console.WriteJsonLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()), cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Success;
             }
 

@@ -106,7 +106,8 @@ internal sealed class PsCommand : Command
                 Duration(ended - started),
                 string.Join(' ', [job.Command, .. job.Args]),
             ];
-            rows.Add(row);
+            // Escaped per cell, before the widths are taken: an escape is wider than what it shows.
+            rows.Add([.. row.Select(TerminalText.Escape)]);
         }
 
         int[] widths = [.. Enumerable.Range(0, header.Length).Select(c => rows.Max(r => r[c].Length))];

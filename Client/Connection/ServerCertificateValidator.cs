@@ -6,17 +6,19 @@ using System.Security.Cryptography.X509Certificates;
 namespace Jobs.Client.Connection;
 
 /// <summary>
-/// Trusts a server certificate only if it chains to the configured CA (never the system store)
-/// and matches the expected name.
+/// Trusts a server certificate only on the handshake's own verdict, reached with <see cref="Policy"/>
+/// (the configured CA alone, never the system store), plus the expected name and serverAuth.
 /// </summary>
 /// <remarks>
+/// There is no second chain build here: two verdicts on one certificate invite the day they differ,
+/// and whichever accepts wins. A chain failure is explained from the handshake's own chain status.
 /// Failures throw <see cref="AuthenticationException"/> rather than return false: SslStream then
 /// fails the handshake with our reason as the innermost exception, which the user gets to see
 /// instead of a generic "rejected by the callback".
 /// </remarks>
 internal sealed class ServerCertificateValidator
 {
-    private static readonly Oid ServerAuthentication = new("1.3.6.1.5.5.7.3.1");
+    private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
 
     private readonly X509Certificate2Collection _trustedRoots;
     private readonly string _trustedRootsName;
@@ -29,7 +31,11 @@ internal sealed class ServerCertificateValidator
         _trustedRootsName = trustedRootsName;
     }
 
-    /// <summary>The chain policy for the handshake itself: only the trusted roots, serverAuth, no revocation fetches.</summary>
+    /// <summary>
+    /// The chain policy the handshake must use (<c>SslClientAuthenticationOptions.CertificateChainPolicy</c>):
+    /// only the trusted roots, serverAuth, no revocation fetches. <see cref="Validate"/> refuses a
+    /// verdict reached with any other trust.
+    /// </summary>
     public X509ChainPolicy Policy()
     {
         var policy = new X509ChainPolicy
@@ -38,7 +44,7 @@ internal sealed class ServerCertificateValidator
             RevocationMode = X509RevocationMode.NoCheck,
         };
         policy.CustomTrustStore.AddRange(_trustedRoots);
-        policy.ApplicationPolicy.Add(ServerAuthentication);
+        policy.ApplicationPolicy.Add(new Oid(ServerAuthentication));
         return policy;
     }
 
@@ -50,60 +56,63 @@ internal sealed class ServerCertificateValidator
             throw new AuthenticationException("the server sent no certificate");
         }
 
-        // SslStream checked the name against the target host, and the chain with Policy(); both
-        // verdicts stand. A chain failure is rebuilt below only to say why.
         if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
         {
             var name = sender is SslStream { TargetHostName: { Length: > 0 } host } ? $" '{host}'" : string.Empty;
             throw new AuthenticationException($"the server certificate does not match the name{name}");
         }
 
-        if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        // The verdict counts only if it was reached with our roots alone: a handshake left on the
+        // system store would accept any CA the machine trusts.
+        if (chain is null || !IsPolicyOfTrustedRoots(chain.ChainPolicy))
         {
-            throw new AuthenticationException($"the server certificate was rejected: {errors}");
+            throw new AuthenticationException($"the server certificate was not checked against '{_trustedRootsName}' (the TLS handshake used another trust)");
         }
 
-        if (errors == SslPolicyErrors.None)
+        if (errors != SslPolicyErrors.None)
         {
-            // The handshake checked the chain with Policy(): our roots alone, serverAuth, validity.
-            return true;
+            throw new AuthenticationException(errors == SslPolicyErrors.RemoteCertificateChainErrors
+                ? $"the server certificate is not trusted by '{_trustedRootsName}': {Reasons(chain)}"
+                : $"the server certificate was rejected: {errors}");
         }
 
-        using var customChain = new X509Chain { ChainPolicy = Policy() };
-        var policy = customChain.ChainPolicy;
-        if (chain is not null)
+        // A chain check with serverAuth passes a certificate that names no usage at all (good for
+        // anything); a server must say it is one, as the gateway insists at start.
+        if (!NamesServerAuthentication(certificate))
         {
-            // Intermediates the server sent along.
-            policy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
-        }
-
-        var owned = certificate as X509Certificate2;
-        var leaf = owned ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        try
-        {
-            if (!customChain.Build(leaf))
-            {
-                var reasons = customChain.ChainStatus
-                    .Select(status => status.StatusInformation.Trim())
-                    .Where(reason => reason.Length > 0)
-                    .Distinct();
-                throw new AuthenticationException(
-                    $"the server certificate is not trusted by '{_trustedRootsName}': {string.Join("; ", reasons)}");
-            }
-        }
-        finally
-        {
-            foreach (var element in customChain.ChainElements)
-            {
-                element.Certificate.Dispose();
-            }
-
-            if (owned is null)
-            {
-                leaf.Dispose();
-            }
+            throw new AuthenticationException("the server certificate is not meant for TLS servers (no serverAuth extended key usage)");
         }
 
         return true;
+    }
+
+    private bool IsPolicyOfTrustedRoots(X509ChainPolicy policy) =>
+        policy.TrustMode == X509ChainTrustMode.CustomRootTrust
+        && policy.CustomTrustStore.Count > 0
+        && policy.CustomTrustStore.All(root => _trustedRoots.Any(trusted => trusted.RawDataMemory.Span.SequenceEqual(root.RawDataMemory.Span)));
+
+    private static bool NamesServerAuthentication(X509Certificate certificate)
+    {
+        if (certificate is X509Certificate2 certificate2)
+        {
+            return HasServerAuthentication(certificate2);
+        }
+
+        using var loaded = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return HasServerAuthentication(loaded);
+    }
+
+    private static bool HasServerAuthentication(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>()
+            .Any(extension => extension.EnhancedKeyUsages.Cast<Oid>().Any(usage => usage.Value == ServerAuthentication));
+
+    private static string Reasons(X509Chain chain)
+    {
+        var reasons = chain.ChainStatus
+            .Select(status => status.StatusInformation.Trim())
+            .Where(reason => reason.Length > 0)
+            .Distinct()
+            .ToList();
+        return reasons.Count > 0 ? string.Join("; ", reasons) : "the chain does not end in it";
     }
 }

@@ -13,6 +13,10 @@ public static class Cli
     public static Task<CliResult> RunAsync(string endpoint, TimeSpan? terminateAfter, params string[] args) =>
         RunCoreAsync(endpoint, terminateAfter, new Dictionary<string, string>(), args);
 
+    /// <summary>Runs the CLI against <paramref name="endpoint"/> with these extra environment variables.</summary>
+    public static Task<CliResult> RunWithEnvironmentAsync(string endpoint, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunCoreAsync(endpoint, null, environment, args);
+
     /// <summary>Runs the CLI with no --endpoint flag and these environment variables (JOBS_*), as a configured user would.</summary>
     public static Task<CliResult> RunConfiguredAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(null, null, environment, args);

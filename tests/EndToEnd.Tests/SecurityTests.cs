@@ -263,8 +263,55 @@ public sealed class SecurityTests : IAsyncLifetime
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartCombinedAsync(
                 $"--Gateway:Certificate={Path.Combine(folder, "client-only.pem")}", $"--Gateway:Key={Path.Combine(folder, "client-only.key")}"));
 
-            Assert.Equal(3, cli.ExitCode);
+            Assert.True(cli.ExitCode == 3, cli.ToString());
+            Assert.Contains("the server certificate is not trusted by 'certs/server_ca.pem': certificate has expired", cli.Stderr);
             Assert.Contains("is not meant for TLS servers (no serverAuth extended key usage)", refused.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task The_cli_refuses_a_server_certificate_from_another_CA_even_one_the_system_store_trusts()
+    {
+        string folder = Directory.CreateTempSubdirectory("jobs-other-ca-").FullName;
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            using var otherCa = Jobs.CertGen.DevCertificates.CreateCa("Some Other Server CA", now.AddDays(-1), now.AddYears(1));
+            using var impostor = Jobs.CertGen.DevCertificates.CreateLeaf(
+                otherCa, "localhost", Jobs.CertGen.LeafKind.Server, now.AddDays(-1), now.AddDays(30), ["localhost"], [System.Net.IPAddress.Loopback]);
+            string otherCaFile = Path.Combine(folder, "other_ca.pem");
+            await File.WriteAllTextAsync(otherCaFile, otherCa.ExportCertificatePem() + "\n");
+            Jobs.CertGen.DevCertificates.WritePem(impostor, Path.Combine(folder, "impostor.pem"), Path.Combine(folder, "impostor.key"));
+
+            // .NET's system trust on Linux is OpenSSL's default verify paths: for the CLI, the system
+            // store then holds the other CA and nothing else, so a system-trust check would accept.
+            var systemTrustsOtherCa = new Dictionary<string, string>
+            {
+                ["SSL_CERT_FILE"] = otherCaFile,
+                ["SSL_CERT_DIR"] = Directory.CreateDirectory(Path.Combine(folder, "no-more-roots")).FullName,
+            };
+
+            // The key is written with mode 0600; the server is not told to tolerate anything else.
+            await using var impostorServer = await ServerProcess.StartCombinedAsync(
+                $"--Gateway:Certificate={Path.Combine(folder, "impostor.pem")}",
+                $"--Gateway:Key={Path.Combine(folder, "impostor.key")}",
+                "--Gateway:AllowReadableKey=false");
+
+            var refused = await Cli.RunWithEnvironmentAsync(impostorServer.Endpoint, systemTrustsOtherCa, "ps", UnknownId);
+            var trustingOtherCa = await Cli.RunWithEnvironmentAsync(impostorServer.Endpoint, systemTrustsOtherCa, "--server-ca", otherCaFile, "ps", UnknownId);
+            var genuine = await Cli.RunWithEnvironmentAsync(_server.Endpoint, systemTrustsOtherCa, "ps", UnknownId);
+
+            Assert.True(refused.ExitCode == 3, refused.ToString());
+            Assert.Empty(refused.Stdout);
+            Assert.Contains("the server certificate is not trusted by 'certs/server_ca.pem'", refused.Stderr);
+            Assert.Single(refused.Stderr.TrimEnd('\n').Split('\n'));
+            // The impostor is a working server: only the CA the CLI was told to trust tells them apart.
+            Assert.True(trustingOtherCa.ExitCode == 4, trustingOtherCa.ToString());
+            Assert.True(genuine.ExitCode == 4, genuine.ToString());
         }
         finally
         {
