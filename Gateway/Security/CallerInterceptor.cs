@@ -144,7 +144,8 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
         _audit.LogInformation(
             new EventId(1, "Audit"),
             "audit call={Call} identity={Identity} job={JobId} command={Command} outcome={Outcome} detail={Detail} peer={Peer}",
-            a.Call, identity ?? "(none)", a.JobId ?? "-", a.Command ?? "-", outcome, detail ?? "-", context.Peer);
+            // A command is the caller's text: escaped, a newline cannot fake an audit line nor ESC reach an operator's terminal.
+            a.Call, identity ?? "(none)", a.JobId ?? "-", Jobs.Client.TerminalText.Escape(a.Command ?? "-"), outcome, Jobs.Client.TerminalText.Escape(detail ?? "-"), context.Peer);
     }
 }
 

@@ -208,6 +208,17 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_command_cannot_forge_an_audit_line_or_reach_an_operators_terminal()
+    {
+        string id = await RunAsync(GrpcClients.Client1, "true", "x\naudit call=Run identity=admin job=forged outcome=OK\u001b]0;owned\u0007");
+
+        string log = _server.Log;
+        Assert.Contains($"audit call=Run identity=client1 job={id} command=true x\\naudit call=Run identity=admin job=forged outcome=OK\\x1b]0;owned\\x07 outcome=OK", log);
+        Assert.DoesNotContain(log.Split('\n'), line => line.TrimStart().StartsWith("audit call=Run identity=admin job=forged", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u001b', log);
+    }
+
+    [Fact(Timeout = 120_000)]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task The_server_refuses_to_start_with_a_key_file_others_can_read()
     {
