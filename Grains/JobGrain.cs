@@ -55,9 +55,11 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         }
 
         JobLimits limits;
+        Dictionary<string, string> environment;
         try
         {
             limits = options.Value.Limits.Resolve(spec.Limits);
+            environment = JobEnvironment.Compose(options.Value, spec.Environment, this.GetPrimaryKeyString());
         }
         catch (InvalidJobSpecException)
         {
@@ -85,7 +87,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
                 [.. limits.IoRead.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))],
                 [.. limits.IoWrite.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))]);
             _child = await launcher.StartAsync(
-                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, childLimits.None ? null : childLimits, spec.Isolate),
+                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate),
                 CancellationToken.None);
         }
         catch (Exception) when (Forget(owner))

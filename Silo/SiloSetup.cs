@@ -22,6 +22,7 @@ public static class SiloSetup
             .Validate(o =>
             {
                 o.Limits.Validate();
+                o.ValidateEnvironment();
                 return true;
             })
             .ValidateOnStart();

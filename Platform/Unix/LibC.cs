@@ -14,8 +14,10 @@ internal static unsafe partial class LibC
     internal const int O_RDONLY = 0;
     internal const int O_CLOEXEC = 0x80000;
     internal const int EINTR = 4;
+    internal const int ENOENT = 2;
     internal const int ESRCH = 3;
     internal const int ECHILD = 10;
+    internal const int ERANGE = 34;
     internal const int SIGKILL = 9;
     internal const int SIGTERM = 15;
     internal const short POLLIN = 0x1;
@@ -36,6 +38,19 @@ internal static unsafe partial class LibC
         public int Fd;
         public short Events;
         public short REvents;
+    }
+
+    // struct passwd of glibc on 64-bit Linux (x86-64 and arm64 alike).
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Passwd
+    {
+        public byte* Name;
+        public byte* Password;
+        public uint Uid;
+        public uint Gid;
+        public byte* Gecos;
+        public byte* Dir;
+        public byte* Shell;
     }
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -62,6 +77,13 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int kill(int pid, int signal);
 
+    [LibraryImport(Lib)]
+    internal static partial uint geteuid();
+
+    // Returns the error number (0 with *result null: no such user); the strings point into buffer.
+    [LibraryImport(Lib)]
+    internal static partial int getpwuid_r(uint uid, Passwd* entry, byte* buffer, nuint length, Passwd** result);
+
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int pidfd_open(int pid, uint flags);
 
@@ -73,7 +95,7 @@ internal static unsafe partial class LibC
 
     // posix_spawn* return the error number instead of setting errno.
     [LibraryImport(Lib)]
-    internal static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attributes, byte** argv, byte** envp);
+    internal static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
 
     [LibraryImport(Lib)]
     internal static partial int posix_spawn_file_actions_init(void* fileActions);
