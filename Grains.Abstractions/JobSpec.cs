@@ -24,7 +24,7 @@ public sealed record JobSpec(
     [Id(5)]
     public JobLimits? Limits { get; init; }
 
-    /// <summary>Run the job in PID, mount and network namespaces of its own (PID 1, private /proc, loopback only).</summary>
+    /// <summary>Run the job in PID, mount and network namespaces of its own (PID 1, private /proc, a read-only /sys of its own, loopback only).</summary>
     [Id(6)]
     public bool Isolate { get; init; }
 

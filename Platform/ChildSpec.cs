@@ -6,7 +6,7 @@ namespace Jobs.Platform;
 /// <param name="WorkingDirectory">Working directory of the child; the server's own when null.</param>
 /// <param name="Environment">Variables set for the child on top of its base environment (<see cref="ChildEnvironment.Base"/>; a value replaces the base's). The server's own environment does not reach the child.</param>
 /// <param name="Limits">Resource limits for the child's tree; none when null.</param>
-/// <param name="Isolate">Run the child as PID 1 of its own PID namespace, with a private <c>/proc</c>, its own mount namespace and a network namespace with only loopback.</param>
+/// <param name="Isolate">Run the child as PID 1 of its own PID namespace, with a private <c>/proc</c> and a read-only <c>/sys</c> of its own (whose <c>/sys/class/net</c> lists only loopback), its own mount namespace and a network namespace with only loopback.</param>
 public sealed record ChildSpec(
     string Command,
     IReadOnlyList<string> Args,

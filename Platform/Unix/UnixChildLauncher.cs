@@ -62,6 +62,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
                     ShimStep.Isolate => new LimitUnavailableException(
                         $"the server cannot isolate jobs here ({LibC.ErrorText(error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
                     ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(error)}"),
+                    ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(error)}"),
                     _ => StartError(spec.Command, error),
                 };
             }
@@ -281,6 +282,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         Exec = 0,
         Cgroup = 1,
         Isolate = 2,
+        Sysfs = 3,
     }
 
     private static async Task<(ShimStep Step, int Error)> ReadShimErrorAsync(int fd)
