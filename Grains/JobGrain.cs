@@ -1,4 +1,5 @@
 using Jobs.Platform;
+using Jobs.Platform.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -12,7 +13,7 @@ namespace Jobs.Grains;
 /// awaited; every field is still touched only from grain turns.
 /// </summary>
 [Reentrant]
-public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> options, ILogger<JobGrain> logger)
+public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirectory, IOptions<JobOptions> options, ILogger<JobGrain> logger)
     : Grain, IJobGrain
 {
     // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
@@ -33,8 +34,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        _log = new OutputLog(
-            Path.Combine(settings.DataDirectory, this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
+        _log = new OutputLog(dataDirectory.JobFolder(this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
         _stream = this.GetStreamProvider(JobStreams.ProviderName)
             .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, this.GetPrimaryKeyString()));
         return Task.CompletedTask;

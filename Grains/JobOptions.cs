@@ -21,14 +21,13 @@ public sealed class JobOptions
     public int MaxFinishedJobs { get; set; } = 10_000;
 
     /// <summary>
-    /// Where job output is spooled, one folder per job. Folders named by a job id are deleted when
-    /// their job is forgotten and when the silo starts (output is not durable). By default a folder
-    /// of this process under <see cref="DefaultDataRoot"/>, so servers side by side never share one.
+    /// Where job output is spooled. Each server process keeps a folder of its own in it, a folder
+    /// per job inside, so servers may share one: at start a server deletes only the folders of
+    /// servers that ended (output is not durable). On Unix it must be the server user's alone
+    /// (created 0700; refused when it is a symbolic link, another user's, or writable by others).
+    /// By default <see cref="Jobs.Platform.Storage.DataDirectory.DefaultPath"/> (<c>$TMPDIR/jobs-output-UID</c>).
     /// </summary>
-    public string DataDirectory { get; set; } = Path.Combine(DefaultDataRoot, System.Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>The folder under which each server process keeps its default data directory.</summary>
-    public static string DefaultDataRoot { get; } = Path.Combine(Path.GetTempPath(), "jobs-output");
+    public string DataDirectory { get; set; } = Jobs.Platform.Storage.DataDirectory.DefaultPath;
 
     /// <summary>Output kept per job, in bytes; the oldest output beyond it is dropped.</summary>
     public long MaxOutputBytesPerJob { get; set; } = 1L << 30;

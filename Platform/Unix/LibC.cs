@@ -12,7 +12,27 @@ internal static unsafe partial class LibC
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int SHUT_RD = 0;
     internal const int O_RDONLY = 0;
+    internal const int O_RDWR = 2;
+    internal const int O_CREAT = 0x40;
+    internal const int O_EXCL = 0x80;
     internal const int O_CLOEXEC = 0x80000;
+    internal const int EAGAIN = 11;
+    internal const int EEXIST = 17;
+    internal const int LOCK_EX = 2;
+    internal const int LOCK_NB = 4;
+    internal const int AT_FDCWD = -100;
+    internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const uint STATX_TYPE = 0x1;
+    internal const uint STATX_MODE = 0x2;
+    internal const uint STATX_UID = 0x8;
+    internal const int S_IFMT = 0xF000;
+    internal const int S_IFDIR = 0x4000;
+    internal const int S_IFLNK = 0xA000;
+
+    // struct statx is the same on every architecture (unlike struct stat): 256 bytes, these at fixed offsets.
+    internal const int StatxSize = 256;
+    internal const int StatxUidOffset = 20;
+    internal const int StatxModeOffset = 28;
     internal const int EINTR = 4;
     internal const int ENOENT = 2;
     internal const int ESRCH = 3;
@@ -79,6 +99,15 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib)]
     internal static partial uint geteuid();
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int flock(int fd, int operation);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int statx(int dirFd, string path, int flags, uint mask, byte* buffer);
 
     // Returns the error number (0 with *result null: no such user); the strings point into buffer.
     [LibraryImport(Lib)]

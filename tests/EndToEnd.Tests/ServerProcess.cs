@@ -77,6 +77,10 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartCombinedWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] extraArgs) =>
         StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs, environment: environment);
 
+    /// <summary>The one-command server, started through <paramref name="wrapper"/> with these variables set in its environment (null: removed).</summary>
+    public static Task<ServerProcess> StartCombinedUnderAsync(string[] wrapper, IReadOnlyDictionary<string, string?> environment, params string[] extraArgs) =>
+        StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs, wrapper, environment);
+
     /// <summary>The one-command server, started through <paramref name="wrapper"/> (such as <c>setpriv</c> with its options).</summary>
     public static Task<ServerProcess> StartCombinedUnderAsync(string[] wrapper, params string[] extraArgs) =>
         StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs, wrapper);

@@ -1,3 +1,4 @@
+using Jobs.Platform.Storage;
 using Jobs.Silo;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +12,10 @@ public class ClusterFixture : IAsyncLifetime
     public TestCluster Cluster { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
+
+    /// <summary>Where the silo spools a job's output.</summary>
+    public string JobFolder(string jobId) =>
+        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<DataDirectory>().JobFolder(jobId);
 
     public async Task InitializeAsync()
     {
