@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Jobs.Platform.Storage;
 
 /// <summary>
@@ -9,7 +11,7 @@ public sealed class SpoolFile : IDisposable
 {
     private readonly string _directory;
     private readonly long _segmentSize;
-    private readonly List<FileStream> _segments = [];
+    private readonly List<Segment> _segments = [];
     private long _firstSegment;
 
     /// <summary>Creates the spool; the directory is created on the first append.</summary>
@@ -41,7 +43,7 @@ public sealed class SpoolFile : IDisposable
             }
 
             int count = (int)Math.Min(data.Length, _segmentSize - inSegment);
-            RandomAccess.Write(_segments[^1].SafeFileHandle, data[..count], inSegment);
+            RandomAccess.Write(_segments[^1].Handle, data[..count], inSegment);
             End += count;
             data = data[count..];
         }
@@ -58,7 +60,7 @@ public sealed class SpoolFile : IDisposable
             long segment = offset / _segmentSize;
             long inSegment = offset % _segmentSize;
             int count = (int)Math.Min(Math.Min(buffer.Length, _segmentSize - inSegment), End - offset);
-            int read = RandomAccess.Read(_segments[(int)(segment - _firstSegment)].SafeFileHandle, buffer[..count], inSegment);
+            int read = RandomAccess.Read(_segments[(int)(segment - _firstSegment)].Handle, buffer[..count], inSegment);
             if (read <= 0)
             {
                 break;
@@ -96,9 +98,9 @@ public sealed class SpoolFile : IDisposable
         }
 
         Disposed = true;
-        foreach (var handle in _segments)
+        foreach (var segment in _segments)
         {
-            handle.Dispose();
+            segment.Dispose();
         }
 
         _segments.Clear();
@@ -117,14 +119,22 @@ public sealed class SpoolFile : IDisposable
         }
 
         // Output is the job's business: 0600 whatever the umask (which can only take bits away).
-        // Unbuffered: every access goes through RandomAccess at an explicit offset.
+        // File.OpenHandle takes no mode, a FileStream does; unbuffered, as only its handle is used.
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read | FileShare.Delete, BufferSize = 0 };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        _segments.Add(new FileStream(SegmentPath(index), options));
+        var stream = new FileStream(SegmentPath(index), options);
+        _segments.Add(new Segment(stream, stream.SafeFileHandle));
+    }
+
+    // The handle is taken once: FileStream.SafeFileHandle seeks the file to the stream's position on
+    // every call. The stream is kept and disposed with it: its finalizer would close the handle.
+    private readonly record struct Segment(FileStream Stream, SafeFileHandle Handle) : IDisposable
+    {
+        public void Dispose() => Stream.Dispose();
     }
 
     private string SegmentPath(long index) => Path.Combine(_directory, $"{index:D10}.seg");
