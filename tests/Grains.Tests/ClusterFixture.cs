@@ -14,8 +14,9 @@ public class ClusterFixture : IAsyncLifetime
     public IClusterClient Client => Cluster.Client;
 
     /// <summary>Where the silo spools a job's output.</summary>
-    public string JobFolder(string jobId) =>
-        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<DataDirectory>().JobFolder(jobId);
+    public string JobFolder(string jobId) => Data.JobFolder(jobId);
+
+    private DataDirectory Data => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<DataDirectory>();
 
     public async Task InitializeAsync()
     {
@@ -28,8 +29,13 @@ public class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        string root = Data.Root;
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     protected virtual void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
