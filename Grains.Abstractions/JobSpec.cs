@@ -1,7 +1,7 @@
 namespace Jobs.Grains;
 
 /// <summary>What a job runs, and how.</summary>
-/// <param name="Command">A path, or a program name looked up in the server's <c>PATH</c>.</param>
+/// <param name="Command">A path, or a program name looked up in the job's <c>PATH</c> (the server's unless configuration or the job sets another).</param>
 /// <param name="Args">Arguments, passed to the program as they are (no shell).</param>
 [GenerateSerializer, Immutable, Alias("Jobs.JobSpec")]
 public sealed record JobSpec(
@@ -12,7 +12,7 @@ public sealed record JobSpec(
     [Id(2)]
     public string? WorkingDirectory { get; init; }
 
-    /// <summary>Variables set on top of the server's environment.</summary>
+    /// <summary>Variables set on top of what the server gives every job (a small base and its <c>Jobs:Environment</c>); the server's own environment does not reach a job.</summary>
     [Id(3)]
     public Dictionary<string, string>? Environment { get; init; }
 
@@ -24,7 +24,7 @@ public sealed record JobSpec(
     [Id(5)]
     public JobLimits? Limits { get; init; }
 
-    /// <summary>Run the job in PID, mount and network namespaces of its own (PID 1, private /proc, loopback only).</summary>
+    /// <summary>Run the job in PID, mount and network namespaces of its own (PID 1, private /proc, a read-only /sys of its own, loopback only).</summary>
     [Id(6)]
     public bool Isolate { get; init; }
 

@@ -1,4 +1,5 @@
 using Jobs.Platform;
+using Jobs.Platform.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -12,7 +13,7 @@ namespace Jobs.Grains;
 /// awaited; every field is still touched only from grain turns.
 /// </summary>
 [Reentrant]
-public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> options, ILogger<JobGrain> logger)
+public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirectory, IOptions<JobOptions> options, ILogger<JobGrain> logger)
     : Grain, IJobGrain
 {
     // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
@@ -33,8 +34,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        _log = new OutputLog(
-            Path.Combine(settings.DataDirectory, this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
+        _log = new OutputLog(dataDirectory.JobFolder(this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
         _stream = this.GetStreamProvider(JobStreams.ProviderName)
             .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, this.GetPrimaryKeyString()));
         return Task.CompletedTask;
@@ -55,9 +55,11 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
         }
 
         JobLimits limits;
+        Dictionary<string, string> environment;
         try
         {
             limits = options.Value.Limits.Resolve(spec.Limits);
+            environment = JobEnvironment.Compose(options.Value, spec.Environment, this.GetPrimaryKeyString());
         }
         catch (InvalidJobSpecException)
         {
@@ -85,7 +87,7 @@ public sealed class JobGrain(IChildLauncher launcher, IOptions<JobOptions> optio
                 [.. limits.IoRead.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))],
                 [.. limits.IoWrite.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))]);
             _child = await launcher.StartAsync(
-                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, spec.Environment, childLimits.None ? null : childLimits, spec.Isolate),
+                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate),
                 CancellationToken.None);
         }
         catch (Exception) when (Forget(owner))

@@ -1,3 +1,5 @@
+using Jobs.Platform;
+
 namespace Jobs.Grains;
 
 /// <summary>Server-side settings of jobs (configuration section <c>Jobs</c>).</summary>
@@ -19,14 +21,13 @@ public sealed class JobOptions
     public int MaxFinishedJobs { get; set; } = 10_000;
 
     /// <summary>
-    /// Where job output is spooled, one folder per job. Folders named by a job id are deleted when
-    /// their job is forgotten and when the silo starts (output is not durable). By default a folder
-    /// of this process under <see cref="DefaultDataRoot"/>, so servers side by side never share one.
+    /// Where job output is spooled. Each server process keeps a folder of its own in it, a folder
+    /// per job inside, so servers may share one: at start a server deletes only the folders of
+    /// servers that ended (output is not durable). On Unix it must be the server user's alone
+    /// (created 0700; refused when it is a symbolic link, another user's, or writable by others).
+    /// By default <see cref="Jobs.Platform.Storage.DataDirectory.DefaultPath"/> (<c>$TMPDIR/jobs-output-UID</c>).
     /// </summary>
-    public string DataDirectory { get; set; } = Path.Combine(DefaultDataRoot, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>The folder under which each server process keeps its default data directory.</summary>
-    public static string DefaultDataRoot { get; } = Path.Combine(Path.GetTempPath(), "jobs-output");
+    public string DataDirectory { get; set; } = Jobs.Platform.Storage.DataDirectory.DefaultPath;
 
     /// <summary>Output kept per job, in bytes; the oldest output beyond it is dropped.</summary>
     public long MaxOutputBytesPerJob { get; set; } = 1L << 30;
@@ -39,4 +40,47 @@ public sealed class JobOptions
 
     /// <summary>How many jobs one identity may run at once; a start beyond it is refused (RESOURCE_EXHAUSTED).</summary>
     public int MaxRunningJobsPerOwner { get; set; } = 1000;
+
+    /// <summary>
+    /// Variables every job gets (<c>Jobs:Environment:NAME=VALUE</c>), on top of the base environment
+    /// (<see cref="ChildEnvironment.Base"/>) and of <see cref="PassEnvironment"/>; a job's own variables replace them.
+    /// </summary>
+    public Dictionary<string, string> Environment { get; set; } = [];
+
+    /// <summary>
+    /// Names of the server's own variables that every job gets too, where the server has them set
+    /// (<c>Jobs:PassEnvironment:0=NAME</c>); nothing else of the server's environment reaches a job.
+    /// </summary>
+    public string[] PassEnvironment { get; set; } = [];
+
+    /// <summary>Throws <see cref="InvalidOperationException"/> when <see cref="Environment"/> or <see cref="PassEnvironment"/> holds a name that cannot be a variable's, or the one the server sets itself.</summary>
+    public void ValidateEnvironment()
+    {
+        foreach (var (name, value) in Environment)
+        {
+            Check($"{Section}:Environment", name);
+            if (value.Contains('\0'))
+            {
+                throw new InvalidOperationException($"{Section}:Environment: the value of '{name}' holds a NUL character");
+            }
+        }
+
+        foreach (string name in PassEnvironment)
+        {
+            Check($"{Section}:PassEnvironment", name);
+        }
+
+        static void Check(string setting, string name)
+        {
+            if (ChildEnvironment.CheckName(name) is { } problem)
+            {
+                throw new InvalidOperationException($"{setting}: {problem}");
+            }
+
+            if (ChildEnvironment.NameComparer.Equals(name, JobEnvironment.JobIdVariable))
+            {
+                throw new InvalidOperationException($"{setting}: {JobEnvironment.JobIdVariable} is set by the server (the job's id)");
+            }
+        }
+    }
 }

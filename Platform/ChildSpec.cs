@@ -1,12 +1,12 @@
 namespace Jobs.Platform;
 
 /// <summary>What to start: a program, its arguments, and where.</summary>
-/// <param name="Command">A path, or a program name looked up in the server's <c>PATH</c>.</param>
+/// <param name="Command">A path, or a program name looked up in the child's <c>PATH</c> (the server's, through the base, unless <paramref name="Environment"/> sets another).</param>
 /// <param name="Args">Arguments after the program name, passed as they are (no shell).</param>
 /// <param name="WorkingDirectory">Working directory of the child; the server's own when null.</param>
-/// <param name="Environment">Variables set for the child on top of the server's environment (a value replaces the server's).</param>
+/// <param name="Environment">Variables set for the child on top of its base environment (<see cref="ChildEnvironment.Base"/>; a value replaces the base's). The server's own environment does not reach the child.</param>
 /// <param name="Limits">Resource limits for the child's tree; none when null.</param>
-/// <param name="Isolate">Run the child as PID 1 of its own PID namespace, with a private <c>/proc</c>, its own mount namespace and a network namespace with only loopback.</param>
+/// <param name="Isolate">Run the child as PID 1 of its own PID namespace, with a private <c>/proc</c> and a read-only <c>/sys</c> of its own (whose <c>/sys/class/net</c> lists only loopback), its own mount namespace and a network namespace with only loopback.</param>
 public sealed record ChildSpec(
     string Command,
     IReadOnlyList<string> Args,

@@ -1,5 +1,6 @@
 using Jobs.Grains;
 using Jobs.Platform;
+using Jobs.Platform.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,6 +33,7 @@ public static class SiloSetup
             .Validate(o =>
             {
                 o.Limits.Validate();
+                o.ValidateEnvironment();
                 return true;
             })
             .ValidateOnStart();
@@ -58,12 +60,25 @@ public static class SiloSetup
         .AddMemoryStreams(JobStreams.ProviderName);
 
     /// <summary>
-    /// The child-process launcher, the sweep of stale output at start, and the service that kills
-    /// every job when the host stops.
+    /// The child-process launcher, the data directory (checked, and swept of ended servers' output,
+    /// at start), and the service that kills every job when the host stops.
     /// </summary>
     public static IServiceCollection AddJobsPlatform(this IServiceCollection services)
     {
         services.AddSingleton(provider => ChildLauncher.CreateForCurrentOS(provider.GetRequiredService<IOptions<PlatformOptions>>().Value));
+        services.AddSingleton(provider =>
+        {
+            string path = provider.GetRequiredService<IOptions<JobOptions>>().Value.DataDirectory;
+            try
+            {
+                return DataDirectory.Open(path);
+            }
+            catch (InvalidOperationException e)
+            {
+                // Says which setting to change; the host stops with this as its one-line reason.
+                throw new InvalidOperationException($"{JobOptions.Section}:DataDirectory: {e.Message} (or configure another {JobOptions.Section}:DataDirectory)", e);
+            }
+        });
         services.AddHostedService<SweepOutputOnStart>();
         services.AddHostedService<KillJobsOnStop>();
         return services;

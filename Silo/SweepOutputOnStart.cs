@@ -1,56 +1,22 @@
-using Jobs.Grains;
-using Jobs.Platform;
+using Jobs.Platform.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Jobs.Silo;
 
 /// <summary>
-/// Output is not durable: at start, deletes the job folders a previous run left in the data
-/// directory, and the default data directories of server processes that no longer exist. Only
-/// folders named like a job id or a process id are touched, whatever the data directory is.
+/// Output is not durable: at start, checks the data directory (the server refuses to start with an
+/// unsafe one) and deletes the folders of servers that ended. Folders of live servers sharing the
+/// directory, and anything else in it, are left alone.
 /// </summary>
-internal sealed class SweepOutputOnStart(IOptions<JobOptions> options, ILogger<SweepOutputOnStart> logger) : IHostedService
+internal sealed class SweepOutputOnStart(DataDirectory directory, ILogger<SweepOutputOnStart> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        string directory = options.Value.DataDirectory;
-        int removed = DeleteWhere(directory, name => Guid.TryParseExact(name, "D", out _));
-        removed += DeleteWhere(JobOptions.DefaultDataRoot, name => int.TryParse(name, out int pid) && !ProcessTable.Exists(pid));
-        Directory.CreateDirectory(directory);
-        logger.LogInformation("Job output goes to {DataDirectory} ({Removed} stale folders removed)", directory, removed);
+        int removed = directory.RemoveEnded((folder, e) => logger.LogWarning("Could not remove the output of an ended server, {Folder}: {Reason}", folder, e.Message));
+        logger.LogInformation("Job output goes to {ServerFolder} ({Removed} folders of ended servers removed)", directory.ServerFolder, removed);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private int DeleteWhere(string directory, Func<string, bool> stale)
-    {
-        if (!Directory.Exists(directory))
-        {
-            return 0;
-        }
-
-        int removed = 0;
-        foreach (string folder in Directory.EnumerateDirectories(directory))
-        {
-            if (!stale(Path.GetFileName(folder)))
-            {
-                continue;
-            }
-
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-                removed++;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                logger.LogWarning("Could not remove stale output folder {Folder}: {Reason}", folder, e.Message);
-            }
-        }
-
-        return removed;
-    }
 }

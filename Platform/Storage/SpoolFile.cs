@@ -11,11 +11,11 @@ public sealed class SpoolFile : IDisposable
 {
     private readonly string _directory;
     private readonly long _segmentSize;
-    private readonly List<SafeFileHandle> _segments = [];
+    private readonly List<Segment> _segments = [];
     private long _firstSegment;
 
     /// <summary>Creates the spool; the directory is created on the first append.</summary>
-    /// <param name="directory">A directory for this spool alone; deleted with it.</param>
+    /// <param name="directory">A directory for this spool alone (made 0700 on Unix, its files 0600); deleted with it.</param>
     /// <param name="segmentSize">Bytes per segment file: the granularity of <see cref="DropBefore"/>.</param>
     public SpoolFile(string directory, long segmentSize)
     {
@@ -43,7 +43,7 @@ public sealed class SpoolFile : IDisposable
             }
 
             int count = (int)Math.Min(data.Length, _segmentSize - inSegment);
-            RandomAccess.Write(_segments[^1], data[..count], inSegment);
+            RandomAccess.Write(_segments[^1].Handle, data[..count], inSegment);
             End += count;
             data = data[count..];
         }
@@ -60,7 +60,7 @@ public sealed class SpoolFile : IDisposable
             long segment = offset / _segmentSize;
             long inSegment = offset % _segmentSize;
             int count = (int)Math.Min(Math.Min(buffer.Length, _segmentSize - inSegment), End - offset);
-            int read = RandomAccess.Read(_segments[(int)(segment - _firstSegment)], buffer[..count], inSegment);
+            int read = RandomAccess.Read(_segments[(int)(segment - _firstSegment)].Handle, buffer[..count], inSegment);
             if (read <= 0)
             {
                 break;
@@ -98,9 +98,9 @@ public sealed class SpoolFile : IDisposable
         }
 
         Disposed = true;
-        foreach (var handle in _segments)
+        foreach (var segment in _segments)
         {
-            handle.Dispose();
+            segment.Dispose();
         }
 
         _segments.Clear();
@@ -114,11 +114,27 @@ public sealed class SpoolFile : IDisposable
     {
         if (_segments.Count == 0)
         {
-            Directory.CreateDirectory(_directory);
+            DataDirectory.CreateFolder(_directory);
             _firstSegment = index;
         }
 
-        _segments.Add(File.OpenHandle(SegmentPath(index), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete));
+        // Output is the job's business: 0600 whatever the umask (which can only take bits away).
+        // File.OpenHandle takes no mode, a FileStream does; unbuffered, as only its handle is used.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read | FileShare.Delete, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        var stream = new FileStream(SegmentPath(index), options);
+        _segments.Add(new Segment(stream, stream.SafeFileHandle));
+    }
+
+    // The handle is taken once: FileStream.SafeFileHandle seeks the file to the stream's position on
+    // every call. The stream is kept and disposed with it: its finalizer would close the handle.
+    private readonly record struct Segment(FileStream Stream, SafeFileHandle Handle) : IDisposable
+    {
+        public void Dispose() => Stream.Dispose();
     }
 
     private string SegmentPath(long index) => Path.Combine(_directory, $"{index:D10}.seg");

@@ -12,10 +12,32 @@ internal static unsafe partial class LibC
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int SHUT_RD = 0;
     internal const int O_RDONLY = 0;
+    internal const int O_RDWR = 2;
+    internal const int O_CREAT = 0x40;
+    internal const int O_EXCL = 0x80;
     internal const int O_CLOEXEC = 0x80000;
+    internal const int EAGAIN = 11;
+    internal const int EEXIST = 17;
+    internal const int LOCK_EX = 2;
+    internal const int LOCK_NB = 4;
+    internal const int AT_FDCWD = -100;
+    internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const uint STATX_TYPE = 0x1;
+    internal const uint STATX_MODE = 0x2;
+    internal const uint STATX_UID = 0x8;
+    internal const int S_IFMT = 0xF000;
+    internal const int S_IFDIR = 0x4000;
+    internal const int S_IFLNK = 0xA000;
+
+    // struct statx is the same on every architecture (unlike struct stat): 256 bytes, these at fixed offsets.
+    internal const int StatxSize = 256;
+    internal const int StatxUidOffset = 20;
+    internal const int StatxModeOffset = 28;
     internal const int EINTR = 4;
+    internal const int ENOENT = 2;
     internal const int ESRCH = 3;
     internal const int ECHILD = 10;
+    internal const int ERANGE = 34;
     internal const int SIGKILL = 9;
     internal const int SIGTERM = 15;
     internal const short POLLIN = 0x1;
@@ -36,6 +58,19 @@ internal static unsafe partial class LibC
         public int Fd;
         public short Events;
         public short REvents;
+    }
+
+    // struct passwd of glibc on 64-bit Linux (x86-64 and arm64 alike).
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Passwd
+    {
+        public byte* Name;
+        public byte* Password;
+        public uint Uid;
+        public uint Gid;
+        public byte* Gecos;
+        public byte* Dir;
+        public byte* Shell;
     }
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -62,6 +97,22 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int kill(int pid, int signal);
 
+    [LibraryImport(Lib)]
+    internal static partial uint geteuid();
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int flock(int fd, int operation);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int statx(int dirFd, string path, int flags, uint mask, byte* buffer);
+
+    // Returns the error number (0 with *result null: no such user); the strings point into buffer.
+    [LibraryImport(Lib)]
+    internal static partial int getpwuid_r(uint uid, Passwd* entry, byte* buffer, nuint length, Passwd** result);
+
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int pidfd_open(int pid, uint flags);
 
@@ -73,7 +124,7 @@ internal static unsafe partial class LibC
 
     // posix_spawn* return the error number instead of setting errno.
     [LibraryImport(Lib)]
-    internal static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attributes, byte** argv, byte** envp);
+    internal static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
 
     [LibraryImport(Lib)]
     internal static partial int posix_spawn_file_actions_init(void* fileActions);

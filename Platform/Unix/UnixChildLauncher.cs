@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -6,7 +5,7 @@ using System.Text;
 namespace Jobs.Platform.Unix;
 
 /// <summary>
-/// Starts children with <c>posix_spawnp</c>: glibc spawns with <c>CLONE_VFORK</c>, so a program that
+/// Starts children with <c>posix_spawn</c>: glibc spawns with <c>CLONE_VFORK</c>, so a program that
 /// cannot be executed is reported by this call itself, and the child gets its own process group,
 /// default signal dispositions and an empty signal mask before its first instruction.
 /// </summary>
@@ -63,6 +62,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
                     ShimStep.Isolate => new LimitUnavailableException(
                         $"the server cannot isolate jobs here ({LibC.ErrorText(error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
                     ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(error)}"),
+                    ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(error)}"),
                     _ => StartError(spec.Command, error),
                 };
             }
@@ -96,13 +96,18 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         }
 
         string[] argv = [spec.Command, .. spec.Args];
-        var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
-            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? string.Empty, StringComparer.Ordinal);
+        // The base, not the server's environment: that holds the server's secrets and runtime settings.
+        var environment = new Dictionary<string, string>(ChildEnvironment.Base(), StringComparer.Ordinal);
         foreach (var (name, value) in spec.Environment ?? new Dictionary<string, string>())
         {
-            if (name.Length == 0 || name.Contains('=') || name.Contains('\0') || value.Contains('\0'))
+            if (ChildEnvironment.CheckName(name) is { } problem)
             {
-                throw new ArgumentException($"'{name}' cannot be an environment variable name, or its value holds a NUL character", nameof(spec));
+                throw new ArgumentException(problem, nameof(spec));
+            }
+
+            if (value.Contains('\0'))
+            {
+                throw new ArgumentException($"the value of '{name}' holds a NUL character", nameof(spec));
             }
 
             environment[name] = value;
@@ -174,10 +179,17 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         }
 
         bool shim = cgroup is not null || spec.Isolate;
+        string? program;
         if (shim)
         {
+            // The shim looks the program up itself (execvp, in the job's environment).
             string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
             argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), "--", .. argv];
+            program = _shim;
+        }
+        else
+        {
+            program = FindProgram(spec.Command, environment["PATH"], spec.WorkingDirectory);
         }
 
         int pid;
@@ -189,9 +201,14 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             spawnError = Marshal.GetLastPInvokeError();
             pid = 0;
         }
+        else if (program is null)
+        {
+            spawnError = LibC.ENOENT;
+            pid = 0;
+        }
         else
         {
-            spawnError = Spawn(argv, envp, spec.WorkingDirectory, -1, stdout[1], stderr[1], errors[1], out pid);
+            spawnError = Spawn(program, argv, envp, spec.WorkingDirectory, -1, stdout[1], stderr[1], errors[1], out pid);
         }
 
         LibC.close(stdout[1]);
@@ -246,7 +263,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             return -1;
         }
 
-        int error = Spawn([_shim, "watch", .. cgroups], [], null, lifeline[0], -1, -1, -1, out int pid);
+        int error = Spawn(_shim, [_shim, "watch", .. cgroups], [], null, lifeline[0], -1, -1, -1, out int pid);
         LibC.close(lifeline[0]);
         if (error != 0)
         {
@@ -265,6 +282,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         Exec = 0,
         Cgroup = 1,
         Isolate = 2,
+        Sysfs = 3,
     }
 
     private static async Task<(ShimStep Step, int Error)> ReadShimErrorAsync(int fd)
@@ -300,9 +318,25 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
     // Descriptors of -1 are not passed: stdin then reads /dev/null, stdout/stderr stay unset, and no
     // error pipe becomes fd 3.
-    private static unsafe int Spawn(string[] argv, string[] envp, string? workingDirectory, int stdinRead, int stdoutWrite, int stderrWrite, int errorWrite, out int pid)
+    // A bare name is looked up in the job's PATH, as execvp in the job would (and as the shim does):
+    // posix_spawnp would search the server's instead. An empty entry is the working directory.
+    private static string? FindProgram(string command, string path, string? workingDirectory)
+    {
+        if (command.Contains('/'))
+        {
+            return command;
+        }
+
+        string cwd = workingDirectory ?? Environment.CurrentDirectory;
+        return path.Split(':')
+            .Select(dir => Path.Combine(cwd, dir.Length == 0 ? "." : dir, command))
+            .FirstOrDefault(File.Exists);
+    }
+
+    private static unsafe int Spawn(string program, string[] argv, string[] envp, string? workingDirectory, int stdinRead, int stdoutWrite, int stderrWrite, int errorWrite, out int pid)
     {
         using var strings = new NativeStrings();
+        byte* path = strings.Add(program);
         byte** nativeArgv = strings.Array(argv);
         byte** nativeEnvp = strings.Array(envp);
         byte* devNull = strings.Add("/dev/null");
@@ -361,7 +395,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
                 }
 
                 int childPid;
-                error = LibC.posix_spawnp(&childPid, nativeArgv[0], actions, attributes, nativeArgv, nativeEnvp);
+                error = LibC.posix_spawn(&childPid, path, actions, attributes, nativeArgv, nativeEnvp);
                 pid = childPid;
                 return error;
             }

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Text;
 
 namespace Jobs.Platform.Windows;
@@ -6,14 +5,15 @@ namespace Jobs.Platform.Windows;
 /// <summary>A Windows environment block: <c>NAME=VALUE\0</c> entries sorted by name without regard to case, then one more <c>\0</c>.</summary>
 public static class EnvironmentBlock
 {
-    /// <summary>The server's environment with <paramref name="overrides"/> on top (names compared without regard to case, as Windows does).</summary>
+    /// <summary><paramref name="inherited"/> (the child's base environment) with <paramref name="overrides"/> on top (names compared without regard to case, as Windows does).</summary>
     /// <exception cref="ArgumentException">A name is empty, holds '=' (after its first character) or NUL, or a value holds NUL.</exception>
-    public static string Build(IDictionary inherited, IReadOnlyDictionary<string, string>? overrides)
+    public static string Build(IReadOnlyDictionary<string, string> inherited, IReadOnlyDictionary<string, string>? overrides)
     {
+        ArgumentNullException.ThrowIfNull(inherited);
         var merged = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (DictionaryEntry entry in inherited)
+        foreach (var (name, value) in inherited)
         {
-            merged[(string)entry.Key] = (string?)entry.Value ?? string.Empty;
+            merged[name] = value;
         }
 
         foreach (var (name, value) in overrides ?? new Dictionary<string, string>())

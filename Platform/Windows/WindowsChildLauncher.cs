@@ -42,7 +42,7 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
         }
 
         string commandLine = CommandLine.Build(spec.Command, spec.Args);
-        string environment = EnvironmentBlock.Build(Environment.GetEnvironmentVariables(), spec.Environment);
+        string environment = EnvironmentBlock.Build(ChildEnvironment.Base(), spec.Environment);
         var child = Launch(spec, commandLine, environment);
         _running[child.Pid] = child;
         _ = child.Exited.ContinueWith(_ => _running.TryRemove(child.Pid, out WindowsChild? _), TaskScheduler.Default);

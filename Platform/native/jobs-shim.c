@@ -5,8 +5,8 @@
  *     Joins each job cgroup given (so that the job and everything it starts are tracked and
  *     limited before its first instruction), then execs PROGRAM (PATH search). With -i the job is
  *     isolated first: new PID, mount and network namespaces, in which PROGRAM runs as PID 1 with a
- *     private /proc and only a loopback interface; this process stays outside as its parent and
- *     ends the way PROGRAM ends (same exit code, or same signal).
+ *     private /proc, a read-only /sys of its own and only a loopback interface; this process
+ *     stays outside as its parent and ends the way PROGRAM ends (same exit code, or same signal).
  *     Fd 3 is the launcher's error socket: it is closed by a successful exec, or receives two ints,
  *     the failed step (STEP_*) and errno.
  *
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 /* The steps that can fail, as reported on fd 3 (Platform/Unix/UnixChildLauncher.cs reads them). */
-enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2 };
+enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3 };
 
 #define MAX_CGROUPS 8
 
@@ -132,6 +132,15 @@ static void isolate(char **program) {
     }
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
         fail(STEP_ISOLATE, errno);
+    }
+    /*
+     * The host's /sys lists the host's network interfaces (and more of the host) whatever namespace
+     * reads it: sysfs shows the network namespace of the process that mounts it. Mounted here, in
+     * the job's namespaces, /sys/class/net holds only its loopback. Read-only, as container
+     * runtimes mount it: the job must not reconfigure the kernel through it.
+     */
+    if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        fail(STEP_SYSFS, errno);
     }
     loopback_up();
     execvp(program[0], program);

@@ -52,6 +52,17 @@ public sealed class LimitsTests : IAsyncLifetime
         Assert.Equal("pid=1\n", (await Cli.RunAsync(Endpoint, "logs", id)).StdoutText);
     }
 
+    [Needs("isolation", Timeout = 120_000)]
+    public async Task An_isolated_job_lists_only_loopback_in_sys_class_net_and_sys_is_read_only()
+    {
+        string id = await StartAsync("--isolate", "--", "sh", "-c", "ls /sys/class/net; touch /sys/jobs-test 2>&1 | grep -o 'Read-only file system'");
+
+        var logs = await Cli.RunAsync(Endpoint, "logs", id);
+
+        Assert.Equal("lo\nRead-only file system\n", logs.StdoutText);
+        Assert.StartsWith("Exited code=0\n", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Asking_for_more_than_the_servers_maximum_is_refused_and_nothing_runs()
     {

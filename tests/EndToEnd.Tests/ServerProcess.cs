@@ -16,7 +16,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _readyLine;
 
-    private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args, string[]? wrapper = null)
+    private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args, string[]? wrapper = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         _readyLine = readyLine;
         wrapper = [.. wrapper ?? [], "dotnet"];
@@ -32,6 +32,12 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         start.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            // A null value removes the variable the server would otherwise inherit from the tests.
+            start.Environment[name] = value;
+        }
+
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
@@ -66,6 +72,14 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>The one-command server: gateway and silo in one process.</summary>
     public static Task<ServerProcess> StartCombinedAsync(params string[] extraArgs) => StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs);
+
+    /// <summary>The one-command server with these variables set in its environment (null: removed).</summary>
+    public static Task<ServerProcess> StartCombinedWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] extraArgs) =>
+        StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs, environment: environment);
+
+    /// <summary>The one-command server, started through <paramref name="wrapper"/> with these variables set in its environment (null: removed).</summary>
+    public static Task<ServerProcess> StartCombinedUnderAsync(string[] wrapper, IReadOnlyDictionary<string, string?> environment, params string[] extraArgs) =>
+        StartGatewayAsync("Embedded", FreePorts.Next(), extraArgs, wrapper, environment);
 
     /// <summary>The one-command server, started through <paramref name="wrapper"/> (such as <c>setpriv</c> with its options).</summary>
     public static Task<ServerProcess> StartCombinedUnderAsync(string[] wrapper, params string[] extraArgs) =>
@@ -125,7 +139,7 @@ public sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort, string[] extraArgs, string[]? wrapper = null)
+    private static async Task<ServerProcess> StartGatewayAsync(string silo, int siloGatewayPort, string[] extraArgs, string[]? wrapper = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         int port = FreePorts.Next();
         var args = new List<string>
@@ -148,7 +162,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         args.AddRange(extraArgs);
 
-        var server = new ServerProcess([Repo.GatewayDll], "Jobs gateway listening on", args, wrapper) { Port = port };
+        var server = new ServerProcess([Repo.GatewayDll], "Jobs gateway listening on", args, wrapper, environment) { Port = port };
         await server.WaitReadyAsync();
         return server;
     }

@@ -10,8 +10,6 @@ public sealed class CappedClusterFixture : ClusterFixture
     public const long OutputCap = 1024 * 1024;
     public const int FinishedJobs = 2;
 
-    public static string DataDirectory => CappedSiloConfigurator.Directory;
-
     protected override void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<CappedSiloConfigurator>();
 
     private sealed class CappedSiloConfigurator : ISiloConfigurator

@@ -60,8 +60,8 @@ public sealed class CappedJobTests(CappedClusterFixture fixture) : IDisposable
 
         await WaitUntilAsync(async () => await IsForgottenAsync(ids[0]) && await IsForgottenAsync(ids[1]));
 
-        Assert.False(Directory.Exists(Path.Combine(CappedClusterFixture.DataDirectory, ids[0])), "a forgotten job's output folder is still there");
-        Assert.True(Directory.Exists(Path.Combine(CappedClusterFixture.DataDirectory, ids[^1])), "the newest job's output folder is gone");
+        Assert.False(Directory.Exists(fixture.JobFolder(ids[0])), "a forgotten job's output folder is still there");
+        Assert.True(Directory.Exists(fixture.JobFolder(ids[^1])), "the newest job's output folder is gone");
         Assert.Equal(JobState.Exited, (await fixture.Client.GetGrain<IJobGrain>(ids[^1]).GetStatusAsync()).State);
     }
 

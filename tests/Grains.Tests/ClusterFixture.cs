@@ -1,3 +1,4 @@
+using Jobs.Platform.Storage;
 using Jobs.Silo;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,11 @@ public class ClusterFixture : IAsyncLifetime
 
     public IClusterClient Client => Cluster.Client;
 
+    /// <summary>Where the silo spools a job's output.</summary>
+    public string JobFolder(string jobId) => Data.JobFolder(jobId);
+
+    private DataDirectory Data => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<DataDirectory>();
+
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder(1);
@@ -23,8 +29,13 @@ public class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        string root = Data.Root;
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     protected virtual void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();

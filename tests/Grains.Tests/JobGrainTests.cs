@@ -150,7 +150,7 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
     {
         var (id, _) = await StartAsync("flood", "300K");
         await FollowResult.CollectAsync(_follower, id, _timeout.Token);
-        string folder = Path.Combine(ClusterFixture.SiloConfigurator.DataDirectory, id);
+        string folder = fixture.JobFolder(id);
         Assert.True(Directory.Exists(folder));
 
         Assert.True(await Grain(id).ForgetAsync());

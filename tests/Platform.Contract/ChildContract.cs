@@ -101,14 +101,35 @@ public static class ChildContract
     }
 
     [Contract]
-    public static async Task Environment_variables_are_added_to_the_servers(ContractContext c)
+    public static async Task Environment_variables_are_added_to_the_base(ContractContext c)
     {
         var spec = c.Child("env", "JOBS_TEST_VALUE") with { Environment = new Dictionary<string, string> { ["JOBS_TEST_VALUE"] = "a b=c" } };
         var (stdout, _, _) = await RunAsync(c, spec);
         var (path, _, _) = await RunAsync(c, c.Child("env", "PATH"));
 
         Check.Equal("a b=c\n", Text(stdout), "the added variable");
-        Check.Equal(Environment.GetEnvironmentVariable("PATH") + "\n", Text(path), "an inherited variable");
+        Check.Equal(Environment.GetEnvironmentVariable("PATH") + "\n", Text(path), "PATH of the base, the server's");
+    }
+
+    [Contract]
+    public static async Task The_servers_own_variables_do_not_reach_the_child(ContractContext c)
+    {
+        // A name of this check's own: other checks in this process see the server's environment too.
+        string name = $"JOBS_CONTRACT_SECRET_{Guid.NewGuid():N}";
+        Environment.SetEnvironmentVariable(name, "secret");
+        try
+        {
+            var (stdout, _, exit) = await RunAsync(c, c.Child("env", name));
+            var (given, _, _) = await RunAsync(c, c.Child("env", name) with { Environment = new Dictionary<string, string> { [name] = "given" } });
+
+            Check.Equal(string.Empty, Text(stdout), "what the child saw of the server's variable");
+            Check.Equal(3, exit.ExitCode, "the test child's exit code for an unset variable");
+            Check.Equal("given\n", Text(given), "the same name set by the spec");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
     }
 
     [Contract]

@@ -136,6 +136,25 @@ public sealed class LimitsTests : IAsyncLifetime, IDisposable
     }
 
     [Needs("isolation", Timeout = 30_000)]
+    public async Task An_isolated_job_sees_only_loopback_in_sys_too_and_cannot_write_there()
+    {
+        // The host's /sys lists the host's interfaces (eth0 and others here); the job gets its own, read-only.
+        const string script = "ls /sys/class/net; echo ---; grep ' /sys ' /proc/self/mountinfo; echo ---; touch /sys/jobs-test 2>&1; true";
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", script], Isolate: true), CancellationToken.None);
+
+        var (output, exit) = await DrainAllAsync(child);
+
+        string[] parts = output.Split("---\n");
+        // The last mount on /sys is the one on top: "ID PARENT MAJ:MIN ROOT /sys OPTIONS [TAGS] - TYPE SOURCE SUPER".
+        string[] sys = parts[1].Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Split(" - ");
+        Assert.Equal("lo\n", parts[0]);
+        Assert.Equal("sysfs", sys[1].Split(' ')[0]);
+        Assert.Contains("ro", sys[0].Split(' ')[5].Split(','));
+        Assert.Contains("Read-only file system", parts[2]);
+        Assert.Equal(0, exit.ExitCode);
+    }
+
+    [Needs("isolation", Timeout = 30_000)]
     public async Task An_isolated_job_ends_as_its_pid_1_ends_and_takes_its_tree_along()
     {
         // The tree ignores SIGTERM, so it outlives the grace; SIGKILL then ends PID 1, and the kernel the rest of its namespace.

@@ -50,7 +50,7 @@ public sealed class WindowsCommandLineTests
     public async Task The_environment_block_is_sorted_without_case_and_overrides_replace_any_case()
     {
         await Task.Yield();
-        var inherited = new System.Collections.Hashtable { ["Path"] = @"C:\Windows", ["b"] = "2", ["A"] = "1" };
+        var inherited = new Dictionary<string, string> { ["Path"] = @"C:\Windows", ["b"] = "2", ["A"] = "1" };
 
         string block = EnvironmentBlock.Build(inherited, new Dictionary<string, string> { ["PATH"] = @"C:\bin", ["c"] = "x=y" });
 

@@ -39,17 +39,21 @@ public static class Processes
     public static async Task<int> ReadPidFileAsync(string path, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!File.Exists(path))
+        while (true)
         {
+            // A shell's "echo $! > FILE" creates the file before it writes: empty is not yet written.
+            if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture, out int pid))
+            {
+                return pid;
+            }
+
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"no pid file at {path}");
+                throw new TimeoutException($"no pid in a file at {path}");
             }
 
             await Task.Delay(20);
         }
-
-        return int.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Kills a process by pid if it still exists; for cleaning up after a failed test.</summary>
