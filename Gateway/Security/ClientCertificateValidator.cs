@@ -10,17 +10,7 @@ namespace Jobs.Gateway.Security;
 public sealed class ClientCertificateValidator(X509Certificate2Collection trustedRoots)
 {
     /// <summary>The chain policy for the handshake: the client CA alone, clientAuth, no revocation fetches.</summary>
-    public X509ChainPolicy Policy()
-    {
-        var policy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = X509RevocationMode.NoCheck,
-        };
-        policy.CustomTrustStore.AddRange(trustedRoots);
-        policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(PemCertificates.ClientAuthentication));
-        return policy;
-    }
+    public X509ChainPolicy Policy() => PemCertificates.ChainPolicy(trustedRoots, PemCertificates.ClientAuthentication);
 
     /// <summary>
     /// True when the certificate may authenticate a client: the handshake built its chain with

@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Jobs.Silo.Security;
@@ -22,19 +21,6 @@ public sealed record ClusterPeerCheck(IReadOnlyList<string> Usages, string What)
 
     /// <summary>Dialling out: the silo that answers.</summary>
     public static readonly ClusterPeerCheck Server = new([PemCertificates.ServerAuthentication], "a silo");
-
-    /// <summary>A chain policy that trusts the cluster CA alone, fetches no revocation lists and asks for <paramref name="usage"/>.</summary>
-    public static X509ChainPolicy Policy(X509Certificate2Collection clusterCa, string usage)
-    {
-        var policy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = X509RevocationMode.NoCheck,
-        };
-        policy.CustomTrustStore.AddRange(clusterCa);
-        policy.ApplicationPolicy.Add(new Oid(usage));
-        return policy;
-    }
 
     /// <summary>Why the certificate is refused, or null when it is accepted.</summary>
     public string? Refusal(X509Certificate2 certificate, SslPolicyErrors errors)

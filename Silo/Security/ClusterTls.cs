@@ -23,9 +23,7 @@ public static class ClusterTls
     public static string? UseClusterTls(this ISiloBuilder silo, ClusterTlsOptions options)
     {
         var (identity, warning) = Load(options, ClusterRole.Silo);
-        silo.Services.TryAddSingleton(TimeProvider.System);
-        silo.Services.TryAddSingleton<ClusterHandshakes>();
-        silo.Services.AddLogging(QuietOrleansHandshakeLog);
+        AddHandshakeLog(silo.Services);
         silo.Configure<SiloConnectionOptions>(connections =>
         {
             connections.ConfigureSiloInboundConnection(b => Guard(b, "silo port", x => x.UseServerTls(identity.Server(ClusterPeerCheck.SiloPeer))));
@@ -41,16 +39,19 @@ public static class ClusterTls
     public static string? UseClusterTls(this IClientBuilder client, ClusterTlsOptions options)
     {
         var (identity, warning) = Load(options, ClusterRole.Gateway);
-        client.Services.TryAddSingleton(TimeProvider.System);
-        client.Services.TryAddSingleton<ClusterHandshakes>();
-        client.Services.AddLogging(QuietOrleansHandshakeLog);
+        AddHandshakeLog(client.Services);
         client.Configure<ClientConnectionOptions>(connections =>
             connections.ConfigureConnection(b => Guard(b, "outbound to a silo", x => x.UseClientTls(identity.Client()))));
         return warning;
     }
 
     // Orleans logs every failed handshake, once per retry and without the peer; ClusterHandshakes says it once, with both.
-    private static void QuietOrleansHandshakeLog(ILoggingBuilder logging) => logging.AddFilter("Orleans.Connections.Security", LogLevel.Error);
+    private static void AddHandshakeLog(IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ClusterHandshakes>();
+        services.AddLogging(logging => logging.AddFilter("Orleans.Connections.Security", LogLevel.Error));
+    }
 
     private static void Guard(IConnectionBuilder builder, string place, Action<IConnectionBuilder> tls) =>
         builder.ApplicationServices.GetRequiredService<ClusterHandshakes>().Guard(builder, place, tls);
@@ -74,7 +75,7 @@ public static class ClusterTls
             }
         }
 
-        using var chain = new X509Chain { ChainPolicy = ClusterPeerCheck.Policy(ca, PemCertificates.ClientAuthentication) };
+        using var chain = new X509Chain { ChainPolicy = PemCertificates.ChainPolicy(ca, PemCertificates.ClientAuthentication) };
         if (!chain.Build(certificate))
         {
             throw new InvalidOperationException(
@@ -88,7 +89,7 @@ public static class ClusterTls
     {
         public TlsOptions Server(ClusterPeerCheck peer)
         {
-            var policy = ClusterPeerCheck.Policy(Ca, PemCertificates.ClientAuthentication);
+            var policy = PemCertificates.ChainPolicy(Ca, PemCertificates.ClientAuthentication);
             var options = Common(peer);
             options.OnAuthenticateAsServer = (_, tls) =>
             {
@@ -102,7 +103,7 @@ public static class ClusterTls
         public TlsOptions Client()
         {
             var peer = ClusterPeerCheck.Server;
-            var policy = ClusterPeerCheck.Policy(Ca, PemCertificates.ServerAuthentication);
+            var policy = PemCertificates.ChainPolicy(Ca, PemCertificates.ServerAuthentication);
             var options = Common(peer);
             options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
             options.OnAuthenticateAsClient = (_, tls) =>

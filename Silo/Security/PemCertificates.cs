@@ -22,6 +22,22 @@ public static class PemCertificates
         certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>()
             .Any(e => e.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(o => o.Value == usage));
 
+    /// <summary>
+    /// A chain policy for a handshake that trusts <paramref name="roots"/> alone (nothing from the
+    /// system store), fetches no revocation lists and asks for <paramref name="usage"/>.
+    /// </summary>
+    public static X509ChainPolicy ChainPolicy(X509Certificate2Collection roots, string usage)
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(roots);
+        policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(usage));
+        return policy;
+    }
+
     /// <summary>A certificate with its private key, usable by SslStream on every OS.</summary>
     public static X509Certificate2 LoadWithKey(string certificatePath, string keyPath)
     {
