@@ -20,6 +20,9 @@ public static class ChildEnvironment
         "USERPROFILE", "APPDATA", "LOCALAPPDATA", "ProgramData", "ProgramFiles", "NUMBER_OF_PROCESSORS", "PROCESSOR_ARCHITECTURE", "OS",
     ];
 
+    // The server's user does not change while it runs: one look-up in the user database, not one per job.
+    private static readonly Lazy<(string Name, string Home)> s_user = new(() => Unix.UserAccount.Current());
+
     /// <summary>How this OS compares variable names: exactly on Unix, without regard to case on Windows.</summary>
     public static StringComparer NameComparer { get; } = OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
 
@@ -45,7 +48,7 @@ public static class ChildEnvironment
 
         variables["PATH"] = ServerValue("PATH") ?? DefaultUnixPath;
         variables["LANG"] = ServerValue("LANG") ?? "C.UTF-8";
-        var (user, home) = Unix.UserAccount.Current();
+        var (user, home) = s_user.Value;
         variables["HOME"] = home;
         variables["USER"] = user;
         return variables;
