@@ -27,6 +27,21 @@ public sealed class JobEnvironmentTests(JobEnvironmentTests.ConfiguredServer fix
         Assert.Equal("passed", variables["JOBS_TEST_PASSED"]);
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task In_the_split_deployment_the_silo_gives_jobs_the_same_environment_and_none_of_its_own()
+    {
+        int gatewayPort = FreePorts.Next();
+        await using var silo = await ServerProcess.StartSiloWithEnvironmentAsync(FreePorts.Next(), gatewayPort, ConfiguredServer.ServerEnvironment, ConfiguredServer.Settings);
+        await using var gateway = await ServerProcess.StartRemoteGatewayAsync(gatewayPort);
+
+        var (id, variables) = await EnvOfJobAsync(gateway.Endpoint);
+
+        Assert.Equal(
+            ["HOME", "JOBS_JOB_ID", "JOBS_TEST_FROM_CONFIG", "JOBS_TEST_PASSED", "LANG", "PATH", "USER"],
+            variables.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(id, variables["JOBS_JOB_ID"]);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Run_env_replaces_configured_variables_but_cannot_set_the_job_id()
     {
@@ -93,18 +108,25 @@ public sealed class JobEnvironmentTests(JobEnvironmentTests.ConfiguredServer fix
     {
         public ServerProcess Server { get; private set; } = null!;
 
-        public async Task InitializeAsync() => Server = await ServerProcess.StartCombinedWithEnvironmentAsync(
-            new Dictionary<string, string?>
-            {
-                ["JOBS_TEST_SECRET"] = "do-not-leak",
-                ["ASPNETCORE_JOBS_TEST"] = "do-not-leak",
-                ["DOTNET_JOBS_TEST"] = "do-not-leak",
-                ["Orleans__JobsTest"] = "do-not-leak",
-                ["JOBS_TEST_PASSED"] = "passed",
-            },
+        /// <summary>The server's environment: what must stay with it, and one variable to pass on.</summary>
+        public static readonly IReadOnlyDictionary<string, string?> ServerEnvironment = new Dictionary<string, string?>
+        {
+            ["JOBS_TEST_SECRET"] = "do-not-leak",
+            ["ASPNETCORE_JOBS_TEST"] = "do-not-leak",
+            ["DOTNET_JOBS_TEST"] = "do-not-leak",
+            ["Orleans__JobsTest"] = "do-not-leak",
+            ["JOBS_TEST_PASSED"] = "passed",
+        };
+
+        /// <summary>The server's settings for jobs' environment.</summary>
+        public static readonly string[] Settings =
+        [
             "--Jobs:Environment:JOBS_TEST_FROM_CONFIG=from-config",
             "--Jobs:PassEnvironment:0=JOBS_TEST_PASSED",
-            "--Jobs:PassEnvironment:1=JOBS_TEST_NOT_SET");
+            "--Jobs:PassEnvironment:1=JOBS_TEST_NOT_SET",
+        ];
+
+        public async Task InitializeAsync() => Server = await ServerProcess.StartCombinedWithEnvironmentAsync(ServerEnvironment, Settings);
 
         public async Task DisposeAsync() => await Server.DisposeAsync();
     }

@@ -102,13 +102,18 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort, []);
 
     /// <summary>A silo on its own.</summary>
-    public static async Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort, params string[] extraArgs)
+    public static Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort, params string[] extraArgs) =>
+        StartSiloWithEnvironmentAsync(siloPort, gatewayPort, new Dictionary<string, string?>(), extraArgs);
+
+    /// <summary>A silo on its own, with these variables set in its environment (null: removed).</summary>
+    public static async Task<ServerProcess> StartSiloWithEnvironmentAsync(int siloPort, int gatewayPort, IReadOnlyDictionary<string, string?> environment, params string[] extraArgs)
     {
         // The checkout's cluster key is mode 0644 in a clone, as the Silo's Development profile allows it.
         var silo = new ServerProcess(
             [Repo.SiloDll],
             "Application started",
-            [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. extraArgs]) { Port = gatewayPort };
+            [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. extraArgs],
+            environment: environment) { Port = gatewayPort };
         await silo.WaitReadyAsync();
         return silo;
     }
