@@ -58,21 +58,17 @@ public sealed class JobOptions
     {
         foreach (var (name, value) in Environment)
         {
-            Check($"{Section}:Environment", name);
-            if (value.Contains('\0'))
-            {
-                throw new InvalidOperationException($"{Section}:Environment: the value of '{name}' holds a NUL character");
-            }
+            Check($"{Section}:Environment", name, value);
         }
 
         foreach (string name in PassEnvironment)
         {
-            Check($"{Section}:PassEnvironment", name);
+            Check($"{Section}:PassEnvironment", name, string.Empty);
         }
 
-        static void Check(string setting, string name)
+        static void Check(string setting, string name, string value)
         {
-            if (ChildEnvironment.CheckName(name) is { } problem)
+            if (ChildEnvironment.CheckVariable(name, value) is { } problem)
             {
                 throw new InvalidOperationException($"{setting}: {problem}");
             }

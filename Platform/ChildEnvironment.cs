@@ -89,6 +89,13 @@ public static class ChildEnvironment
         return null;
     }
 
+    /// <summary>Why <paramref name="name"/>=<paramref name="value"/> cannot be set for a child (see <see cref="CheckName"/>; a value cannot hold NUL), or null when it can.</summary>
+    public static string? CheckVariable(string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return CheckName(name) ?? (value.Contains('\0') ? $"the value of '{name}' holds a NUL character" : null);
+    }
+
     private static string? ServerValue(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 }

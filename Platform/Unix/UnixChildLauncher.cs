@@ -100,14 +100,9 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         var environment = new Dictionary<string, string>(ChildEnvironment.Base(), StringComparer.Ordinal);
         foreach (var (name, value) in spec.Environment ?? new Dictionary<string, string>())
         {
-            if (ChildEnvironment.CheckName(name) is { } problem)
+            if (ChildEnvironment.CheckVariable(name, value) is { } problem)
             {
                 throw new ArgumentException(problem, nameof(spec));
-            }
-
-            if (value.Contains('\0'))
-            {
-                throw new ArgumentException($"the value of '{name}' holds a NUL character", nameof(spec));
             }
 
             environment[name] = value;

@@ -18,10 +18,9 @@ public static class EnvironmentBlock
 
         foreach (var (name, value) in overrides ?? new Dictionary<string, string>())
         {
-            // Windows keeps per-drive variables such as "=C:", so only a later '=' is refused.
-            if (name.Length == 0 || name.IndexOf('=', 1) >= 0 || name.Contains('\0') || value.Contains('\0'))
+            if (ChildEnvironment.CheckVariable(name, value) is { } problem)
             {
-                throw new ArgumentException($"'{name}' cannot be an environment variable name, or its value holds a NUL character", nameof(overrides));
+                throw new ArgumentException(problem, nameof(overrides));
             }
 
             merged.Remove(name);
