@@ -31,8 +31,11 @@ internal sealed class OutputLog : IDisposable
     private readonly Queue<OutputRecord> _hot = new();
     private long _hotBytes;
 
-    public OutputLog(string directory, long cap, int hotWindowBytes)
+    private readonly TimeProvider _time;
+
+    public OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfLessThan(cap, 4096);
         long segment = Math.Clamp(cap / 8, 1024, 64L * 1024 * 1024);
         _checkpointInterval = Math.Clamp(segment / 4, 256, 64 * 1024);
@@ -66,7 +69,7 @@ internal sealed class OutputLog : IDisposable
             _checkpoints.Add(new Checkpoint(_file.End, End, StdoutBytes, StderrBytes));
         }
 
-        long ticks = DateTime.UtcNow.Ticks;
+        long ticks = _time.GetUtcNow().UtcTicks;
         Span<byte> header = stackalloc byte[HeaderSize];
         header[0] = (byte)stream;
         BinaryPrimitives.WriteInt32LittleEndian(header[1..], output.Data.Length);

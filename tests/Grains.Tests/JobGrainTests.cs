@@ -105,8 +105,9 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
     public async Task Stdout_and_stderr_written_apart_in_time_keep_their_order()
     {
         // Across two pipes the order is the order the reads completed; writes well apart in time
-        // must come out in the order they were made.
-        var (id, _) = await StartAsync("interleave", "8", "0.2");
+        // must come out in the order they were made. "Well apart" is half a second: on a loaded
+        // 2-core CI machine one pipe's read was once seen to lag the other's by 0.6 s at 0.2 s apart.
+        var (id, _) = await StartAsync("interleave", "5", "0.5");
 
         var lines = new List<string>();
         await foreach (var item in _follower.FollowAsync(id, 0, _timeout.Token))
@@ -117,7 +118,7 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
             }
         }
 
-        Assert.Equal(Enumerable.Range(0, 8).SelectMany(i => new[] { $"out {i}", $"err {i}" }), lines);
+        Assert.Equal(Enumerable.Range(0, 5).SelectMany(i => new[] { $"out {i}", $"err {i}" }), lines);
     }
 
     [Fact(Timeout = 60_000)]

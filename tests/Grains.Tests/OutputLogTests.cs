@@ -34,21 +34,24 @@ public sealed class OutputLogTests : IDisposable
     public async Task Reads_keep_their_time_and_only_reads_close_in_time_are_merged()
     {
         // A hot window of 4 KiB, so the reads come back from the spool file.
-        var log = new OutputLog(Path.Combine(_scratch, "timed"), 1 << 20, 4096);
+        var clock = new ManualClock();
+        var log = new OutputLog(Path.Combine(_scratch, "timed"), 1 << 20, 4096, clock);
         _logs.Add(log);
-        var before = DateTime.UtcNow;
+        var before = clock.GetUtcNow().UtcDateTime;
         log.Append(new ChildOutput(ChildStream.Stdout, Encoding.ASCII.GetBytes("a\n")));
+        clock.Advance(TimeSpan.FromMilliseconds(9));
         log.Append(new ChildOutput(ChildStream.Stdout, Encoding.ASCII.GetBytes("b\n")));
-        await Task.Delay(50);
+        clock.Advance(TimeSpan.FromMilliseconds(41));
         log.Append(new ChildOutput(ChildStream.Stdout, Encoding.ASCII.GetBytes("c\n")));
         log.Append(new ChildOutput(ChildStream.Stderr, new byte[8192]));
 
-        var records = log.Read(0, 1024);
+        var records = await Task.Run(() => log.Read(0, 1024));
 
         Assert.Equal("a\nb\n", Encoding.ASCII.GetString(records[0].Data));
         Assert.Equal("c\n", Encoding.ASCII.GetString(records[1].Data));
-        Assert.InRange(new DateTime(records[0].Ticks, DateTimeKind.Utc), before, records[1].Ticks > 0 ? new DateTime(records[1].Ticks, DateTimeKind.Utc) : DateTime.MaxValue);
-        Assert.True(records[1].Ticks - records[0].Ticks >= TimeSpan.FromMilliseconds(40).Ticks);
+        // A merged record carries the time of its first read.
+        Assert.Equal(before.Ticks, records[0].Ticks);
+        Assert.Equal(TimeSpan.FromMilliseconds(50).Ticks, records[1].Ticks - records[0].Ticks);
     }
 
     [Fact(Timeout = 10_000)]
@@ -185,9 +188,10 @@ public sealed class OutputLogTests : IDisposable
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Task.Run(() => log.Read(4, 1024)));
     }
 
+    // Time stands still unless a test moves it, so reads made "at once" are merged however loaded the machine is.
     private OutputLog NewLog(long cap = 1L << 30, int hotWindow = 256 * 1024)
     {
-        var log = new OutputLog(Path.Combine(_scratch, Guid.NewGuid().ToString("N")), cap, hotWindow);
+        var log = new OutputLog(Path.Combine(_scratch, Guid.NewGuid().ToString("N")), cap, hotWindow, new ManualClock());
         _logs.Add(log);
         return log;
     }
@@ -243,4 +247,13 @@ public sealed class OutputLogTests : IDisposable
         [.. Records(log, position).Where(r => r.Stream == stream).SelectMany(r => r.Data)];
 
     private static byte[] Flatten(OutputLog log, long position) => [.. Records(log, position).SelectMany(r => r.Data)];
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
 }
