@@ -3,13 +3,29 @@ using System.Net.Sockets;
 
 namespace Jobs.EndToEnd.Tests;
 
-/// <summary>Loopback ports nobody listens on, so tests run beside each other and beside a running server.</summary>
+/// <summary>
+/// Loopback ports nobody listens on now. The kernel may hand the same ephemeral port to two
+/// binds in a row, and a test asks for several before any server binds them, so a port is never
+/// given out twice in one test run.
+/// </summary>
 public static class FreePorts
 {
+    private static readonly HashSet<int> Given = [];
+
     public static int Next()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Given)
+        {
+            while (true)
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (Given.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }
