@@ -6,8 +6,11 @@ namespace Jobs.Grains;
 /// </summary>
 public interface IOwnerGrain : IGrainWithStringKey
 {
-    /// <summary>Counts the job as running unless the identity already runs <paramref name="limit"/> jobs; false then.</summary>
-    Task<bool> AdmitAsync(string jobId, int limit);
+    /// <summary>
+    /// Counts the job as running on <paramref name="silo"/> unless the identity already runs
+    /// <paramref name="limit"/> jobs; false then. Jobs on silos that left the cluster no longer count.
+    /// </summary>
+    Task<bool> AdmitAsync(string jobId, int limit, string silo);
 
     /// <summary>The job has ended: it no longer counts as running, and is still listed.</summary>
     Task ReleaseAsync(string jobId);

@@ -31,4 +31,11 @@ public sealed record JobSpec(
     /// <summary>The identity that starts the job (the client certificate's common name); it alone, and admins, may see and kill the job.</summary>
     [Id(7)]
     public string Owner { get; init; } = string.Empty;
+
+    /// <summary>
+    /// The silo chosen to run the job (<see cref="NodeInfo.Address"/>); the grain refuses to start
+    /// anywhere else. Null: wherever the grain was placed (tests, tools inside the cluster).
+    /// </summary>
+    [Id(8)]
+    public string? Silo { get; init; }
 }

@@ -12,4 +12,10 @@ public enum JobState
 
     /// <summary>The process was ended by a signal; see <see cref="JobStatus.Signal"/>.</summary>
     Killed = 3,
+
+    /// <summary>
+    /// The node that ran the job left the cluster (it died or stopped); the process and its output
+    /// went with it. <see cref="JobStatus.ExitCode"/> or <see cref="JobStatus.Signal"/> are set if it had ended before.
+    /// </summary>
+    Lost = 4,
 }

@@ -54,6 +54,10 @@ public sealed record JobStatus(
     [Id(16)]
     public string Owner { get; init; } = string.Empty;
 
+    /// <summary>The node (its <c>Orleans:NodeName</c>) that runs or ran the job.</summary>
+    [Id(17)]
+    public string Node { get; init; } = string.Empty;
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

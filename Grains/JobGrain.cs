@@ -70,7 +70,7 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
         _starting = true;
         var owner = Owner(spec.Owner);
         int cap = options.Value.MaxRunningJobsPerOwner;
-        if (!await owner.AdmitAsync(this.GetPrimaryKeyString(), cap))
+        if (!await owner.AdmitAsync(this.GetPrimaryKeyString(), cap, string.Empty))
         {
             _starting = false;
             DeactivateOnIdle();

@@ -6,7 +6,7 @@ public sealed class OwnerGrain : Grain, IOwnerGrain
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private readonly HashSet<string> _jobs = new(StringComparer.Ordinal);
 
-    public async Task<bool> AdmitAsync(string jobId, int limit)
+    public async Task<bool> AdmitAsync(string jobId, int limit, string silo)
     {
         if (!_running.Contains(jobId) && _running.Count >= limit)
         {
