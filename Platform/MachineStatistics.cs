@@ -8,7 +8,7 @@ namespace Jobs.Platform;
 /// average over the last 5 s (a sliding window of the OS's CPU-time totals, not exponential
 /// smoothing: a burst counts in full for 5 s, then not at all).
 /// </summary>
-/// <remarks>Linux reads <c>/proc</c>; other systems report zeros (and the CPU count).</remarks>
+/// <remarks>Linux reads <c>/proc</c>, Windows <c>GetSystemTimes</c> and <c>GlobalMemoryStatusEx</c>; other systems report zeros (and the CPU count).</remarks>
 public sealed class MachineStatistics : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -54,6 +54,11 @@ public sealed class MachineStatistics : IDisposable
         if (OperatingSystem.IsLinux())
         {
             return new MachineStatistics(new LinuxMachineCounters());
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return new MachineStatistics(new Windows.WindowsMachineCounters());
         }
 
         return new MachineStatistics(null);
