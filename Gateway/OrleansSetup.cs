@@ -22,6 +22,7 @@ public static class OrleansSetup
         }
 
         var silo = SiloSetup.ClusterSettings(builder.Configuration);
+        SiloSetup.HideClusteringFromOrleans(builder.Configuration);
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
         string? warning = null;
         builder.UseOrleansClient(client =>

@@ -31,6 +31,7 @@ public static class SiloSetup
     public static string? AddJobsSilo(this IHostApplicationBuilder builder, bool dashboard = false, bool clientGateway = true)
     {
         var cluster = ClusterSettings(builder.Configuration);
+        HideClusteringFromOrleans(builder.Configuration);
         builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
         builder.Services.AddOptions<JobOptions>()
             .Validate(o =>
@@ -65,6 +66,13 @@ public static class SiloSetup
                     .AddRedisGrainStorage(JobStorage.Name, o => o.ConfigurationOptions = redis)
                     .AddRedisGrainStorage(JobStreams.PubSubStore, o => o.ConfigurationOptions = redis)
                     .AddMemoryStreams(JobStreams.ProviderName);
+
+                // Orleans' classic directory deactivates every activation whose directory entry
+                // lived on a silo that died: a job on a healthy node was killed so when its peer
+                // was. The distributed directory recovers those entries from the live silos instead.
+#pragma warning disable ORLEANSEXP003 // Experimental in Orleans 10; the one directory that keeps activations through a silo's death.
+                silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
             }
             else
             {
@@ -117,6 +125,20 @@ public static class SiloSetup
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// Orleans reads a section <c>Orleans:Clustering</c> as its own provider configuration (and
+    /// fails on a plain value, wanting <c>ProviderType</c>). Ours is the plain value <c>Localhost</c>
+    /// or <c>Redis</c>, read before this and applied in code: once read, it is hidden from Orleans.
+    /// </summary>
+    public static void HideClusteringFromOrleans(IConfigurationManager configuration)
+    {
+        if (configuration[$"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}"] is not null
+            && !configuration.GetSection($"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}").GetChildren().Any())
+        {
+            configuration.AddInMemoryCollection([new($"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}", null)]);
+        }
     }
 
     /// <summary>The Redis connection of a cluster, parsed once.</summary>
