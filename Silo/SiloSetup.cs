@@ -63,8 +63,8 @@ public static class SiloSetup
                     })
                     .ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, gatewayPort)
                     .Configure<ClusterMembershipOptions>(o => ConfigureMembership(o, membership))
-                    .AddRedisGrainStorage(JobStorage.Name, o => o.ConfigurationOptions = redis)
-                    .AddRedisGrainStorage(JobStreams.PubSubStore, o => o.ConfigurationOptions = redis)
+                    .AddRedisGrainStorage(JobStorage.Name, o => RedisStorage(o, redis))
+                    .AddRedisGrainStorage(JobStreams.PubSubStore, o => RedisStorage(o, redis))
                     .AddMemoryStreams(JobStreams.ProviderName);
 
                 // Orleans' classic directory deactivates every activation whose directory entry
@@ -139,6 +139,13 @@ public static class SiloSetup
         {
             configuration.AddInMemoryCollection([new($"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}", null)]);
         }
+    }
+
+    // A forgotten job's record is deleted, not kept as an empty value: the store holds only live state.
+    private static void RedisStorage(Orleans.Persistence.RedisStorageOptions options, StackExchange.Redis.ConfigurationOptions redis)
+    {
+        options.ConfigurationOptions = redis;
+        options.DeleteStateOnClear = true;
     }
 
     /// <summary>The Redis connection of a cluster, parsed once.</summary>
