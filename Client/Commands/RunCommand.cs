@@ -76,7 +76,7 @@ internal sealed class RunCommand : Command
 
     public static readonly Option<bool> FollowOption = new("--follow", "-f")
     {
-        Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed). Ctrl+C detaches and leaves the job running.",
+        Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed, 6 when its node left the cluster). Ctrl+C detaches and leaves the job running.",
     };
 
     public static readonly Option<bool> WaitOption = new("--wait", "-w")
@@ -254,12 +254,14 @@ internal sealed class RunCommand : Command
         try
         {
             var format = parseResult.GetValue(GlobalOptions.Output);
-            var end = await new JobOutputWriter(_console, follow ? format : OutputFormat.Text).FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
+            var writer = new JobOutputWriter(_console, follow ? format : OutputFormat.Text);
+            var end = await writer.FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
             if (!follow && format == OutputFormat.Json)
             {
                 await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
             }
 
+            writer.ReportIfLost(response.JobId, end);
             return JobOutputWriter.ExitCodeOf(end);
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)
