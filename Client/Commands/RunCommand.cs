@@ -69,6 +69,13 @@ internal sealed class RunCommand : Command
 
     public static readonly Option<string[]> IoWriteOption = RateOption("--io-write-bps", "Write rate to the server's block devices, per second: RATE for every device, or DEVICE=RATE; repeatable.");
 
+    public static readonly Option<string?> NodeOption = new("--node")
+    {
+        Description = "Run on this node (see 'jobs nodes'); by default the live node with the fewest running jobs.",
+        HelpName = "name",
+        CompletionSources = { CompletionCommand.NodeNames },
+    };
+
     public static readonly Option<bool> IsolateOption = new("--isolate")
     {
         Description = "Run the job in namespaces of its own: it is PID 1, sees only its processes, and has only a loopback network.",
@@ -105,6 +112,7 @@ internal sealed class RunCommand : Command
         Options.Add(MemoryOption);
         Options.Add(IoReadOption);
         Options.Add(IoWriteOption);
+        Options.Add(NodeOption);
         Options.Add(IsolateOption);
         Options.Add(FollowOption);
         Options.Add(WaitOption);
@@ -224,6 +232,7 @@ internal sealed class RunCommand : Command
 
         request.Limits = ReadLimits(parseResult);
         request.Isolate = parseResult.GetValue(IsolateOption);
+        request.Node = parseResult.GetValue(NodeOption) ?? string.Empty;
 
         if (parseResult.GetValue(TimeoutOption) is { } timeout)
         {
