@@ -193,7 +193,8 @@ public static class SiloSetup
     /// <summary>What a node is: its jobs, the machine's figures, its view of the membership, and how it leaves.</summary>
     public static IServiceCollection AddJobsNode(this IServiceCollection services, SiloOptions cluster)
     {
-        services.AddSingleton(provider => new NodeState(cluster.AcceptJobs, TimeProvider.System));
+        // Made now, so that its uptime counts from the host's start rather than from the first job.
+        services.AddSingleton(new NodeState(cluster.AcceptJobs, TimeProvider.System));
         services.AddSingleton(_ => MachineStatistics.CreateForCurrentOS());
         services.AddSingleton<IClusterView, ClusterView>();
         services.AddSingleton<INodeLifetime, NodeLifetime>();
