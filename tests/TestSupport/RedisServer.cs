@@ -21,6 +21,7 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly string _directory;
     private readonly StringBuilder _log = new();
     private ConnectionMultiplexer? _connection;
+    private bool _disposed;
 
     private RedisServer(Process process, int port, string directory)
     {
@@ -96,6 +97,12 @@ public sealed class RedisServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (_connection is not null)
         {
             await _connection.CloseAsync(allowCommandsToComplete: false);
