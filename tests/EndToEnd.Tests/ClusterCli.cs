@@ -14,6 +14,9 @@ public sealed class ClusterCli(RedisCluster cluster)
 
     public Task<CliResult> RunAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, args);
 
+    /// <summary>A CLI that may run for minutes, such as a <c>logs</c> follower of a long job.</summary>
+    public Task<CliResult> FollowAsync(params string[] args) => Cli.RunWithTimeoutAsync(cluster.Endpoint, TimeSpan.FromMinutes(3), args);
+
     /// <summary>The CLI with the admin's client certificate (<c>Gateway:Admins</c> names it).</summary>
     public Task<CliResult> AdminAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, ["--cert", "certs/admin.pem", "--key", "certs/admin.key", .. args]);
 

@@ -27,8 +27,8 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             string kept = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "100000", "0.05");
             pids.Add((await cli.PsAsync(lost)).GetProperty("pid").GetInt32());
             pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(20)));
-            var lostFollower = cli.RunAsync("logs", lost);
-            var keptFollower = cli.RunAsync("logs", kept);
+            var lostFollower = cli.FollowAsync("logs", lost);
+            var keptFollower = cli.FollowAsync("logs", kept);
             // Time for both CLIs to start and attach (the lost follower's "ready" line shows it did).
             await Task.Delay(TimeSpan.FromSeconds(3));
 
@@ -114,8 +114,8 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "6", "0.5");
             string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
             jobPids.Add((await cli.PsAsync(longJob)).GetProperty("pid").GetInt32());
-            var shortFollower = cli.RunAsync("logs", shortJob);
-            var longWait = cli.RunAsync("wait", longJob);
+            var shortFollower = cli.FollowAsync("logs", shortJob);
+            var longWait = cli.FollowAsync("wait", longJob);
             var notAdmin = await cli.RunAsync("drain", "n1");
             Assert.True(notAdmin.ExitCode == 5, notAdmin.ToString());
 

@@ -36,6 +36,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>A StackExchange.Redis connection string, as <c>Orleans:Redis</c> takes it.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
+    /// <summary>Its temporary folder (<c>--dir</c>), deleted when it is disposed.</summary>
+    public string Folder => _directory;
+
     /// <summary>The process id of the server.</summary>
     public int Pid => _process.Id;
 
