@@ -17,6 +17,10 @@ public static class Cli
     public static Task<CliResult> RunAsync(string endpoint, Task terminateWhen, params string[] args) =>
         RunCoreAsync(endpoint, () => terminateWhen, new Dictionary<string, string>(), args);
 
+    /// <summary>Runs the CLI with a time limit other than the usual one, for a follower that outlasts it.</summary>
+    public static Task<CliResult> RunWithTimeoutAsync(string endpoint, TimeSpan timeout, params string[] args) =>
+        RunCoreAsync(endpoint, null, new Dictionary<string, string>(), args, timeout);
+
     /// <summary>Runs the CLI against <paramref name="endpoint"/> with these extra environment variables.</summary>
     public static Task<CliResult> RunWithEnvironmentAsync(string endpoint, IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(endpoint, null, environment, args);
@@ -25,8 +29,9 @@ public static class Cli
     public static Task<CliResult> RunConfiguredAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(null, null, environment, args);
 
-    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args)
+    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? Timeout;
         var start = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,
@@ -64,7 +69,7 @@ public static class Cli
         var stdout = new MemoryStream();
         var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var readErr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(Timeout);
+        using var cancel = new CancellationTokenSource(limit);
         try
         {
             if (terminateWhen is not null)
@@ -78,7 +83,7 @@ public static class Cli
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"jobs {string.Join(' ', args)} did not finish in {Timeout}");
+            throw new TimeoutException($"jobs {string.Join(' ', args)} did not finish in {limit}");
         }
 
         await copyOut;

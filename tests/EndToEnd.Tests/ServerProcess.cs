@@ -15,10 +15,12 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _readyLine;
+    private readonly Func<ServerProcess> _again;
 
     private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args, string[]? wrapper = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         _readyLine = readyLine;
+        _again = () => new ServerProcess(command, readyLine, args, wrapper, environment) { Port = Port };
         wrapper = [.. wrapper ?? [], "dotnet"];
         var start = new ProcessStartInfo(wrapper[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
         foreach (string part in wrapper[1..].Concat(command))
@@ -54,6 +56,11 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code, once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
 
     public int Port { get; private init; }
 
@@ -99,7 +106,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>A gateway that connects to a silo in another process.</summary>
-    public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort) => StartGatewayAsync("Remote", siloGatewayPort, []);
+    public static Task<ServerProcess> StartRemoteGatewayAsync(int siloGatewayPort, params string[] extraArgs) => StartGatewayAsync("Remote", siloGatewayPort, extraArgs);
 
     /// <summary>A silo on its own.</summary>
     public static Task<ServerProcess> StartSiloAsync(int siloPort, int gatewayPort, params string[] extraArgs) =>
@@ -124,6 +131,37 @@ public sealed class ServerProcess : IAsyncDisposable
         Signals.Terminate(_process.Id);
         using var cancel = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancel.Token);
+    }
+
+    /// <summary>Waits until the process exits by itself; false if it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Starts the same program with the same arguments (ports included) again, as an operator
+    /// restarts a server; this one must have exited.
+    /// </summary>
+    public async Task<ServerProcess> StartAgainAsync()
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException($"process {Pid} still runs");
+        }
+
+        var again = _again();
+        await again.WaitReadyAsync();
+        return again;
     }
 
     /// <summary>Kills the server process alone with SIGKILL: no shutdown code of its own runs.</summary>

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Jobs.Protos;
+using Jobs.TestSupport;
+using Xunit.Abstractions;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>
+/// A node that dies (SIGKILL of its Silo process) and a node that is drained, each on a
+/// <see cref="RedisCluster"/> of its own, through the real CLI.
+/// </summary>
+public sealed class ClusterFailureTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan LostWithin = TimeSpan.FromSeconds(30);
+
+    [Fact(Timeout = 240_000)]
+    public async Task Killing_a_silo_makes_its_jobs_lost_and_the_rest_of_the_cluster_goes_on()
+    {
+        await using var cluster = await RedisCluster.StartAsync();
+        var cli = new ClusterCli(cluster);
+        string pidFile = Path.Combine(Path.GetTempPath(), $"jobs-cluster-grandchild-{Guid.NewGuid():N}");
+        var pids = new List<int>();
+        try
+        {
+            string lost = await cli.StartAsync("--node", "n2", "--", TestChildProgram.Path, "spawn-grandchild", pidFile);
+            string kept = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "100000", "0.05");
+            pids.Add((await cli.PsAsync(lost)).GetProperty("pid").GetInt32());
+            pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(20)));
+            var lostFollower = cli.FollowAsync("logs", lost);
+            var keptFollower = cli.FollowAsync("logs", kept);
+            // Time for both CLIs to start and attach (the lost follower's "ready" line shows it did).
+            await Task.Delay(TimeSpan.FromSeconds(3));
+
+            var sinceKill = Stopwatch.StartNew();
+            await cluster.KillSiloAsync("n2");
+            var lostFollowerEnded = lostFollower.ContinueWith(_ => sinceKill.Elapsed, TaskScheduler.Default);
+
+            foreach (int pid in pids)
+            {
+                cli.Expect(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(10)), $"job process {pid} of the killed silo still runs {sinceKill.Elapsed.TotalSeconds:F1} s after the kill");
+            }
+
+            output.WriteLine($"SIGKILL -> the job's processes gone: {sinceKill.Elapsed.TotalSeconds:F2} s");
+            var lostStatus = await WaitForStateAsync(cli, lost, "JOB_STATE_LOST", LostWithin + TimeSpan.FromSeconds(30), output);
+            var toLost = sinceKill.Elapsed;
+            output.WriteLine($"SIGKILL -> ps says LOST: {toLost.TotalSeconds:F2} s");
+            cli.Expect(toLost <= LostWithin, $"ps said LOST only {toLost.TotalSeconds:F1} s after the kill");
+            Assert.Equal("n2", lostStatus.GetProperty("node").GetString());
+
+            var followerTimeout = Task.Delay(LostWithin + TimeSpan.FromSeconds(10));
+            cli.Expect(await Task.WhenAny(lostFollower, followerTimeout) == lostFollower, "the follower of the lost job did not end");
+            var follower = await lostFollower;
+            var followerEnd = await lostFollowerEnded;
+            output.WriteLine($"SIGKILL -> the lost job's follower ended: {followerEnd.TotalSeconds:F2} s ({follower})");
+            cli.Expect(follower.ExitCode == 6, $"the lost job's follower: {follower}");
+            Assert.Equal("ready\n", follower.StdoutText);
+            cli.Expect(followerEnd <= LostWithin, $"the lost job's follower ended {followerEnd.TotalSeconds:F1} s after the kill");
+
+            // The other node's job, its follower and the gateway go on untouched.
+            Assert.False(cluster.Gateway.HasExited, "the gateway exited when a silo died");
+            var keptStatus = await cli.PsAsync(kept);
+            Assert.Equal(("JOB_STATE_RUNNING", "n1"), (keptStatus.GetProperty("state").GetString(), keptStatus.GetProperty("node").GetString()));
+            if (keptFollower.IsCompleted)
+            {
+                cli.Expect(false, $"the follower of the job on n1 ended: {await keptFollower}");
+            }
+
+            var list = await cli.RunAsync("ps", "-o", "json");
+            var table = await cli.RunAsync("ps");
+            using (var document = JsonDocument.Parse(list.StdoutText))
+            {
+                var listed = document.RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("jobId").GetString() == lost);
+                Assert.Equal("JOB_STATE_LOST", listed.GetProperty("state").GetString());
+            }
+
+            string? row = table.StdoutText.Split('\n').FirstOrDefault(l => l.StartsWith(lost, StringComparison.Ordinal));
+            Assert.True(row is not null, table.ToString());
+            Assert.Contains("lost", row, StringComparison.OrdinalIgnoreCase);
+
+            var after = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after the loss");
+            Assert.Equal("n1", await cli.NodeOfAsync(after));
+            Assert.Equal("after the loss\n", (await cli.RunAsync("logs", after)).StdoutText);
+            await cluster.WaitForNodesAsync(nodes => !nodes.Any(n => n.Name == "n2" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
+
+            // Ending the job on n1 ends its follower, which got every line once and in order.
+            await cli.RunAsync("kill", kept);
+            var keptOutput = await keptFollower;
+            var stored = await cli.RunAsync("logs", "--follow=false", kept);
+            string[] lines = keptOutput.StdoutText.Split('\n')[..^1];
+            output.WriteLine($"the job on n1 wrote {lines.Length} lines");
+            Assert.Equal(0, keptOutput.ExitCode);
+            Assert.True(lines.Length > 20, keptOutput.ToString());
+            Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"line {i}"), lines);
+            Assert.Equal(stored.StdoutText, keptOutput.StdoutText);
+        }
+        finally
+        {
+            await cli.KillStartedAsync();
+            pids.ForEach(Processes.KillIfAlive);
+            File.Delete(pidFile);
+        }
+    }
+
+    [Fact(Timeout = 240_000)]
+    public async Task Draining_a_node_sends_new_jobs_elsewhere_waits_for_short_jobs_kills_long_ones_and_leaves()
+    {
+        await using var cluster = await RedisCluster.StartAsync(new Dictionary<string, string[]> { ["n1"] = ["--Jobs:DrainTimeout=00:00:05"] });
+        var cli = new ClusterCli(cluster);
+        var jobPids = new List<int>();
+        bool ended = false;
+        try
+        {
+            string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "6", "0.5");
+            string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
+            jobPids.Add((await cli.PsAsync(longJob)).GetProperty("pid").GetInt32());
+            var shortFollower = cli.FollowAsync("logs", shortJob);
+            var longWait = cli.FollowAsync("wait", longJob);
+            var notAdmin = await cli.RunAsync("drain", "n1");
+            Assert.True(notAdmin.ExitCode == 5, notAdmin.ToString());
+
+            var sinceDrain = Stopwatch.StartNew();
+            var drain = await cli.AdminAsync("drain", "n1");
+            var longEnded = longWait.ContinueWith(_ => sinceDrain.Elapsed, TaskScheduler.Default);
+            cli.Expect(drain.ExitCode == 0, $"jobs drain n1: {drain}");
+
+            var nodes = await cli.NodesAsync();
+            var n1 = nodes.Single(n => n.GetProperty("name").GetString() == "n1");
+            Assert.Equal(("NODE_STATUS_DRAINING", false), (n1.GetProperty("status").GetString(), n1.GetProperty("acceptsJobs").GetBoolean()));
+            string elsewhere = await cli.StartAsync("--", TestChildProgram.Path, "echo", "while n1 drains");
+            Assert.Equal("n2", await cli.NodeOfAsync(elsewhere));
+            var refused = await cli.RunAsync("run", "--node", "n1", "--", TestChildProgram.Path, "echo", "refused");
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.Contains("n2", refused.Stderr);
+
+            var shortOutput = await shortFollower;
+            Assert.Equal((0, string.Concat(Enumerable.Range(0, 6).Select(i => $"line {i}\n"))), (shortOutput.ExitCode, shortOutput.StdoutText));
+            var longOutput = await longWait;
+            var killedAfter = await longEnded;
+            output.WriteLine($"drain -> the long job ended: {killedAfter.TotalSeconds:F2} s ({longOutput})");
+            cli.Expect(longOutput.ExitCode == 128 + 15, $"jobs wait of the long job: {longOutput}");
+            cli.Expect(killedAfter >= TimeSpan.FromSeconds(4.5) && killedAfter <= TimeSpan.FromSeconds(20), $"the long job ended {killedAfter.TotalSeconds:F1} s after the drain, not after the 5 s drain timeout");
+            cli.Expect(await Processes.WaitGoneAsync(jobPids[0], TimeSpan.FromSeconds(5)), "the long job's process still runs");
+
+            var n1Silo = cluster.Silo("n1");
+            cli.Expect(await n1Silo.WaitForExitAsync(TimeSpan.FromSeconds(30)), "n1 did not leave: its process still runs 30 s after its jobs ended");
+            output.WriteLine($"drain -> n1's process exited (code {n1Silo.ExitCode}): {sinceDrain.Elapsed.TotalSeconds:F2} s");
+            Assert.Equal(0, n1Silo.ExitCode);
+            await cluster.WaitForNodesAsync(all => !all.Any(n => n.Name == "n1" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
+            string afterLeave = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after n1 left");
+            Assert.Equal("n2", await cli.NodeOfAsync(afterLeave));
+
+            // Nothing of the cluster outlives it: processes, jobs, Redis (and with it every key).
+            var everything = cluster.Pids.Concat(jobPids).ToList();
+            await cluster.DisposeAsync();
+            ended = true;
+            foreach (int pid in everything)
+            {
+                Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(10)), $"process {pid} outlived the cluster");
+            }
+        }
+        finally
+        {
+            if (!ended)
+            {
+                await cli.KillStartedAsync();
+            }
+
+            jobPids.ForEach(Processes.KillIfAlive);
+        }
+    }
+
+    /// <summary>
+    /// Asks <c>jobs ps ID -o json</c> until the job is in <paramref name="state"/>; its status then.
+    /// Answers on the way (errors too, while the cluster has not yet declared a node dead) go to the test's output.
+    /// </summary>
+    private static async Task<JsonElement> WaitForStateAsync(ClusterCli cli, string id, string state, TimeSpan timeout, ITestOutputHelper output)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (true)
+        {
+            var ps = await cli.RunAsync("ps", id, "-o", "json");
+            string answer = ps.ExitCode == 0 ? ps.StdoutText.Trim() : ps.ToString();
+            if (ps.ExitCode == 0)
+            {
+                using var document = JsonDocument.Parse(ps.StdoutText);
+                if (document.RootElement.GetProperty("state").GetString() == state)
+                {
+                    return document.RootElement.Clone();
+                }
+
+                answer = $"state {document.RootElement.GetProperty("state").GetString()}";
+            }
+
+            if (answer != last)
+            {
+                output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F2} s: ps {id}: {answer}");
+                last = answer;
+            }
+
+            cli.Expect(clock.Elapsed < timeout, $"job {id} is not {state} after {timeout}: {answer}");
+            await Task.Delay(200);
+        }
+    }
+}

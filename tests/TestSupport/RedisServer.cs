@@ -1,0 +1,227 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Jobs.TestSupport;
+
+/// <summary>
+/// A real <c>redis-server</c> of the tests' own, on a loopback port, with no persistence and no
+/// configuration file, in a temporary folder. Disposing kills it and deletes the folder, so every
+/// key it held goes with it.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private const string Program = "redis-server";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly Process _process;
+    private readonly string _directory;
+    private readonly StringBuilder _log = new();
+    private ConnectionMultiplexer? _connection;
+    private bool _disposed;
+
+    private RedisServer(Process process, int port, string directory)
+    {
+        _process = process;
+        Port = port;
+        _directory = directory;
+    }
+
+    /// <summary>The loopback port it listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>A StackExchange.Redis connection string, as <c>Orleans:Redis</c> takes it.</summary>
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    /// <summary>Its temporary folder (<c>--dir</c>), deleted when it is disposed.</summary>
+    public string Folder => _directory;
+
+    /// <summary>The process id of the server.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>What the server wrote to stdout and stderr, for failure messages.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts a server on <paramref name="port"/> (or a free one) and waits until it answers PING.</summary>
+    /// <exception cref="InvalidOperationException"><c>redis-server</c> is not installed, or it did not start.</exception>
+    public static async Task<RedisServer> StartAsync(int? port = null, CancellationToken cancellationToken = default)
+    {
+        // A port picked here may be taken by someone else before the server binds it: try another then.
+        for (int attempt = 1; ; attempt++)
+        {
+            var server = Launch(port ?? EphemeralPort());
+            try
+            {
+                await server.WaitReadyAsync(cancellationToken);
+                return server;
+            }
+            catch (InvalidOperationException) when (port is null && attempt < 3 && server.Log.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>The keys matching a glob <paramref name="pattern"/> (Redis <c>SCAN MATCH</c>).</summary>
+    public async Task<IReadOnlyList<string>> KeysAsync(string pattern = "*", CancellationToken cancellationToken = default)
+    {
+        var keys = new List<string>();
+        await foreach (var key in Connection.GetServer(ConnectionString).KeysAsync(pattern: pattern).WithCancellation(cancellationToken))
+        {
+            keys.Add(key.ToString());
+        }
+
+        return keys;
+    }
+
+    /// <summary>Deletes the keys matching <paramref name="pattern"/>; how many there were.</summary>
+    public async Task<long> DeleteKeysAsync(string pattern, CancellationToken cancellationToken = default)
+    {
+        var keys = await KeysAsync(pattern, cancellationToken);
+        return keys.Count == 0 ? 0 : await Connection.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_connection is not null)
+        {
+            await _connection.CloseAsync(allowCommandsToComplete: false);
+            _connection.Dispose();
+        }
+
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    private ConnectionMultiplexer Connection => _connection ?? throw new InvalidOperationException("the Redis server has not started");
+
+    private static RedisServer Launch(int port)
+    {
+        string directory = Directory.CreateTempSubdirectory("jobs-redis-").FullName;
+        var start = new ProcessStartInfo(Program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = directory,
+        };
+        foreach (string arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = start };
+        var server = new RedisServer(process, port, directory);
+        process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            process.Dispose();
+            Directory.Delete(directory, recursive: true);
+            throw new InvalidOperationException(
+                $"cannot start {Program} ({e.Message}): the cluster tests need a real Redis server on PATH; install it (Debian: apt-get install redis-server; .ci/run installs it)", e);
+        }
+
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    private async Task WaitReadyAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + StartTimeout;
+        var options = new ConfigurationOptions { EndPoints = { ConnectionString }, AbortOnConnectFail = true, ConnectTimeout = 1000, ConnectRetry = 1, AllowAdmin = true };
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+            {
+                await _process.WaitForExitAsync(cancellationToken);
+                throw new InvalidOperationException($"{Program} exited during start (code {_process.ExitCode}):\n{Log}");
+            }
+
+            try
+            {
+                var connection = await ConnectionMultiplexer.ConnectAsync(options);
+                try
+                {
+                    await connection.GetDatabase().PingAsync();
+                    _connection = connection;
+                    return;
+                }
+                catch
+                {
+                    connection.Dispose();
+                    throw;
+                }
+            }
+            catch (RedisException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+            catch (RedisException e)
+            {
+                throw new InvalidOperationException($"{Program} did not answer PING on {ConnectionString} within {StartTimeout}:\n{Log}", e);
+            }
+        }
+    }
+
+    private static int EphemeralPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+}
