@@ -185,8 +185,8 @@ public static class SiloSetup
     {
         // Made now, so that its uptime counts from the host's start rather than from the first job.
         services.AddSingleton(new NodeState(cluster.AcceptJobs, TimeProvider.System));
-        // Sampling from the start too: a node's first answer then has a CPU figure.
-        services.AddSingleton(MachineStatistics.CreateForCurrentOS());
+        services.AddSingleton(_ => MachineStatistics.CreateForCurrentOS());
+        services.AddHostedService<SampleMachineFromStart>();
         services.AddSingleton<IClusterView, ClusterView>();
         services.AddSingleton<INodeLifetime, NodeLifetime>();
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
