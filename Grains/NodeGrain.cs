@@ -18,6 +18,9 @@ public sealed class NodeGrain(
     IOptions<JobOptions> options,
     ILogger<NodeGrain> logger) : Grain, INodeGrain
 {
+    // Followers poll a quiet job every second; two seconds let each see its job's end.
+    private static readonly TimeSpan FollowersLinger = TimeSpan.FromSeconds(2);
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The placement director puts this activation on the silo of its key; refuse anything else.
@@ -68,6 +71,8 @@ public sealed class NodeGrain(
             }));
         }
 
+        // Followers of the last jobs read their end from this node: give them a moment before it goes.
+        await Task.Delay(FollowersLinger);
         logger.LogWarning("Node {Node} drained; leaving the cluster", cluster.LocalNode);
         lifetime.Leave();
     }
