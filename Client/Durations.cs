@@ -4,7 +4,10 @@ using System.Text.RegularExpressions;
 
 namespace Jobs.Client;
 
-/// <summary>Durations on the command line: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h30m</c>, <c>2d</c>, or plain seconds (<c>1.5</c>).</summary>
+/// <summary>
+/// Durations on the command line: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h30m</c>, <c>2d</c>, or plain
+/// seconds (<c>1.5</c>); and shown in tables, two units at most (<c>5m02s</c>, <c>2h05m</c>).
+/// </summary>
 internal static partial class Durations
 {
     public static TimeSpan? Parse(ArgumentResult result)
@@ -54,6 +57,15 @@ internal static partial class Durations
 
         return true;
     }
+
+    /// <summary>A duration in short, in the two largest units it has: <c>12.5s</c>, <c>5m02s</c>, <c>2h05m</c>, <c>3d04h</c>.</summary>
+    public static string Format(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, span.TotalSeconds):0.#}s"),
+        { TotalMinutes: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m{span.Seconds:00}s"),
+        { TotalHours: < 24 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h{span.Minutes:00}m"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d{span.Hours:00}h"),
+    };
 
     [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d)")]
     private static partial Regex Part();

@@ -99,13 +99,32 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
     public static LogsRequest StatusOnly(string jobId) =>
         new() { JobId = jobId, StdoutOffset = long.MaxValue, StderrOffset = long.MaxValue };
 
-    /// <summary>The exit code a shell would report for the job: its own, or 128 + the signal that ended it.</summary>
+    /// <summary>
+    /// The exit code a shell would report for the job: its own, or 128 + the signal that ended it;
+    /// <see cref="ExitCodes.Lost"/> when its node left the cluster, whatever the job had done before.
+    /// </summary>
     public static int ExitCodeOf(JobStatus status) => status.State switch
     {
         JobState.Exited => status.ExitCode,
         JobState.Killed => 128 + status.Signal,
+        JobState.Lost => ExitCodes.Lost,
         _ => ExitCodes.Failure,
     };
+
+    /// <summary>
+    /// When the job's node left the cluster, says so on stderr (in every output format: stdout may
+    /// hold the job's own bytes or JSON) and returns true.
+    /// </summary>
+    public bool ReportIfLost(string jobId, JobStatus? end)
+    {
+        if (end?.State != JobState.Lost)
+        {
+            return false;
+        }
+
+        console.WriteErrorLine(StatusFormatter.LostNotice(jobId, end));
+        return true;
+    }
 
     private async Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken)
     {

@@ -3,25 +3,27 @@ using Jobs.Protos;
 
 namespace Jobs.Client;
 
-/// <summary>The one-line status shown by <c>ps</c> and <c>kill</c>, e.g. <c>Exited code=0</c>.</summary>
+/// <summary>
+/// The one-line status shown by <c>ps</c> and <c>kill</c>, e.g. <c>Exited code=0 node=n1</c> or
+/// <c>Lost node=n2 (node left the cluster)</c>.
+/// </summary>
 internal static class StatusFormatter
 {
-    public static string Format(JobStatus status) => (status.State switch
-    {
-        JobState.Running => string.Create(CultureInfo.InvariantCulture, $"Running pid={status.Pid}"),
-        JobState.Exited => string.Create(CultureInfo.InvariantCulture, $"Exited code={status.ExitCode}"),
-        // Windows terminates processes without a signal: plain "Killed" there.
-        JobState.Killed when status.Signal == 0 && status.SignalName.Length == 0 => "Killed",
-        JobState.Killed => string.Create(CultureInfo.InvariantCulture, $"Killed signal={(status.SignalName.Length > 0 ? status.SignalName : status.Signal)}"),
-        // A newer server may add states; show the raw value rather than fail.
-        _ => string.Create(CultureInfo.InvariantCulture, $"Unknown state={(int)status.State}"),
-    }) + status.EndReason switch
-    {
-        EndReason.KilledByRequest => " (killed by request)",
-        EndReason.TimedOut => " (timed out)",
-        EndReason.OutOfMemory => " (out of memory)",
-        _ => status.OomKills > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({status.OomKills} of its processes killed for memory)") : string.Empty,
-    };
+    public static string Format(JobStatus status) =>
+        State(status)
+        + (status.Node.Length > 0 ? " node=" + status.Node : string.Empty)
+        + (status.State == JobState.Lost ? LostSuffix(status) : string.Empty)
+        + status.EndReason switch
+        {
+            EndReason.KilledByRequest => " (killed by request)",
+            EndReason.TimedOut => " (timed out)",
+            EndReason.OutOfMemory => " (out of memory)",
+            _ => status.OomKills > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({status.OomKills} of its processes killed for memory)") : string.Empty,
+        };
+
+    /// <summary>The stderr line of <c>logs</c>, <c>wait</c> and <c>run --follow/--wait</c> for a job whose node left the cluster.</summary>
+    public static string LostNotice(string jobId, JobStatus status) =>
+        $"jobs: job {jobId}: its node {(status.Node.Length > 0 ? status.Node + " " : string.Empty)}left the cluster; the job and its output are gone";
 
     /// <summary>Prints a status: its one line, or its JSON with <c>--output json</c>.</summary>
     public static Task WriteAsync(CliConsole console, System.CommandLine.ParseResult parseResult, JobStatus status, CancellationToken cancellationToken) =>
@@ -61,6 +63,30 @@ internal static class StatusFormatter
 
         return parts.Count == 0 ? null : "limits: " + string.Join(' ', parts);
     }
+
+    private static string State(JobStatus status) => status.State switch
+    {
+        JobState.Running => string.Create(CultureInfo.InvariantCulture, $"Running pid={status.Pid}"),
+        JobState.Exited => string.Create(CultureInfo.InvariantCulture, $"Exited code={status.ExitCode}"),
+        // Windows terminates processes without a signal: plain "Killed" there.
+        JobState.Killed when status.Signal == 0 && status.SignalName.Length == 0 => "Killed",
+        JobState.Killed => $"Killed signal={Signal(status)}",
+        JobState.Lost => "Lost",
+        // A newer server may add states; show the raw value rather than fail.
+        _ => string.Create(CultureInfo.InvariantCulture, $"Unknown state={(int)status.State}"),
+    };
+
+    // The server sets exit_code or signal of a lost job that had ended before its node left; a
+    // zero says nothing (proto3 cannot tell 0 from unset), so an exit with code 0 is not shown.
+    private static string LostSuffix(JobStatus status) => " (node left the cluster)" + status switch
+    {
+        { Signal: not 0 } or { SignalName.Length: > 0 } => "; it had been killed by " + (status.SignalName.Length > 0 ? status.SignalName : "signal " + Signal(status)),
+        { ExitCode: not 0 } => string.Create(CultureInfo.InvariantCulture, $"; it had exited with code {status.ExitCode}"),
+        _ => string.Empty,
+    };
+
+    private static string Signal(JobStatus status) =>
+        status.SignalName.Length > 0 ? status.SignalName : status.Signal.ToString(CultureInfo.InvariantCulture);
 
     private static string Rate(DeviceRate rate) =>
         (rate.Device.Length > 0 ? rate.Device + "=" : string.Empty) + Jobs.Platform.ByteSize.Format(rate.BytesPerSecond) + "/s";

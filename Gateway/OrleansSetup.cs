@@ -21,12 +21,30 @@ public static class OrleansSetup
             return builder.AddJobsSilo(dashboard, clientGateway: false);
         }
 
-        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var silo = SiloSetup.ClusterSettings(builder.Configuration);
+        SiloSetup.HideClusteringFromOrleans(builder.Configuration);
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
         string? warning = null;
         builder.UseOrleansClient(client =>
         {
-            client.UseLocalhostClustering(silo.GatewayPort).AddMemoryStreams(JobStreams.ProviderName);
+            if (silo.Clustering == ClusteringKind.Redis)
+            {
+                // Silos are found through the membership in Redis; a new one within 10 s.
+                var redis = SiloSetup.RedisConfiguration(silo);
+                client.UseRedisClustering(o => o.ConfigurationOptions = redis)
+                    .Configure<Orleans.Configuration.ClusterOptions>(o =>
+                    {
+                        o.ClusterId = silo.ClusterId;
+                        o.ServiceId = silo.ServiceId;
+                    })
+                    .Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
+            }
+            else
+            {
+                client.UseLocalhostClustering(silo.GatewayPort);
+            }
+
+            client.AddMemoryStreams(JobStreams.ProviderName);
             warning = client.UseClusterTls(tls);
             if (dashboard)
             {

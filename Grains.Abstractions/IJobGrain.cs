@@ -1,6 +1,7 @@
 namespace Jobs.Grains;
 
 /// <summary>One job: a process on the server, its state and its output. The key is the job id (a UUIDv7).</summary>
+/// <remarks>Queries answer within 10 s or fail (a node that lost power does not answer): never the default 30 s.</remarks>
 public interface IJobGrain : IGrainWithStringKey
 {
     /// <summary>Starts the job's process; answers once it is running.</summary>
@@ -11,6 +12,7 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>The job's current status.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    [ResponseTimeout("00:00:10")]
     Task<JobStatus> GetStatusAsync();
 
     /// <summary>
@@ -23,6 +25,7 @@ public interface IJobGrain : IGrainWithStringKey
     /// <summary>Sends one signal to the job's process tree and nothing else; answers with the status at once.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     /// <exception cref="InvalidRequestException">There is no such signal.</exception>
+    [ResponseTimeout("00:00:10")]
     Task<JobStatus> SignalAsync(string signal);
 
     /// <summary>
@@ -30,6 +33,7 @@ public interface IJobGrain : IGrainWithStringKey
     /// read: at or before the first such byte, never after it.
     /// </summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    [ResponseTimeout("00:00:10")]
     Task<long> FindPositionAsync(OutputStreamKind stream, long offset);
 
     /// <summary>Forgets a finished job and deletes its output; a running job is left alone (returns false).</summary>
@@ -37,5 +41,6 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>Reads recorded output from a position of the job's whole output, at most about <paramref name="maxBytes"/>.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    [ResponseTimeout("00:00:10")]
     Task<OutputSlice> ReadOutputAsync(long position, int maxBytes);
 }

@@ -3,6 +3,7 @@ using Jobs.Platform.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Placement;
 using Orleans.Streams;
 
 namespace Jobs.Grains;
@@ -12,8 +13,22 @@ namespace Jobs.Grains;
 /// job's stream. Reentrant so that reads and status calls are answered while a kill or a publish is
 /// awaited; every field is still touched only from grain turns.
 /// </summary>
+/// <remarks>
+/// Placed by the caller (the node picked at Run is the placement hint; anywhere else the grain
+/// refuses to start), and never moved: its process lives on its node. An activation that finds a
+/// record of its job in the cluster store but no process answers for a job whose node is gone.
+/// </remarks>
 [Reentrant]
-public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirectory, IOptions<JobOptions> options, ILogger<JobGrain> logger)
+[PreferLocalPlacement]
+[Immovable]
+public sealed class JobGrain(
+    IChildLauncher launcher,
+    DataDirectory dataDirectory,
+    NodeState node,
+    IClusterView cluster,
+    [PersistentState("record", JobStorage.Name)] IPersistentState<JobRecord> record,
+    IOptions<JobOptions> options,
+    ILogger<JobGrain> logger)
     : Grain, IJobGrain
 {
     // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
@@ -31,19 +46,47 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
     private bool _starting;
     private IGrainTimer? _timeout;
 
+    // The job runs on a live node other than this one: this activation cannot answer for it.
+    private string? _elsewhere;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         _log = new OutputLog(dataDirectory.JobFolder(this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
         _stream = this.GetStreamProvider(JobStreams.ProviderName)
             .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, this.GetPrimaryKeyString()));
+        if (record.State.Status is { } recorded)
+        {
+            AnswerForRecord(recorded, record.State.Silo);
+        }
+
         return Task.CompletedTask;
+    }
+
+    // A record but no process: the job ran on another node, or on this silo in an activation now gone.
+    private void AnswerForRecord(JobStatus recorded, string silo)
+    {
+        if (silo != cluster.LocalSilo && !cluster.IsGone(silo))
+        {
+            _elsewhere = silo;
+            DeactivateOnIdle();
+            return;
+        }
+
+        _status = recorded with { State = JobState.Lost };
+        if (DateTimeOffset.UtcNow - (recorded.EndedAt ?? recorded.StartedAt) > options.Value.Retention)
+        {
+            // Past its retention: forgotten now, as it would have been on its node.
+            Forget(Owner(_status.Owner));
+            _ = ClearRecordAsync();
+            _status = null;
+        }
     }
 
     public async Task<JobStatus> StartAsync(JobSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (_status is not null || _starting)
+        if (_status is not null || _starting || _elsewhere is not null)
         {
             throw new JobAlreadyExistsException($"job {this.GetPrimaryKeyString()} exists already");
         }
@@ -67,13 +110,37 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
             throw;
         }
 
+        if (spec.Silo is { } chosen && chosen != cluster.LocalSilo)
+        {
+            // The placement hint was not followed: the chosen node left between the pick and the start.
+            DeactivateOnIdle();
+            throw new NodeUnavailableException($"the node chosen for the job is gone; run it again");
+        }
+
+        if (!node.TryAdd(this.GetPrimaryKeyString()))
+        {
+            DeactivateOnIdle();
+            throw new NodeUnavailableException(node.AcceptsJobs
+                ? $"node '{cluster.LocalNode}' drains and takes no new jobs"
+                : $"node '{cluster.LocalNode}' takes no jobs (Orleans:AcceptJobs=false)");
+        }
+
         _starting = true;
         var owner = Owner(spec.Owner);
         int cap = options.Value.MaxRunningJobsPerOwner;
-        if (!await owner.AdmitAsync(this.GetPrimaryKeyString(), cap, string.Empty))
+        bool admitted;
+        try
         {
-            _starting = false;
-            DeactivateOnIdle();
+            admitted = await owner.AdmitAsync(this.GetPrimaryKeyString(), cap, cluster.LocalSilo);
+        }
+        catch (Exception) when (Unstarted())
+        {
+            throw;
+        }
+
+        if (!admitted)
+        {
+            Unstarted();
             throw new JobQuotaExceededException(
                 $"'{spec.Owner}' already runs {cap} jobs, the most one identity may run at once; wait for one to end or kill one");
         }
@@ -90,26 +157,20 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
                 new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate),
                 CancellationToken.None);
         }
-        catch (Exception) when (Forget(owner))
+        catch (Exception) when (Forget(owner) || Unstarted())
         {
             throw;
         }
         catch (ChildStartException e)
         {
-            _starting = false;
-            DeactivateOnIdle();
             throw new JobStartFailedException(e.Message);
         }
         catch (LimitUnavailableException e)
         {
-            _starting = false;
-            DeactivateOnIdle();
             throw new JobLimitUnavailableException(e.Message);
         }
         catch (ArgumentException e)
         {
-            _starting = false;
-            DeactivateOnIdle();
             throw new InvalidJobSpecException(e.Message);
         }
 
@@ -120,6 +181,7 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
             Limits = limits.None ? null : limits,
             Isolated = spec.Isolate,
             Owner = spec.Owner,
+            Node = cluster.LocalNode,
         };
         logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
         JobMetrics.JobStarted();
@@ -129,7 +191,49 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
             _timeout = this.RegisterGrainTimer(TimeOutAsync, new GrainTimerCreationOptions(timeout, Timeout.InfiniteTimeSpan) { Interleave = true });
         }
 
+        // What other nodes need to answer for the job once this one is gone. A job the store
+        // cannot record is not left running unrecorded.
+        try
+        {
+            await WriteRecordAsync(_status);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Job {JobId}: the cluster store cannot record it; killing it", _status.JobId);
+            await StopAsync(EndReason.KilledByRequest, TimeSpan.Zero);
+            throw new JobStartFailedException("the cluster store cannot record the job; it was not started");
+        }
+
         return _status;
+    }
+
+    // Used as an exception filter, so always false: a start that did not happen frees its place on the node.
+    private bool Unstarted()
+    {
+        _starting = false;
+        node.Remove(this.GetPrimaryKeyString());
+        DeactivateOnIdle();
+        return false;
+    }
+
+    private async Task WriteRecordAsync(JobStatus status)
+    {
+        record.State.Status = status;
+        record.State.Silo = cluster.LocalSilo;
+        await record.WriteStateAsync();
+    }
+
+    private async Task ClearRecordAsync()
+    {
+        try
+        {
+            await record.ClearStateAsync();
+        }
+        catch (Exception e)
+        {
+            // The record outlives the job; an activation for it later answers LOST and forgets it again.
+            logger.LogWarning(e, "Job {JobId}: could not delete its record from the cluster store", this.GetPrimaryKeyString());
+        }
     }
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(CurrentStatus());
@@ -180,25 +284,31 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
         return Task.FromResult(_log.FindPosition(stream, offset));
     }
 
-    public Task<bool> ForgetAsync()
+    public async Task<bool> ForgetAsync()
     {
+        if (_elsewhere is not null)
+        {
+            CurrentStatus();
+        }
+
         if (_status is null)
         {
             // Forgotten already (or never started): nothing to delete.
             DeactivateOnIdle();
-            return Task.FromResult(true);
+            return true;
         }
 
         if (!_status.Ended)
         {
-            return Task.FromResult(false);
+            return false;
         }
 
         Forget(Owner(_status.Owner));
         _status = null;
         _log.Dispose();
         DeactivateOnIdle();
-        return Task.FromResult(true);
+        await ClearRecordAsync();
+        return true;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -217,10 +327,14 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
             }
         }
 
-        // Output is not durable: it goes with the activation, and the job from its owner's list.
-        if (_status is not null)
+        // Output is not durable: it goes with the activation, and the job from its owner's list;
+        // but a node that leaves the cluster leaves its jobs' records, so that they are answered
+        // for as LOST. A lost job's record stays until it is forgotten by name, cap or retention.
+        bool leaving = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
+        if (_status is not null && _status.State != JobState.Lost && !leaving)
         {
             Forget(Owner(_status.Owner));
+            await ClearRecordAsync();
         }
 
         _log.Dispose();
@@ -255,6 +369,11 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
 
     private JobStatus CurrentStatus()
     {
+        if (_elsewhere is not null)
+        {
+            throw new NodeUnreachableException($"job {this.GetPrimaryKeyString()} runs on a node that does not answer for it now; try again");
+        }
+
         if (_status is null)
         {
             // Not while a start is under way: the activation is about to hold a running job.
@@ -289,6 +408,7 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
         }
 
         var exit = await child.Exited;
+        node.Remove(this.GetPrimaryKeyString());
         _status = _status! with
         {
             State = exit.Killed ? JobState.Killed : JobState.Exited,
@@ -311,6 +431,16 @@ public sealed class JobGrain(IChildLauncher launcher, DataDirectory dataDirector
         DelayDeactivation(options.Value.Retention);
         _ended.TrySetResult();
         PublishSoon();
+        try
+        {
+            await WriteRecordAsync(_status);
+        }
+        catch (Exception e)
+        {
+            // The record still says running: should this node go, the job is answered for as LOST.
+            logger.LogWarning(e, "Job {JobId}: could not record its end in the cluster store", _status.JobId);
+        }
+
         try
         {
             await GrainFactory.GetGrain<IJobRegistryGrain>(0).JobEndedAsync(_status.JobId);

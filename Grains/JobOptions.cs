@@ -17,6 +17,9 @@ public sealed class JobOptions
     /// <summary>The longest grace a caller may ask for.</summary>
     public TimeSpan MaxKillGrace { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long a drained node waits for its running jobs to end before it kills them (<c>jobs drain</c>).</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How many finished jobs are kept at most; the oldest are forgotten first.</summary>
     public int MaxFinishedJobs { get; set; } = 10_000;
 

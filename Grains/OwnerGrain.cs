@@ -1,20 +1,44 @@
+using Microsoft.Extensions.Logging;
+
 namespace Jobs.Grains;
 
-/// <summary>The jobs of one identity; see <see cref="IOwnerGrain"/>.</summary>
-public sealed class OwnerGrain : Grain, IOwnerGrain
+/// <summary>
+/// The jobs of one identity; see <see cref="IOwnerGrain"/>. Kept in the cluster store, so that a
+/// node that dies takes neither the count nor the listing with it; jobs on silos that left the
+/// cluster stop counting as running the next time the count matters.
+/// </summary>
+public sealed class OwnerGrain(
+    [PersistentState("owner", JobStorage.Name)] IPersistentState<OwnerRecord> state,
+    IClusterView cluster,
+    ILogger<OwnerGrain> logger) : Grain, IOwnerGrain
 {
-    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _jobs = new(StringComparer.Ordinal);
+    private OwnerRecord Record => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Record.Jobs.Count > 0)
+        {
+            DelayDeactivation(TimeSpan.MaxValue);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task<bool> AdmitAsync(string jobId, int limit, string silo)
     {
-        if (!_running.Contains(jobId) && _running.Count >= limit)
+        if (!Record.Running.ContainsKey(jobId) && Record.Running.Count >= limit)
         {
-            return false;
+            await ReleaseLostAsync();
+            if (Record.Running.Count >= limit)
+            {
+                return false;
+            }
         }
 
-        _running.Add(jobId);
-        if (_jobs.Add(jobId) && _jobs.Count == 1)
+        Record.Running[jobId] = silo;
+        bool first = Record.Jobs.Add(jobId) && Record.Jobs.Count == 1;
+        await state.WriteStateAsync();
+        if (first)
         {
             // The sets are the only record of these jobs: keep them while there are any.
             DelayDeactivation(TimeSpan.MaxValue);
@@ -24,21 +48,57 @@ public sealed class OwnerGrain : Grain, IOwnerGrain
         return true;
     }
 
-    public Task ReleaseAsync(string jobId)
+    public async Task ReleaseAsync(string jobId)
     {
-        _running.Remove(jobId);
-        return Task.CompletedTask;
+        if (Record.Running.Remove(jobId))
+        {
+            await state.WriteStateAsync();
+        }
     }
 
     public async Task ForgetAsync(string jobId)
     {
-        _running.Remove(jobId);
-        if (_jobs.Remove(jobId) && _jobs.Count == 0)
+        bool running = Record.Running.Remove(jobId);
+        bool known = Record.Jobs.Remove(jobId);
+        if (running || known)
+        {
+            await state.WriteStateAsync();
+        }
+
+        if (known && Record.Jobs.Count == 0)
         {
             await GrainFactory.GetGrain<IJobRegistryGrain>(0).OwnerChangedAsync(this.GetPrimaryKeyString(), active: false);
             DeactivateOnIdle();
         }
     }
 
-    public Task<string[]> JobsAsync() => Task.FromResult(_jobs.ToArray());
+    public async Task<string[]> JobsAsync()
+    {
+        await ReleaseLostAsync();
+        return [.. Record.Jobs];
+    }
+
+    // Jobs whose node left the cluster have ended with it: they no longer count as running, and
+    // they join the finished jobs, so the cap on those forgets them in turn.
+    private async Task ReleaseLostAsync()
+    {
+        var lost = Record.Running.Where(r => cluster.IsGone(r.Value)).Select(r => r.Key).ToList();
+        if (lost.Count == 0)
+        {
+            return;
+        }
+
+        logger.LogInformation("{Owner}: {Count} running jobs were on nodes that left the cluster; they are lost", this.GetPrimaryKeyString(), lost.Count);
+        foreach (string id in lost)
+        {
+            Record.Running.Remove(id);
+        }
+
+        await state.WriteStateAsync();
+        var registry = GrainFactory.GetGrain<IJobRegistryGrain>(0);
+        foreach (string id in lost)
+        {
+            await registry.JobEndedAsync(id);
+        }
+    }
 }

@@ -1,10 +1,31 @@
 namespace Jobs.Silo;
 
-/// <summary>Where the silo listens (configuration section <c>Orleans</c>); localhost clustering.</summary>
+/// <summary>The silo's place in the cluster (configuration section <c>Orleans</c>).</summary>
 public sealed class SiloOptions
 {
     /// <summary>The configuration section these options bind to.</summary>
     public const string Section = "Orleans";
+
+    /// <summary><c>Localhost</c> (one silo, in memory; the default) or <c>Redis</c> (a cluster whose membership and shared state live in <see cref="Redis"/>).</summary>
+    public ClusteringKind Clustering { get; set; } = ClusteringKind.Localhost;
+
+    /// <summary>With Redis clustering: a StackExchange.Redis connection string, such as <c>127.0.0.1:6379</c>.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The cluster's name: silos and gateways with the same one form one cluster.</summary>
+    public string ClusterId { get; set; } = "jobs";
+
+    /// <summary>The service's name, kept across redeployments (part of the storage keys).</summary>
+    public string ServiceId { get; set; } = "jobs";
+
+    /// <summary>With Redis clustering: the address other nodes reach this one on (an IP address or a host name); by default the host's first address.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>This node's name in <c>jobs nodes</c> and <c>run --node</c>; the host name by default.</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>Run jobs on this node (false: it hosts grains but no jobs).</summary>
+    public bool AcceptJobs { get; set; } = true;
 
     /// <summary>Silo-to-silo port.</summary>
     public int SiloPort { get; set; } = 11111;
@@ -17,4 +38,7 @@ public sealed class SiloOptions
 
     /// <summary>A separate Silo process only: address:port of its Prometheus scrape endpoint (<c>/metrics</c>); off when empty.</summary>
     public string? MetricsListen { get; set; }
+
+    /// <summary>The node name in effect.</summary>
+    public string Node => string.IsNullOrWhiteSpace(NodeName) ? System.Net.Dns.GetHostName() : NodeName;
 }

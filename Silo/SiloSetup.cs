@@ -6,7 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Jobs.Silo.Security;
+using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Hosting;
+using Orleans.Runtime.Hosting;
 
 namespace Jobs.Silo;
 
@@ -27,7 +30,8 @@ public static class SiloSetup
     /// <exception cref="InvalidOperationException">The cluster certificate, key or CA cannot be used.</exception>
     public static string? AddJobsSilo(this IHostApplicationBuilder builder, bool dashboard = false, bool clientGateway = true)
     {
-        var ports = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var cluster = ClusterSettings(builder.Configuration);
+        HideClusteringFromOrleans(builder.Configuration);
         builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
         builder.Services.AddOptions<JobOptions>()
             .Validate(o =>
@@ -39,14 +43,44 @@ public static class SiloSetup
             .ValidateOnStart();
         builder.Services.Configure<PlatformOptions>(builder.Configuration.GetSection(PlatformOptions.Section));
         builder.Services.AddJobsPlatform();
+        builder.Services.AddJobsNode(cluster);
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+        var membership = builder.Configuration.GetSection(MembershipSection);
         string? warning = null;
         builder.UseOrleans(silo =>
         {
             // Gateway port 0: Orleans opens no client gateway.
-            silo.UseLocalhostClustering(ports.SiloPort, clientGateway ? ports.GatewayPort : 0).AddJobsStreams();
+            int gatewayPort = clientGateway ? cluster.GatewayPort : 0;
+            silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = cluster.Node);
+            if (cluster.Clustering == ClusteringKind.Redis)
+            {
+                var redis = RedisConfiguration(cluster);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = redis)
+                    .Configure<ClusterOptions>(o =>
+                    {
+                        o.ClusterId = cluster.ClusterId;
+                        o.ServiceId = cluster.ServiceId;
+                    })
+                    .ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, gatewayPort)
+                    .Configure<ClusterMembershipOptions>(o => ConfigureMembership(o, membership))
+                    .AddRedisGrainStorage(JobStorage.Name, o => RedisStorage(o, redis))
+                    .AddRedisGrainStorage(JobStreams.PubSubStore, o => RedisStorage(o, redis))
+                    .AddMemoryStreams(JobStreams.ProviderName);
+
+                // Orleans' classic directory deactivates every activation whose directory entry
+                // lived on a silo that died: a job on a healthy node was killed so when its peer
+                // was. The distributed directory recovers those entries from the live silos instead.
+#pragma warning disable ORLEANSEXP003 // Experimental in Orleans 10; the one directory that keeps activations through a silo's death.
+                silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
+            }
+            else
+            {
+                silo.UseLocalhostClustering(cluster.SiloPort, gatewayPort).AddJobsLocalState();
+            }
+
             warning = silo.UseClusterTls(tls);
-            if (dashboard || ports.Dashboard)
+            if (dashboard || cluster.Dashboard)
             {
                 silo.AddDashboard();
             }
@@ -54,10 +88,130 @@ public static class SiloSetup
         return warning;
     }
 
-    /// <summary>The output stream provider and the storage of its subscriptions.</summary>
-    public static ISiloBuilder AddJobsStreams(this ISiloBuilder silo) => silo
-        .AddMemoryGrainStorage(JobStreams.PubSubStore)
-        .AddMemoryStreams(JobStreams.ProviderName);
+    /// <summary>The configuration section of Orleans' membership settings (<see cref="ClusterMembershipOptions"/>), on top of this project's defaults.</summary>
+    public const string MembershipSection = "Orleans:Membership";
+
+    /// <summary>
+    /// Probes every 2 s and declares a silo dead after 3 missed probes: a node that dies is known
+    /// dead about 6-10 s later (Orleans' defaults: 5 s and 3, about 15-20 s), well inside the 30 s
+    /// in which every other part of the cluster must say so.
+    /// </summary>
+    public static void ConfigureMembership(ClusterMembershipOptions options, IConfiguration section)
+    {
+        options.ProbeTimeout = TimeSpan.FromSeconds(2);
+        options.NumMissedProbesLimit = 3;
+        options.TableRefreshTimeout = TimeSpan.FromSeconds(10);
+        options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+        section.Bind(options);
+    }
+
+    /// <summary>The cluster settings (section <c>Orleans</c>), checked: Redis clustering needs <c>Orleans:Redis</c>.</summary>
+    /// <exception cref="InvalidOperationException">A setting is missing or cannot be used.</exception>
+    public static SiloOptions ClusterSettings(IConfiguration configuration)
+    {
+        SiloOptions options;
+        try
+        {
+            options = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{SiloOptions.Section}: {e.InnerException?.Message ?? e.Message} (Orleans:Clustering is Localhost or Redis)", e);
+        }
+
+        if (options.Clustering == ClusteringKind.Redis && string.IsNullOrWhiteSpace(options.Redis))
+        {
+            throw new InvalidOperationException("Orleans:Clustering=Redis needs Orleans:Redis, a Redis connection string such as 127.0.0.1:6379");
+        }
+
+        return options;
+    }
+
+    /// <summary>
+    /// Orleans reads a section <c>Orleans:Clustering</c> as its own provider configuration (and
+    /// fails on a plain value, wanting <c>ProviderType</c>). Ours is the plain value <c>Localhost</c>
+    /// or <c>Redis</c>, read before this and applied in code: once read, it is hidden from Orleans.
+    /// </summary>
+    public static void HideClusteringFromOrleans(IConfigurationManager configuration)
+    {
+        if (configuration[$"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}"] is not null
+            && !configuration.GetSection($"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}").GetChildren().Any())
+        {
+            configuration.AddInMemoryCollection([new($"{SiloOptions.Section}:{nameof(SiloOptions.Clustering)}", null)]);
+        }
+    }
+
+    // A forgotten job's record is deleted, not kept as an empty value: the store holds only live state.
+    private static void RedisStorage(Orleans.Persistence.RedisStorageOptions options, StackExchange.Redis.ConfigurationOptions redis)
+    {
+        options.ConfigurationOptions = redis;
+        options.DeleteStateOnClear = true;
+    }
+
+    /// <summary>The Redis connection of a cluster, parsed once.</summary>
+    /// <exception cref="InvalidOperationException">Orleans:Redis cannot be parsed.</exception>
+    public static StackExchange.Redis.ConfigurationOptions RedisConfiguration(SiloOptions cluster)
+    {
+        try
+        {
+            var options = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!);
+
+            // A node starting before Redis is up keeps trying rather than failing its first connect.
+            options.AbortOnConnectFail = false;
+            return options;
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"Orleans:Redis '{cluster.Redis}' is not a Redis connection string: {e.Message}", e);
+        }
+    }
+
+    private static System.Net.IPAddress AdvertisedAddress(SiloOptions cluster)
+    {
+        if (string.IsNullOrWhiteSpace(cluster.AdvertisedAddress))
+        {
+            return System.Net.Dns.GetHostAddresses(System.Net.Dns.GetHostName())
+                .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))
+                ?? throw new InvalidOperationException("this host has no IPv4 address other nodes could reach; set Orleans:AdvertisedAddress");
+        }
+
+        if (System.Net.IPAddress.TryParse(cluster.AdvertisedAddress, out var address))
+        {
+            return address;
+        }
+
+        try
+        {
+            return System.Net.Dns.GetHostAddresses(cluster.AdvertisedAddress).First();
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"Orleans:AdvertisedAddress '{cluster.AdvertisedAddress}' does not resolve to an address", e);
+        }
+    }
+
+    /// <summary>What a node is: its jobs, the machine's figures, its view of the membership, and how it leaves.</summary>
+    public static IServiceCollection AddJobsNode(this IServiceCollection services, SiloOptions cluster)
+    {
+        // Made now, so that its uptime counts from the host's start rather than from the first job.
+        services.AddSingleton(new NodeState(cluster.AcceptJobs, TimeProvider.System));
+        services.AddSingleton(_ => MachineStatistics.CreateForCurrentOS());
+        services.AddSingleton<IClusterView, ClusterView>();
+        services.AddSingleton<INodeLifetime, NodeLifetime>();
+        services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
+        return services;
+    }
+
+    /// <summary>
+    /// A one-silo server's state: the output stream provider with its subscriptions in memory, and
+    /// grain state (<see cref="JobStorage"/>) kept in the activations only.
+    /// </summary>
+    public static ISiloBuilder AddJobsLocalState(this ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage(JobStreams.PubSubStore).AddMemoryStreams(JobStreams.ProviderName);
+        silo.Services.AddGrainStorage(JobStorage.Name, (_, _) => new MemoryOnlyGrainStorage());
+        return silo;
+    }
 
     /// <summary>
     /// The child-process launcher, the data directory (checked, and swept of ended servers' output,

@@ -7,7 +7,7 @@ namespace Jobs.Client.Commands;
 
 /// <summary>
 /// <c>jobs completion bash|zsh|fish|pwsh</c>: prints a script that wires the shell's completion to
-/// <c>jobs [suggest:POSITION] "LINE"</c>, which System.CommandLine answers, job ids included.
+/// <c>jobs [suggest:POSITION] "LINE"</c>, which System.CommandLine answers, job ids and node names included.
 /// </summary>
 internal sealed class CompletionCommand : Command
 {
@@ -53,7 +53,7 @@ internal sealed class CompletionCommand : Command
     };
 
     public CompletionCommand(CliConsole console)
-        : base("completion", "Print the shell completion script for bash, zsh, fish or pwsh (job ids complete from the server).")
+        : base("completion", "Print the shell completion script for bash, zsh, fish or pwsh (job ids and node names complete from the server).")
     {
         Arguments.Add(ShellArgument);
         SetAction(async (parseResult, cancellationToken) =>
@@ -76,9 +76,29 @@ internal sealed class CompletionCommand : Command
                 .Select(j => new CompletionItem(j.JobId, detail: TerminalText.Escape(StatusFormatter.Format(j))))
                 .Where(item => item.Label.StartsWith(context.WordToComplete, StringComparison.Ordinal))];
         }
-        catch (Exception e) when (e is Grpc.Core.RpcException or CliException or IOException or System.Security.Authentication.AuthenticationException or HttpRequestException)
+        catch (Exception e) when (IsUnanswered(e))
         {
             return [];
         }
     }
+
+    /// <summary>Completes a node name (<c>run --node</c>, <c>drain</c>) with the cluster's live nodes; nothing when the server does not answer within 2 s.</summary>
+    public static IEnumerable<CompletionItem> NodeNames(CompletionContext context)
+    {
+        try
+        {
+            using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(context.ParseResult));
+            var nodes = connection.Client.Nodes(new NodesRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+            return [.. nodes.Nodes.Where(n => n.Status != NodeStatus.Dead && TerminalText.Escape(n.Name) == n.Name)
+                .Select(n => new CompletionItem(n.Name, detail: TerminalText.Escape(NodesCommand.StatusText(n))))
+                .Where(item => item.Label.StartsWith(context.WordToComplete, StringComparison.Ordinal))];
+        }
+        catch (Exception e) when (IsUnanswered(e))
+        {
+            return [];
+        }
+    }
+
+    private static bool IsUnanswered(Exception e) =>
+        e is Grpc.Core.RpcException or CliException or IOException or System.Security.Authentication.AuthenticationException or HttpRequestException;
 }

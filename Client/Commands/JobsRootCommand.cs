@@ -19,6 +19,8 @@ internal sealed class JobsRootCommand : RootCommand
         Subcommands.Add(new KillCommand(console));
         Subcommands.Add(new WaitCommand(console));
         Subcommands.Add(new RemoveCommand(console));
+        Subcommands.Add(new NodesCommand(console));
+        Subcommands.Add(new DrainCommand(console));
         Subcommands.Add(new ConfigCommand(console));
         Subcommands.Add(new CompletionCommand(console));
     }

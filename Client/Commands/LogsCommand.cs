@@ -122,22 +122,18 @@ internal sealed class LogsCommand : Command
             if (request.NoFollow || ended is not null)
             {
                 await writer.WriteEndAsync(ended, cancellationToken).ConfigureAwait(false);
-                return ExitCodes.Success;
+                return writer.ReportIfLost(request.JobId, ended) ? ExitCodes.Lost : ExitCodes.Success;
             }
 
             request.StdoutOffset = buffer.Ends.GetValueOrDefault(OutputStream.Stdout, request.StdoutOffset);
             request.StderrOffset = buffer.Ends.GetValueOrDefault(OutputStream.Stderr, request.StderrOffset);
         }
 
-        if (request.NoFollow)
-        {
-            await writer.CopyAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
-        }
+        var end = request.NoFollow
+            ? await writer.CopyAsync(connection.Client, request, cancellationToken).ConfigureAwait(false)
+            : await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
 
-        return ExitCodes.Success;
+        // The output a follower got from a job whose node left is all there will ever be.
+        return writer.ReportIfLost(request.JobId, end) ? ExitCodes.Lost : ExitCodes.Success;
     }
 }

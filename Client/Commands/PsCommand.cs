@@ -25,7 +25,7 @@ internal sealed class PsCommand : Command
     private readonly CliConsole _console;
 
     public PsCommand(CliConsole console)
-        : base("ps", "Print a job's status ('Running pid=N', 'Exited code=N', 'Killed signal=NAME'), or without an id a table of your jobs, newest first.")
+        : base("ps", "Print a job's status ('Running pid=N node=NAME', 'Exited code=N', 'Killed signal=NAME', 'Lost node=NAME' when its node left the cluster), or without an id a table of your jobs, newest first.")
     {
         _console = console;
         Arguments.Add(IdArgument);
@@ -79,46 +79,41 @@ internal sealed class PsCommand : Command
         return ExitCodes.Success;
     }
 
-    /// <summary>An aligned table: id, state, exit, started, duration, command (and owner with --all).</summary>
+    /// <summary>An aligned table: id, state, exit, node, started, duration, command (and owner with --all).</summary>
     internal static IEnumerable<string> Table(IEnumerable<JobStatus> jobs, bool withOwner, DateTimeOffset now)
     {
         string[] header = withOwner
-            ? ["ID", "OWNER", "STATE", "EXIT", "STARTED", "DURATION", "COMMAND"]
-            : ["ID", "STATE", "EXIT", "STARTED", "DURATION", "COMMAND"];
+            ? ["ID", "OWNER", "STATE", "EXIT", "NODE", "STARTED", "DURATION", "COMMAND"]
+            : ["ID", "STATE", "EXIT", "NODE", "STARTED", "DURATION", "COMMAND"];
         var rows = new List<string[]> { header };
         foreach (var job in jobs)
         {
             var started = job.StartedAt?.ToDateTimeOffset() ?? now;
             var ended = job.EndedAt?.ToDateTimeOffset() ?? now;
-            string exit = job.State switch
-            {
-                JobState.Exited => job.ExitCode.ToString(CultureInfo.InvariantCulture),
-                JobState.Killed => job.SignalName.Length > 0 ? job.SignalName : job.Signal == 0 ? "killed" : job.Signal.ToString(CultureInfo.InvariantCulture),
-                _ => "-",
-            };
-            string[] row =
+            rows.Add(
             [
                 job.JobId,
                 .. withOwner ? [job.Owner] : Array.Empty<string>(),
-                job.State switch { JobState.Running => "Running", JobState.Exited => "Exited", JobState.Killed => "Killed", _ => "Unknown" },
-                exit,
+                job.State switch { JobState.Running => "Running", JobState.Exited => "Exited", JobState.Killed => "Killed", JobState.Lost => "Lost", _ => "Unknown" },
+                Exit(job),
+                job.Node.Length > 0 ? job.Node : "-",
                 started.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-                Duration(ended - started),
+                Durations.Format(ended - started),
                 string.Join(' ', [job.Command, .. job.Args]),
-            ];
-            // Escaped per cell, before the widths are taken: an escape is wider than what it shows.
-            rows.Add([.. row.Select(TerminalText.Escape)]);
+            ]);
         }
 
-        int[] widths = [.. Enumerable.Range(0, header.Length).Select(c => rows.Max(r => r[c].Length))];
-        return rows.Select(r => string.Join("  ", r.Select((cell, c) => c == r.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
+        return TextTable.Format(rows);
     }
 
-    private static string Duration(TimeSpan span) => span switch
+    // A lost job shows what it had ended with, if it had (a zero code cannot be told from none).
+    private static string Exit(JobStatus job) => job switch
     {
-        { TotalSeconds: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, span.TotalSeconds):0.#}s"),
-        { TotalMinutes: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m{span.Seconds:00}s"),
-        { TotalHours: < 24 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h{span.Minutes:00}m"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d{span.Hours:00}h"),
+        { State: JobState.Exited } => job.ExitCode.ToString(CultureInfo.InvariantCulture),
+        { State: JobState.Killed or JobState.Lost, SignalName.Length: > 0 } => job.SignalName,
+        { State: JobState.Killed, Signal: 0 } => "killed",
+        { State: JobState.Killed } or { State: JobState.Lost, Signal: not 0 } => job.Signal.ToString(CultureInfo.InvariantCulture),
+        { State: JobState.Lost, ExitCode: not 0 } => job.ExitCode.ToString(CultureInfo.InvariantCulture),
+        _ => "-",
     };
 }

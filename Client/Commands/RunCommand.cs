@@ -69,6 +69,13 @@ internal sealed class RunCommand : Command
 
     public static readonly Option<string[]> IoWriteOption = RateOption("--io-write-bps", "Write rate to the server's block devices, per second: RATE for every device, or DEVICE=RATE; repeatable.");
 
+    public static readonly Option<string?> NodeOption = new("--node")
+    {
+        Description = "Run on this node (see 'jobs nodes'); by default the live node with the fewest running jobs.",
+        HelpName = "name",
+        CompletionSources = { CompletionCommand.NodeNames },
+    };
+
     public static readonly Option<bool> IsolateOption = new("--isolate")
     {
         Description = "Run the job in namespaces of its own: it is PID 1, sees only its processes, and has only a loopback network.",
@@ -76,7 +83,7 @@ internal sealed class RunCommand : Command
 
     public static readonly Option<bool> FollowOption = new("--follow", "-f")
     {
-        Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed). Ctrl+C detaches and leaves the job running.",
+        Description = "Stream the job's output like logs, then exit with the job's exit code (128 + signal when killed, 6 when its node left the cluster). Ctrl+C detaches and leaves the job running.",
     };
 
     public static readonly Option<bool> WaitOption = new("--wait", "-w")
@@ -105,6 +112,7 @@ internal sealed class RunCommand : Command
         Options.Add(MemoryOption);
         Options.Add(IoReadOption);
         Options.Add(IoWriteOption);
+        Options.Add(NodeOption);
         Options.Add(IsolateOption);
         Options.Add(FollowOption);
         Options.Add(WaitOption);
@@ -224,6 +232,7 @@ internal sealed class RunCommand : Command
 
         request.Limits = ReadLimits(parseResult);
         request.Isolate = parseResult.GetValue(IsolateOption);
+        request.Node = parseResult.GetValue(NodeOption) ?? string.Empty;
 
         if (parseResult.GetValue(TimeoutOption) is { } timeout)
         {
@@ -254,12 +263,14 @@ internal sealed class RunCommand : Command
         try
         {
             var format = parseResult.GetValue(GlobalOptions.Output);
-            var end = await new JobOutputWriter(_console, follow ? format : OutputFormat.Text).FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
+            var writer = new JobOutputWriter(_console, follow ? format : OutputFormat.Text);
+            var end = await writer.FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
             if (!follow && format == OutputFormat.Json)
             {
                 await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
             }
 
+            writer.ReportIfLost(response.JobId, end);
             return JobOutputWriter.ExitCodeOf(end);
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)

@@ -12,7 +12,7 @@ internal sealed class WaitCommand : Command
     private readonly CliConsole _console;
 
     public WaitCommand(CliConsole console)
-        : base("wait", "Wait for a job to end; exit with its exit code (128 + the signal number when it was killed).")
+        : base("wait", "Wait for a job to end; exit with its exit code (128 + the signal number when it was killed; 6 when its node left the cluster).")
     {
         _console = console;
         Arguments.Add(IdArgument);
@@ -23,12 +23,14 @@ internal sealed class WaitCommand : Command
     {
         var request = JobOutputWriter.StatusOnly(parseResult.GetRequiredValue(IdArgument));
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        var end = await new JobOutputWriter(_console).FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        var writer = new JobOutputWriter(_console);
+        var end = await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
         {
             await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
         }
 
+        writer.ReportIfLost(request.JobId, end);
         return JobOutputWriter.ExitCodeOf(end);
     }
 }

@@ -39,7 +39,10 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
         {
             InvalidJobIdException or InvalidJobSpecException or InvalidRequestException => new Status(StatusCode.InvalidArgument, e.Message),
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
-            JobStartFailedException or JobLimitUnavailableException or JobStillRunningException => new Status(StatusCode.FailedPrecondition, e.Message),
+            JobStartFailedException or JobLimitUnavailableException or JobStillRunningException or NodeUnavailableException => new Status(StatusCode.FailedPrecondition, e.Message),
+            NodeUnreachableException => new Status(StatusCode.Unavailable, e.Message),
+            SiloUnavailableException or OrleansMessageRejectionException or TimeoutException =>
+                new Status(StatusCode.Unavailable, "the job's node does not answer now (it may be leaving the cluster); try again"),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),

@@ -19,6 +19,8 @@ public sealed class JobOutputFollower(IClusterClient client)
     // at most this delay, never a follow that does not end.
     private static readonly TimeSpan QuietRead = TimeSpan.FromSeconds(1);
 
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Output from <paramref name="position"/> up to what the job had written when this started,
     /// without following; the final status too when the job had ended by then.
@@ -84,7 +86,7 @@ public sealed class JobOutputFollower(IClusterClient client)
             {
                 OutputSlice slice;
                 bool behind;
-                var reading = grain.ReadOutputAsync(next, ReadSize);
+                var reading = ReadAsync(grain, next, cancellationToken);
                 do
                 {
                     slice = await reading;
@@ -95,7 +97,7 @@ public sealed class JobOutputFollower(IClusterClient client)
                     behind = next < slice.EndPosition;
                     if (behind)
                     {
-                        reading = grain.ReadOutputAsync(next, ReadSize);
+                        reading = ReadAsync(grain, next, cancellationToken);
                     }
 
                     if (dropped)
@@ -146,9 +148,36 @@ public sealed class JobOutputFollower(IClusterClient client)
         }
         finally
         {
-            await subscription.UnsubscribeAsync();
+            try
+            {
+                await subscription.UnsubscribeAsync();
+            }
+            catch (Exception e) when (Transient(e))
+            {
+                // The subscription's silo is gone; its subscriptions went with it or are in the store.
+            }
         }
     }
+
+    // A node that dies is not known dead at once: until it is, calls to its jobs fail or time out.
+    // Then a read is answered again, for a job on a node that is gone with its LOST status.
+    private static async Task<OutputSlice> ReadAsync(IJobGrain grain, long position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await grain.ReadOutputAsync(position, ReadSize);
+            }
+            catch (Exception e) when (Transient(e) && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(RetryDelay, cancellationToken);
+            }
+        }
+    }
+
+    private static bool Transient(Exception e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or NodeUnreachableException;
 
     private static async Task<OutputNotice?> NextNoticeAsync(ChannelReader<OutputNotice> reader, CancellationToken cancellationToken)
     {

@@ -2,6 +2,8 @@ using Grpc.Core;
 using Jobs.Gateway.Security;
 using Jobs.Grains;
 using Jobs.Protos;
+using Orleans.Runtime.Placement;
+using NodeStatus = Jobs.Grains.NodeStatus;
 
 namespace Jobs.Gateway.Services;
 
@@ -29,9 +31,13 @@ public sealed class JobsService(
                 $"the command, arguments, environment and working directory take {size} bytes; the most is {maxSize} (Gateway:Limits:MaxRunBytes)");
         }
 
+        // Decided here, never by Orleans' placement by chance: the job's grain is placed on the
+        // chosen silo (the placement hint) and refuses to start anywhere else.
+        var node = await client.GetGrain<INodeDirectoryGrain>(0).PickAsync(string.IsNullOrEmpty(request.Node) ? null : request.Node);
         string jobId = JobIds.New();
         var spec = new JobSpec(request.Command, [.. request.Args])
         {
+            Silo = node.Address,
             Owner = Caller.Of(context).Name,
             WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
             Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),
@@ -39,7 +45,16 @@ public sealed class JobsService(
             Limits = ProtoMapping.FromProto(request.Limits),
             Isolate = request.Isolate,
         };
-        await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(node.Address));
+        try
+        {
+            await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
+        }
+        finally
+        {
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+
         return new RunResponse { JobId = jobId };
     }
 
@@ -99,6 +114,29 @@ public sealed class JobsService(
         var response = new ListResponse();
         response.Jobs.AddRange(statuses.OfType<Grains.JobStatus>().OrderByDescending(s => s.StartedAt).Select(s => s.ToProto()));
         return response;
+    }
+
+    public override async Task<NodesResponse> Nodes(NodesRequest request, ServerCallContext context)
+    {
+        var nodes = await client.GetGrain<INodeDirectoryGrain>(0).ListAsync();
+        var response = new NodesResponse();
+        response.Nodes.AddRange(nodes.Select(n => n.ToProto()));
+        return response;
+    }
+
+    public override async Task<DrainResponse> Drain(DrainRequest request, ServerCallContext context)
+    {
+        if (!Caller.Of(context).IsAdmin)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "only admins (Gateway:Admins) may drain a node"));
+        }
+
+        var nodes = await client.GetGrain<INodeDirectoryGrain>(0).ListAsync();
+        var node = nodes.FirstOrDefault(n => n.Name == request.Node && n.Status is NodeStatus.Active or NodeStatus.Draining)
+            ?? throw new RpcException(new Status(StatusCode.NotFound,
+                $"no live node is named '{request.Node}'; live nodes: {string.Join(", ", nodes.Where(n => n.Status is NodeStatus.Active or NodeStatus.Draining).Select(n => n.Name))}"));
+        var info = await client.GetGrain<INodeGrain>(node.Address).DrainAsync();
+        return new DrainResponse { Node = (node with { Status = NodeStatus.Draining, Info = info }).ToProto() };
     }
 
     public override async Task<PsResponse> Ps(PsRequest request, ServerCallContext context)

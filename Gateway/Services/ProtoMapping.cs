@@ -18,6 +18,7 @@ internal static class ProtoMapping
                 JobState.Running => Proto.JobState.Running,
                 JobState.Exited => Proto.JobState.Exited,
                 JobState.Killed => Proto.JobState.Killed,
+                JobState.Lost => Proto.JobState.Lost,
                 _ => Proto.JobState.Unspecified,
             },
             Command = status.Command,
@@ -40,9 +41,49 @@ internal static class ProtoMapping
             Limits = status.Limits?.ToProto(),
             Isolated = status.Isolated,
             Owner = status.Owner,
+            Node = status.Node,
         };
         proto.Args.AddRange(status.Args);
         return proto;
+    }
+
+    public static Proto.Node ToProto(this ClusterNode node)
+    {
+        var proto = new Proto.Node
+        {
+            Name = node.Name,
+            Address = SiloEndpoint(node.Address),
+            Status = node.Status switch
+            {
+                NodeStatus.Active => Proto.NodeStatus.Active,
+                NodeStatus.Joining => Proto.NodeStatus.Joining,
+                NodeStatus.ShuttingDown => Proto.NodeStatus.ShuttingDown,
+                NodeStatus.Dead => Proto.NodeStatus.Dead,
+                NodeStatus.Draining => Proto.NodeStatus.Draining,
+                _ => Proto.NodeStatus.Unspecified,
+            },
+            AcceptsJobs = node.TakesJobs,
+            Answered = node.Info is not null,
+        };
+        if (node.Info is { } info)
+        {
+            proto.RunningJobs = info.RunningJobs;
+            proto.CpuPercent = info.CpuPercent;
+            proto.CpuCount = info.CpuCount;
+            proto.MemoryUsedBytes = info.MemoryUsedBytes;
+            proto.MemoryTotalBytes = info.MemoryTotalBytes;
+            proto.StartedAt = Timestamp.FromDateTimeOffset(info.StartedAt);
+            proto.Uptime = Duration.FromTimeSpan(info.Uptime);
+        }
+
+        return proto;
+    }
+
+    // "127.0.0.1:11111@123456" (address, port, generation) is shown as host:port.
+    private static string SiloEndpoint(string silo)
+    {
+        int at = silo.LastIndexOf('@');
+        return at < 0 ? silo : silo[..at];
     }
 
     public static Proto.Limits ToProto(this JobLimits limits)

@@ -3,7 +3,7 @@ using System.Runtime.Versioning;
 
 namespace Jobs.Platform.Windows;
 
-/// <summary>The Win32 functions and structures the Windows launcher uses, declared by hand (kernel32).</summary>
+/// <summary>The Win32 functions and structures the Windows launcher and machine statistics use, declared by hand (kernel32).</summary>
 [SupportedOSPlatform("windows")]
 internal static partial class Win32
 {
@@ -133,6 +133,20 @@ internal static partial class Win32
         public uint TotalTerminatedProcesses;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MEMORYSTATUSEX
+    {
+        public uint dwLength;
+        public uint dwMemoryLoad;
+        public ulong ullTotalPhys;
+        public ulong ullAvailPhys;
+        public ulong ullTotalPageFile;
+        public ulong ullAvailPageFile;
+        public ulong ullTotalVirtual;
+        public ulong ullAvailVirtual;
+        public ulong ullAvailExtendedVirtual;
+    }
+
     [LibraryImport("kernel32.dll", SetLastError = true)]
     [return: MarshalAs(UnmanagedType.Bool)]
     internal static partial bool CreatePipe(out nint hReadPipe, out nint hWritePipe, ref SECURITY_ATTRIBUTES lpPipeAttributes, int nSize);
@@ -202,4 +216,13 @@ internal static partial class Win32
     [LibraryImport("kernel32.dll", SetLastError = true)]
     [return: MarshalAs(UnmanagedType.Bool)]
     internal static partial bool CloseHandle(nint hObject);
+
+    // The three FILETIMEs as 64-bit counts of 100 ns (same layout, little-endian).
+    [LibraryImport("kernel32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static partial bool GetSystemTimes(out long lpIdleTime, out long lpKernelTime, out long lpUserTime);
+
+    [LibraryImport("kernel32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static partial bool GlobalMemoryStatusEx(ref MEMORYSTATUSEX lpBuffer);
 }

@@ -7,11 +7,15 @@ public static class Cli
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    public static Task<CliResult> RunAsync(string endpoint, params string[] args) => RunAsync(endpoint, null, args);
+    public static Task<CliResult> RunAsync(string endpoint, params string[] args) => RunCoreAsync(endpoint, null, new Dictionary<string, string>(), args);
 
     /// <summary>Runs the CLI and sends it SIGTERM after <paramref name="terminateAfter"/>, as an operator's Ctrl+C would stop it.</summary>
     public static Task<CliResult> RunAsync(string endpoint, TimeSpan? terminateAfter, params string[] args) =>
-        RunCoreAsync(endpoint, terminateAfter, new Dictionary<string, string>(), args);
+        RunCoreAsync(endpoint, terminateAfter is { } after ? () => Task.Delay(after) : null, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the CLI and sends it SIGTERM once <paramref name="terminateWhen"/> has completed (say, once a fake server saw a call).</summary>
+    public static Task<CliResult> RunAsync(string endpoint, Task terminateWhen, params string[] args) =>
+        RunCoreAsync(endpoint, () => terminateWhen, new Dictionary<string, string>(), args);
 
     /// <summary>Runs the CLI with a time limit other than the usual one, for a follower that outlasts it.</summary>
     public static Task<CliResult> RunWithTimeoutAsync(string endpoint, TimeSpan timeout, params string[] args) =>
@@ -25,7 +29,7 @@ public static class Cli
     public static Task<CliResult> RunConfiguredAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(null, null, environment, args);
 
-    private static async Task<CliResult> RunCoreAsync(string? endpoint, TimeSpan? terminateAfter, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null)
+    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null)
     {
         var limit = timeout ?? Timeout;
         var start = new ProcessStartInfo("dotnet")
@@ -66,14 +70,14 @@ public static class Cli
         var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var readErr = process.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(limit);
-        if (terminateAfter is { } after)
-        {
-            await Task.Delay(after);
-            Jobs.TestSupport.Signals.Terminate(process.Id);
-        }
-
         try
         {
+            if (terminateWhen is not null)
+            {
+                await terminateWhen().WaitAsync(cancel.Token);
+                Jobs.TestSupport.Signals.Terminate(process.Id);
+            }
+
             await process.WaitForExitAsync(cancel.Token);
         }
         catch (OperationCanceledException)

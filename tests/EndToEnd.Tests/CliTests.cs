@@ -37,7 +37,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         Assert.Equal(string.Empty, logs.Stderr);
 
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
-        Assert.Equal("Exited code=0\n", ps.StdoutText);
+        Assert.Equal("Exited code=0\n", StatusLines.WithoutNode(ps.StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -50,7 +50,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal("to-out\n", logs.StdoutText);
         Assert.Equal("to-err\n", logs.Stderr);
-        Assert.Equal("Exited code=3\n", ps.StdoutText);
+        Assert.Equal("Exited code=3\n", StatusLines.WithoutNode(ps.StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -91,7 +91,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         string slow = await RunWithOptionsAsync(["--timeout", "1s", "--", "sleep", "600"]);
         await Cli.RunAsync(Endpoint, "logs", slow);
-        Assert.Equal("Killed signal=SIGTERM (timed out)\n", (await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText);
+        Assert.Equal("Killed signal=SIGTERM (timed out)\n", StatusLines.WithoutNode((await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -117,7 +117,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("still running", refused.Stderr);
-        Assert.Equal((0, "Exited code=0\n"), (removed.ExitCode, removed.StdoutText));
+        Assert.Equal((0, "Exited code=0\n"), (removed.ExitCode, StatusLines.WithoutNode(removed.StdoutText)));
         Assert.Contains("not found", gone.Stderr);
         Assert.StartsWith("Running", (await Cli.RunAsync(Endpoint, "ps", running)).StdoutText);
     }
@@ -141,7 +141,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal(0, signal.ExitCode);
         Assert.Equal("got-usr1\n", logs.StdoutText);
-        Assert.Equal("Exited code=7\n", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+        Assert.Equal("Exited code=7\n", StatusLines.WithoutNode((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -218,13 +218,13 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         try
         {
             var running = await Cli.RunAsync(Endpoint, "ps", id);
-            Assert.Matches(@"^Running pid=\d+\n$", running.StdoutText);
-            int pid = int.Parse(running.StdoutText.Trim()["Running pid=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Matches(@"^Running pid=\d+\n$", StatusLines.WithoutNode(running.StdoutText));
+            int pid = StatusLines.Pid(running.StdoutText);
 
             var kill = await Cli.RunAsync(Endpoint, "kill", id);
 
             Assert.Equal(0, kill.ExitCode);
-            Assert.Matches(@"^(Killed signal=SIG[A-Z]+|Exited code=\d+) \(killed by request\)\n$", kill.StdoutText);
+            Assert.Matches(@"^(Killed signal=SIG[A-Z]+|Exited code=\d+) \(killed by request\)\n$", StatusLines.WithoutNode(kill.StdoutText));
             Assert.False(Processes.IsAlive(pid), "the job outlived kill");
             Assert.False(Processes.IsAlive(grandchild), "the grandchild outlived kill");
 

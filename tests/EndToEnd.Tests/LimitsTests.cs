@@ -33,7 +33,7 @@ public sealed class LimitsTests : IAsyncLifetime
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
 
         Assert.Equal(128 + 9, run.ExitCode);
-        Assert.Equal("Killed signal=SIGKILL (out of memory)\nlimits: pids=500 memory=32 MiB\n", ps.StdoutText);
+        Assert.Equal("Killed signal=SIGKILL (out of memory)\nlimits: pids=500 memory=32 MiB\n", StatusLines.WithoutNode(ps.StdoutText));
     }
 
     [Needs("cgroup:cpu", "isolation", Timeout = 120_000)]
@@ -41,7 +41,7 @@ public sealed class LimitsTests : IAsyncLifetime
     {
         string id = await StartAsync("--cpu", "0.5", "--isolate", "--", "sh", "-c", "echo pid=$$; exec sleep 600");
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
-        int pid = int.Parse(ps.StdoutText.Split('\n')[0]["Running pid=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        int pid = StatusLines.Pid(ps.StdoutText);
         string quota = File.Exists("/sys/fs/cgroup/cgroup.controllers")
             ? File.ReadAllText(Machine.CgroupFile(pid, "cpu", "cpu.max")!).Trim()
             : File.ReadAllText(Machine.CgroupFile(pid, "cpu", "cpu.cfs_quota_us")!).Trim();
@@ -60,7 +60,7 @@ public sealed class LimitsTests : IAsyncLifetime
         var logs = await Cli.RunAsync(Endpoint, "logs", id);
 
         Assert.Equal("lo\nRead-only file system\n", logs.StdoutText);
-        Assert.StartsWith("Exited code=0\n", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+        Assert.StartsWith("Exited code=0\n", StatusLines.WithoutNode((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]

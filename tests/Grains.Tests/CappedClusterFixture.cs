@@ -18,8 +18,9 @@ public sealed class CappedClusterFixture : ClusterFixture
 
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.AddJobsStreams();
+            siloBuilder.AddJobsLocalState();
             siloBuilder.Services.AddJobsPlatform();
+            siloBuilder.Services.AddJobsNode(new SiloOptions());
             siloBuilder.Services.Configure<JobOptions>(o =>
             {
                 o.DataDirectory = Directory;

@@ -47,8 +47,9 @@ public class ClusterFixture : IAsyncLifetime
 
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.AddJobsStreams();
+            siloBuilder.AddJobsLocalState();
             siloBuilder.Services.AddJobsPlatform();
+            siloBuilder.Services.AddJobsNode(new SiloOptions());
             siloBuilder.Services.Configure<JobOptions>(o =>
             {
                 o.DataDirectory = DataDirectory;

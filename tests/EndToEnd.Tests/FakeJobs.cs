@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Jobs.Protos;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>
+/// The Jobs service as a test scripts it: every job call answers with <see cref="Status"/>, Nodes
+/// with the answers given, Drain with <see cref="DrainAnswer"/> or <see cref="DrainRefusal"/>; what
+/// the CLI sent is kept. Calls it does not script are UNIMPLEMENTED.
+/// </summary>
+public sealed class FakeJobs : Protos.Jobs.JobsBase
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<NodesResponse> _nodes = new();
+    private NodesResponse _lastNodes = new();
+    private readonly TaskCompletionSource _nodesCalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _nodesCalls;
+
+    /// <summary>The one job: Run answers with its id, Ps and List with it, and Logs ends with it.</summary>
+    public JobStatus Status { get; set; } = new();
+
+    /// <summary>Output that Logs sends before the end.</summary>
+    public IReadOnlyList<OutputChunk> Output { get; set; } = [];
+
+    public DrainResponse DrainAnswer { get; set; } = new();
+
+    /// <summary>When set, what Drain fails with.</summary>
+    public RpcException? DrainRefusal { get; set; }
+
+    public ConcurrentQueue<RunRequest> Runs { get; } = new();
+
+    public ConcurrentQueue<DrainRequest> Drains { get; } = new();
+
+    public int NodesCalls => Volatile.Read(ref _nodesCalls);
+
+    /// <summary>Completes at the first Nodes call.</summary>
+    public Task NodesCalled => _nodesCalled.Task;
+
+    /// <summary>Each Nodes call takes the next answer; the last one repeats.</summary>
+    public void AnswerNodes(params NodesResponse[] answers)
+    {
+        lock (_gate)
+        {
+            foreach (var answer in answers)
+            {
+                _nodes.Enqueue(answer);
+            }
+        }
+    }
+
+    public override Task<RunResponse> Run(RunRequest request, ServerCallContext context)
+    {
+        Runs.Enqueue(request);
+        return Task.FromResult(new RunResponse { JobId = Status.JobId });
+    }
+
+    public override async Task Logs(LogsRequest request, IServerStreamWriter<LogsResponse> responseStream, ServerCallContext context)
+    {
+        foreach (var chunk in Output)
+        {
+            await responseStream.WriteAsync(new LogsResponse { Chunk = chunk }, context.CancellationToken);
+        }
+
+        await responseStream.WriteAsync(new LogsResponse { End = Status }, context.CancellationToken);
+    }
+
+    public override Task<PsResponse> Ps(PsRequest request, ServerCallContext context) =>
+        Task.FromResult(new PsResponse { Status = Status });
+
+    public override Task<ListResponse> List(ListRequest request, ServerCallContext context) =>
+        Task.FromResult(new ListResponse { Jobs = { Status } });
+
+    public override Task<NodesResponse> Nodes(NodesRequest request, ServerCallContext context)
+    {
+        Interlocked.Increment(ref _nodesCalls);
+        NodesResponse answer;
+        lock (_gate)
+        {
+            if (_nodes.TryDequeue(out var next))
+            {
+                _lastNodes = next;
+            }
+
+            answer = _lastNodes;
+        }
+
+        _nodesCalled.TrySetResult();
+        return Task.FromResult(answer);
+    }
+
+    public override Task<DrainResponse> Drain(DrainRequest request, ServerCallContext context)
+    {
+        Drains.Enqueue(request);
+        return DrainRefusal is { } refusal ? Task.FromException<DrainResponse>(refusal) : Task.FromResult(DrainAnswer);
+    }
+}
