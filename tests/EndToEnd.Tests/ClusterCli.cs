@@ -10,6 +10,7 @@ namespace Jobs.EndToEnd.Tests;
 /// </summary>
 public sealed class ClusterCli(RedisCluster cluster)
 {
+    private static readonly string[] AsAdmin = ["--cert", "certs/admin.pem", "--key", "certs/admin.key"];
     private readonly List<string> _started = [];
 
     public Task<CliResult> RunAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, args);
@@ -18,7 +19,10 @@ public sealed class ClusterCli(RedisCluster cluster)
     public Task<CliResult> FollowAsync(params string[] args) => Cli.RunWithTimeoutAsync(cluster.Endpoint, TimeSpan.FromMinutes(3), args);
 
     /// <summary>The CLI with the admin's client certificate (<c>Gateway:Admins</c> names it).</summary>
-    public Task<CliResult> AdminAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, ["--cert", "certs/admin.pem", "--key", "certs/admin.key", .. args]);
+    public Task<CliResult> AdminAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, [.. AsAdmin, .. args]);
+
+    /// <summary>A CLI of the admin's that may run for minutes, such as a drain that waits for the node to leave.</summary>
+    public Task<CliResult> AdminFollowAsync(params string[] args) => FollowAsync([.. AsAdmin, .. args]);
 
     /// <summary><c>jobs run ARGS</c>, which must succeed; the new job's id.</summary>
     public async Task<string> StartAsync(params string[] runArgs)

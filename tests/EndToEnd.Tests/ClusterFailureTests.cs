@@ -3,6 +3,7 @@ using System.Text.Json;
 using Jobs.Protos;
 using Jobs.TestSupport;
 using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace Jobs.EndToEnd.Tests;
 
@@ -13,6 +14,7 @@ namespace Jobs.EndToEnd.Tests;
 public sealed class ClusterFailureTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan LostWithin = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(8);
 
     [Fact(Timeout = 240_000)]
     public async Task Killing_a_silo_makes_its_jobs_lost_and_the_rest_of_the_cluster_goes_on()
@@ -94,6 +96,10 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"line {i}"), lines);
             Assert.Equal(stored.StdoutText, keptOutput.StdoutText);
         }
+        catch (XunitException e) when (!e.Message.Contains(RedisCluster.LogsHeader, StringComparison.Ordinal))
+        {
+            throw new XunitException($"{e.Message}\n{cluster.Logs}", e);
+        }
         finally
         {
             await cli.KillStartedAsync();
@@ -105,46 +111,61 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
     [Fact(Timeout = 240_000)]
     public async Task Draining_a_node_sends_new_jobs_elsewhere_waits_for_short_jobs_kills_long_ones_and_leaves()
     {
-        await using var cluster = await RedisCluster.StartAsync(new Dictionary<string, string[]> { ["n1"] = ["--Jobs:DrainTimeout=00:00:05"] });
+        await using var cluster = await RedisCluster.StartAsync(new Dictionary<string, string[]> { ["n1"] = [$"--Jobs:DrainTimeout={DrainTimeout:c}"] });
         var cli = new ClusterCli(cluster);
         var jobPids = new List<int>();
         bool ended = false;
         try
         {
-            string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "6", "0.5");
-            string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
-            jobPids.Add((await cli.PsAsync(longJob)).GetProperty("pid").GetInt32());
-            var shortFollower = cli.FollowAsync("logs", shortJob);
-            var longWait = cli.FollowAsync("wait", longJob);
             var notAdmin = await cli.RunAsync("drain", "n1");
             Assert.True(notAdmin.ExitCode == 5, notAdmin.ToString());
+            string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
+            jobPids.Add((await cli.PsAsync(longJob)).GetProperty("pid").GetInt32());
+            // About 5 s: it ends while the node drains (a CLI call takes a second or two here), before the drain timeout.
+            string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "10", "0.5");
+            var shortFollower = cli.FollowAsync("logs", shortJob);
+            var longWait = cli.FollowAsync("wait", longJob);
 
             var sinceDrain = Stopwatch.StartNew();
-            var drain = await cli.AdminAsync("drain", "n1");
+            output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} jobs drain n1");
+            var drain = await cli.AdminAsync("drain", "--no-wait", "n1");
             var longEnded = longWait.ContinueWith(_ => sinceDrain.Elapsed, TaskScheduler.Default);
-            cli.Expect(drain.ExitCode == 0, $"jobs drain n1: {drain}");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs drain --no-wait n1 answered: {drain}");
+            cli.Expect(drain.ExitCode == 0, $"jobs drain --no-wait n1: {drain}");
+            // Both jobs ran when the drain began: the short one ends during it.
+            Assert.StartsWith("draining n1: 2 running jobs", drain.StdoutText);
+            // Draining a node that drains already is no error; without --no-wait it waits until the node has left.
+            var drainWaits = cli.AdminFollowAsync("drain", "n1");
 
             var nodes = await cli.NodesAsync();
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs nodes answered");
             var n1 = nodes.Single(n => n.GetProperty("name").GetString() == "n1");
             Assert.Equal(("NODE_STATUS_DRAINING", false), (n1.GetProperty("status").GetString(), n1.GetProperty("acceptsJobs").GetBoolean()));
             string elsewhere = await cli.StartAsync("--", TestChildProgram.Path, "echo", "while n1 drains");
             Assert.Equal("n2", await cli.NodeOfAsync(elsewhere));
             var refused = await cli.RunAsync("run", "--node", "n1", "--", TestChildProgram.Path, "echo", "refused");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: new jobs checked");
             Assert.True(refused.ExitCode == 1, refused.ToString());
             Assert.Contains("n2", refused.Stderr);
 
             var shortOutput = await shortFollower;
-            Assert.Equal((0, string.Concat(Enumerable.Range(0, 6).Select(i => $"line {i}\n"))), (shortOutput.ExitCode, shortOutput.StdoutText));
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: the short job's follower ended: {shortOutput}");
+            Assert.Equal((0, string.Concat(Enumerable.Range(0, 10).Select(i => $"line {i}\n"))), (shortOutput.ExitCode, shortOutput.StdoutText));
+            var shortStatus = await cli.PsAsync(shortJob);
+            Assert.Equal(("JOB_STATE_EXITED", 0), (shortStatus.GetProperty("state").GetString(), shortStatus.GetProperty("exitCode").GetInt32()));
             var longOutput = await longWait;
             var killedAfter = await longEnded;
-            output.WriteLine($"drain -> the long job ended: {killedAfter.TotalSeconds:F2} s ({longOutput})");
+            output.WriteLine($"{killedAfter.TotalSeconds,6:F2} s: the long job's wait ended: {longOutput}");
             cli.Expect(longOutput.ExitCode == 128 + 15, $"jobs wait of the long job: {longOutput}");
-            cli.Expect(killedAfter >= TimeSpan.FromSeconds(4.5) && killedAfter <= TimeSpan.FromSeconds(20), $"the long job ended {killedAfter.TotalSeconds:F1} s after the drain, not after the 5 s drain timeout");
+            cli.Expect(killedAfter >= DrainTimeout - TimeSpan.FromSeconds(0.5) && killedAfter <= DrainTimeout + TimeSpan.FromSeconds(15), $"the long job ended {killedAfter.TotalSeconds:F1} s after the drain, not after the {DrainTimeout.TotalSeconds} s drain timeout");
             cli.Expect(await Processes.WaitGoneAsync(jobPids[0], TimeSpan.FromSeconds(5)), "the long job's process still runs");
 
+            var waited = await drainWaits;
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs drain n1 (waiting) ended: {waited}");
+            cli.Expect(waited.ExitCode == 0 && waited.StdoutText.Contains("n1 left the cluster", StringComparison.Ordinal), $"jobs drain n1 (waiting): {waited}");
             var n1Silo = cluster.Silo("n1");
             cli.Expect(await n1Silo.WaitForExitAsync(TimeSpan.FromSeconds(30)), "n1 did not leave: its process still runs 30 s after its jobs ended");
-            output.WriteLine($"drain -> n1's process exited (code {n1Silo.ExitCode}): {sinceDrain.Elapsed.TotalSeconds:F2} s");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: n1's process exited (code {n1Silo.ExitCode})");
             Assert.Equal(0, n1Silo.ExitCode);
             await cluster.WaitForNodesAsync(all => !all.Any(n => n.Name == "n1" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
             string afterLeave = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after n1 left");
@@ -158,6 +179,10 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             {
                 Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(10)), $"process {pid} outlived the cluster");
             }
+        }
+        catch (XunitException e) when (!e.Message.Contains(RedisCluster.LogsHeader, StringComparison.Ordinal))
+        {
+            throw new XunitException($"{e.Message}\n{cluster.Logs}", e);
         }
         finally
         {

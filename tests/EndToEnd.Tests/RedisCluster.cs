@@ -14,6 +14,9 @@ public sealed class RedisCluster : IAsyncDisposable
 {
     public static readonly IReadOnlyList<string> NodeNames = ["n1", "n2"];
 
+    /// <summary>What <see cref="Logs"/> starts with, so a message that carries them already is not given them twice.</summary>
+    public const string LogsHeader = "===== logs of the cluster =====";
+
     private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(90);
     private readonly Dictionary<string, ServerProcess> _silos = [];
     private readonly Dictionary<string, int> _siloPorts = [];
@@ -126,7 +129,7 @@ public sealed class RedisCluster : IAsyncDisposable
     {
         get
         {
-            var text = new StringBuilder();
+            var text = new StringBuilder().AppendLine(LogsHeader);
             foreach (var (node, silo) in _silos)
             {
                 text.Append("===== silo ").Append(node).Append(" (pid ").Append(silo.Pid).AppendLine(") =====").Append(silo.Log);
@@ -183,6 +186,8 @@ public sealed class RedisCluster : IAsyncDisposable
         $"--Orleans:Redis={Redis.ConnectionString}",
         $"--Orleans:ClusterId={ClusterId}",
         $"--Orleans:ServiceId={ServiceId}",
+        // Times on every line, to line the processes' logs up with each other and with the test's output.
+        "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
     ];
 
     private async Task StartSiloAsync(string node, string[] extraArgs)

@@ -51,11 +51,13 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         _process.EnableRaisingEvents = true;
         _process.Start();
+        Pid = _process.Id;
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
-    public int Pid => _process.Id;
+    /// <summary>Its process id, kept after it exited and was disposed (for messages and checks).</summary>
+    public int Pid { get; }
 
     public bool HasExited => _process.HasExited;
 
