@@ -18,6 +18,10 @@ public sealed class ClusterCli(RedisCluster cluster)
     /// <summary>A CLI that may run for minutes, such as a <c>logs</c> follower of a long job.</summary>
     public Task<CliResult> FollowAsync(params string[] args) => Cli.RunWithTimeoutAsync(cluster.Endpoint, TimeSpan.FromMinutes(3), args);
 
+    /// <summary>A follower (<c>logs ID</c>) and a task that completes once it has printed <paramref name="text"/>, so it is known to be attached.</summary>
+    public (Task<CliResult> Result, Task Seen) FollowUntilSeenAsync(string text, params string[] args) =>
+        Cli.RunWatchingAsync(cluster.Endpoint, TimeSpan.FromMinutes(3), text, args);
+
     /// <summary>The CLI with the admin's client certificate (<c>Gateway:Admins</c> names it).</summary>
     public Task<CliResult> AdminAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, [.. AsAdmin, .. args]);
 

@@ -29,10 +29,10 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             string kept = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "100000", "0.05");
             pids.Add((await cli.PsAsync(lost)).GetProperty("pid").GetInt32());
             pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(20)));
-            var lostFollower = cli.FollowAsync("logs", lost);
-            var keptFollower = cli.FollowAsync("logs", kept);
-            // Time for both CLIs to start and attach (the lost follower's "ready" line shows it did).
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            var (lostFollower, lostAttached) = cli.FollowUntilSeenAsync("ready\n", "logs", lost);
+            var (keptFollower, keptAttached) = cli.FollowUntilSeenAsync("line 1\n", "logs", kept);
+            // Both followers have printed output of their jobs: they are attached before the kill.
+            await Task.WhenAll(lostAttached, keptAttached).WaitAsync(TimeSpan.FromSeconds(60));
 
             var sinceKill = Stopwatch.StartNew();
             await cluster.KillSiloAsync("n2");
