@@ -95,6 +95,17 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             Assert.True(lines.Length > 20, keptOutput.ToString());
             Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"line {i}"), lines);
             Assert.Equal(stored.StdoutText, keptOutput.StdoutText);
+
+            // n2 started again (same name and ports) joins as a new node; the job it lost stays lost.
+            await cluster.RestartSiloAsync("n2");
+            var sinceRestart = Stopwatch.StartNew();
+            await cluster.WaitForNodesAsync(nodes => nodes.Any(n => n.Name == "n2" && n.Status == NodeStatus.Active), TimeSpan.FromSeconds(30));
+            output.WriteLine($"restart -> n2 listed active: {sinceRestart.Elapsed.TotalSeconds:F2} s");
+            await cluster.WaitForNodesAsync(nodes => nodes.Any(n => n.Name == "n2" && n.Status == NodeStatus.Active && n.Answered), TimeSpan.FromSeconds(30));
+            output.WriteLine($"restart -> n2 active and answering: {sinceRestart.Elapsed.TotalSeconds:F2} s");
+            string again = await cli.StartAsync("--node", "n2", "--", TestChildProgram.Path, "echo", "n2 is back");
+            Assert.Equal("n2 is back\n", (await cli.RunAsync("logs", again)).StdoutText);
+            Assert.Equal("JOB_STATE_LOST", (await cli.PsAsync(lost)).GetProperty("state").GetString());
         }
         catch (XunitException e) when (!e.Message.Contains(RedisCluster.LogsHeader, StringComparison.Ordinal))
         {

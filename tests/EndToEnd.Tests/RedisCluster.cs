@@ -57,7 +57,7 @@ public sealed class RedisCluster : IAsyncDisposable
         {
             await Task.WhenAll(NodeNames.Select(node => cluster.StartSiloAsync(node, siloArgs?.GetValueOrDefault(node) ?? [])));
             cluster.Gateway = await ServerProcess.StartRemoteGatewayAsync(cluster.SiloGatewayPorts[NodeNames[0]], cluster.ClusteringArgs());
-            await cluster.WaitForNodesAsync(nodes => NodeNames.All(name => nodes.Any(n => n.Name == name && n.Status == NodeStatus.Active)), FormTimeout);
+            await cluster.WaitForNodesAsync(nodes => NodeNames.All(name => nodes.Any(n => n.Name == name && n.Status == NodeStatus.Active && n.Answered)), FormTimeout);
             return cluster;
         }
         catch (Exception e)
@@ -74,7 +74,11 @@ public sealed class RedisCluster : IAsyncDisposable
     /// <summary>Stops a node's Silo process with SIGTERM and waits for it to exit.</summary>
     public Task StopSiloAsync(string node, TimeSpan timeout) => _silos[node].StopAsync(timeout);
 
-    /// <summary>Starts a node's silo again, with the same name, ports and arguments, after it exited.</summary>
+    /// <summary>
+    /// Starts a node's silo again, with the same name, ports and arguments, after it exited. It may be
+    /// listed as active some seconds before it answers (after a crash Orleans' grain directory holds
+    /// its range under a lease): wait for <see cref="Node.Answered"/> before giving it jobs.
+    /// </summary>
     public async Task RestartSiloAsync(string node)
     {
         var old = _silos[node];

@@ -20,7 +20,8 @@ public sealed class ServerProcess : IAsyncDisposable
     private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args, string[]? wrapper = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         _readyLine = readyLine;
-        _again = () => new ServerProcess(command, readyLine, args, wrapper, environment) { Port = Port };
+        string[]? given = wrapper;
+        _again = () => new ServerProcess(command, readyLine, args, given, environment) { Port = Port };
         wrapper = [.. wrapper ?? [], "dotnet"];
         var start = new ProcessStartInfo(wrapper[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
         foreach (string part in wrapper[1..].Concat(command))
