@@ -76,12 +76,12 @@ internal static class StatusFormatter
         _ => string.Create(CultureInfo.InvariantCulture, $"Unknown state={(int)status.State}"),
     };
 
-    // The server sets exit_code or signal of a lost job that had ended before its node left; a
-    // zero says nothing (proto3 cannot tell 0 from unset), so an exit with code 0 is not shown.
+    // A lost job that had ended before its node left has ended_at set, with its exit code or signal
+    // (proto3 cannot tell a code of 0 from unset: ended_at tells the job had ended).
     private static string LostSuffix(JobStatus status) => " (node left the cluster)" + status switch
     {
         { Signal: not 0 } or { SignalName.Length: > 0 } => "; it had been killed by " + (status.SignalName.Length > 0 ? status.SignalName : "signal " + Signal(status)),
-        { ExitCode: not 0 } => string.Create(CultureInfo.InvariantCulture, $"; it had exited with code {status.ExitCode}"),
+        { ExitCode: not 0 } or { EndedAt: not null } => string.Create(CultureInfo.InvariantCulture, $"; it had exited with code {status.ExitCode}"),
         _ => string.Empty,
     };
 

@@ -430,7 +430,17 @@ public sealed class JobGrain(
         };
         _timeout?.Dispose();
         JobMetrics.JobFinished(_status);
-        Owner(_status.Owner).ReleaseAsync(this.GetPrimaryKeyString()).Ignore();
+        try
+        {
+            // Before the end is announced: whoever saw the job end (a kill's answer) may start another at once.
+            await Owner(_status.Owner).ReleaseAsync(this.GetPrimaryKeyString());
+        }
+        catch (Exception e)
+        {
+            // Its owner counts it as running until it is forgotten (the caps and retention see to that).
+            logger.LogWarning(e, "Job {JobId}: could not tell its owner it ended", _status.JobId);
+        }
+
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
             _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);

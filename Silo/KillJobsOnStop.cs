@@ -19,6 +19,14 @@ internal sealed class KillJobsOnStop(IChildLauncher launcher, ILogger<KillJobsOn
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         logger.LogInformation("Stopping: killing every running job");
-        await launcher.KillAllAsync(cancellationToken);
+        try
+        {
+            await launcher.KillAllAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // A stop that may not wait (a forced stop, or its time ran out): every job was sent SIGKILL already.
+            logger.LogWarning("Stopping: the stop ended before every job was seen gone; each was sent SIGKILL");
+        }
     }
 }

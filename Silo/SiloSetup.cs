@@ -55,24 +55,14 @@ public static class SiloSetup
             if (cluster.Clustering == ClusteringKind.Redis)
             {
                 var redis = RedisConfiguration(cluster);
-                silo.UseRedisClustering(o => o.ConfigurationOptions = redis)
-                    .Configure<ClusterOptions>(o =>
+                silo.Configure<ClusterOptions>(o =>
                     {
                         o.ClusterId = cluster.ClusterId;
                         o.ServiceId = cluster.ServiceId;
                     })
                     .ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, gatewayPort)
                     .Configure<ClusterMembershipOptions>(o => ConfigureMembership(o, membership))
-                    .AddRedisGrainStorage(JobStorage.Name, o => RedisStorage(o, redis))
-                    .AddRedisGrainStorage(JobStreams.PubSubStore, o => RedisStorage(o, redis))
-                    .AddMemoryStreams(JobStreams.ProviderName);
-
-                // Orleans' classic directory deactivates every activation whose directory entry
-                // lived on a silo that died: a job on a healthy node was killed so when its peer
-                // was. The distributed directory recovers those entries from the live silos instead.
-#pragma warning disable ORLEANSEXP003 // Experimental in Orleans 10; the one directory that keeps activations through a silo's death.
-                silo.AddDistributedGrainDirectory();
-#pragma warning restore ORLEANSEXP003
+                    .AddJobsRedisState(redis);
             }
             else
             {
@@ -200,6 +190,26 @@ public static class SiloSetup
         services.AddSingleton<INodeLifetime, NodeLifetime>();
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         return services;
+    }
+
+    /// <summary>
+    /// A cluster's membership and state on Redis: Orleans' Redis membership, job records, owners,
+    /// the registry and stream subscriptions in Redis grain storage, and the distributed grain directory.
+    /// </summary>
+    public static ISiloBuilder AddJobsRedisState(this ISiloBuilder silo, StackExchange.Redis.ConfigurationOptions redis)
+    {
+        silo.UseRedisClustering(o => o.ConfigurationOptions = redis)
+            .AddRedisGrainStorage(JobStorage.Name, o => RedisStorage(o, redis))
+            .AddRedisGrainStorage(JobStreams.PubSubStore, o => RedisStorage(o, redis))
+            .AddMemoryStreams(JobStreams.ProviderName);
+
+        // Orleans' classic directory deactivates every activation whose directory entry lived on
+        // a silo that died: a job on a healthy node was killed so when its peer was. The
+        // distributed directory recovers those entries from the live silos instead.
+#pragma warning disable ORLEANSEXP003 // Experimental in Orleans 10; the one directory that keeps activations through a silo's death.
+        silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
+        return silo;
     }
 
     /// <summary>

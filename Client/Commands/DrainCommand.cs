@@ -25,6 +25,10 @@ internal sealed class DrainCommand : Command
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    // Polls that may fail in a row before the wait gives up: while the cluster reshapes itself
+    // around the leaving node, the gateway may briefly fail to reach it.
+    private const int UnansweredPolls = 5;
+
     private readonly CliConsole _console;
 
     public DrainCommand(CliConsole console)
@@ -99,11 +103,27 @@ internal sealed class DrainCommand : Command
     private async Task WaitUntilGoneAsync(Protos.Jobs.JobsClient client, string name, NodeStatus status, bool json, CancellationToken cancellationToken)
     {
         var last = status;
+        int failures = 0;
         while (true)
         {
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
-            var nodes = await client.NodesAsync(new NodesRequest(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            // A node that left is listed for a while as dead; one of the same name may have joined since.
+            NodesResponse nodes;
+            try
+            {
+                nodes = await client.NodesAsync(new NodesRequest(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && !cancellationToken.IsCancellationRequested)
+            {
+                if (++failures == UnansweredPolls)
+                {
+                    throw;
+                }
+
+                continue;
+            }
+
+            // A node that left is listed as dead for a while, then not at all.
             var live = nodes.Nodes.FirstOrDefault(n => n.Name == name && n.Status != NodeStatus.Dead);
             if (live is null)
             {

@@ -113,7 +113,7 @@ internal sealed class PsCommand : Command
         { State: JobState.Killed or JobState.Lost, SignalName.Length: > 0 } => job.SignalName,
         { State: JobState.Killed, Signal: 0 } => "killed",
         { State: JobState.Killed } or { State: JobState.Lost, Signal: not 0 } => job.Signal.ToString(CultureInfo.InvariantCulture),
-        { State: JobState.Lost, ExitCode: not 0 } => job.ExitCode.ToString(CultureInfo.InvariantCulture),
+        { State: JobState.Lost, ExitCode: not 0 } or { State: JobState.Lost, EndedAt: not null } => job.ExitCode.ToString(CultureInfo.InvariantCulture),
         _ => "-",
     };
 }

@@ -18,12 +18,20 @@ public sealed class CliLostJobTests
     [InlineData(JobState.Exited, 3, 0, "", EndReason.Unspecified, "Exited code=3 node=n2")]
     [InlineData(JobState.Killed, 0, 15, "SIGTERM", EndReason.TimedOut, "Killed signal=SIGTERM node=n2 (timed out)")]
     [InlineData(JobState.Lost, 0, 0, "", EndReason.Unspecified, "Lost node=n2 (node left the cluster)")]
+    [InlineData(JobState.Lost, -1, 0, "", EndReason.Unspecified, "Lost node=n2 (node left the cluster); it had exited with code 0")]
     [InlineData(JobState.Lost, 3, 0, "", EndReason.Unspecified, "Lost node=n2 (node left the cluster); it had exited with code 3")]
     [InlineData(JobState.Lost, 0, 9, "SIGKILL", EndReason.Unspecified, "Lost node=n2 (node left the cluster); it had been killed by SIGKILL")]
     [InlineData(JobState.Lost, 0, 15, "SIGTERM", EndReason.KilledByRequest, "Lost node=n2 (node left the cluster); it had been killed by SIGTERM (killed by request)")]
     public async Task Ps_names_the_jobs_node_and_says_when_the_node_left_the_cluster(JobState state, int exitCode, int signal, string signalName, EndReason reason, string expected)
     {
+        // A lost job that had ended before its node left has an end time; -1: it had exited with 0.
         var status = Job(state, "n2");
+        if (state == JobState.Lost && (exitCode != 0 || signal != 0))
+        {
+            status.EndedAt = Ended;
+        }
+
+        exitCode = Math.Max(exitCode, 0);
         status.Pid = 1234;
         status.ExitCode = exitCode;
         status.Signal = signal;
@@ -154,6 +162,8 @@ public sealed class CliLostJobTests
         Node = node,
         Owner = "client1",
         StartedAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 11, 28, 9, 0, 0, TimeSpan.Zero)),
-        EndedAt = state == JobState.Running ? null : Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 11, 28, 9, 5, 2, TimeSpan.Zero)),
+        EndedAt = state is JobState.Running or JobState.Lost ? null : Ended,
     };
+
+    private static Timestamp Ended => Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 11, 28, 9, 5, 2, TimeSpan.Zero));
 }

@@ -81,6 +81,24 @@ public sealed class CliNodesTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Drain_rides_out_a_few_unanswered_polls_but_not_a_server_that_is_gone()
+    {
+        var brief = new FakeJobs { DrainAnswer = new DrainResponse { Node = Answered("n2", NodeStatus.Draining, 3) }, NodesFailures = 2 };
+        brief.AnswerNodes(Answer(Answered("n1", NodeStatus.Active)));
+        var gone = new FakeJobs { DrainAnswer = new DrainResponse { Node = Answered("n2", NodeStatus.Draining, 3) }, NodesFailures = int.MaxValue };
+        await using var briefServer = await FakeJobsServer.StartAsync(brief);
+        await using var goneServer = await FakeJobsServer.StartAsync(gone);
+
+        var riddenOut = await Cli.RunAsync(briefServer.Endpoint, "drain", "n2");
+        var givenUp = await Cli.RunAsync(goneServer.Endpoint, "drain", "n2");
+
+        Assert.Equal((0, Started + "n2 left the cluster\n"), (riddenOut.ExitCode, riddenOut.StdoutText));
+        Assert.Equal(3, brief.NodesCalls);
+        Assert.Equal((1, "jobs: the silo is not reachable\n"), (givenUp.ExitCode, givenUp.Stderr));
+        Assert.Equal(5, gone.NodesCalls);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Drain_no_wait_returns_once_the_drain_has_started()
     {
         var fake = new FakeJobs { DrainAnswer = new DrainResponse { Node = Answered("n2", NodeStatus.Draining, 3) } };

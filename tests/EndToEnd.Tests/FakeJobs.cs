@@ -34,6 +34,9 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public int NodesCalls => Volatile.Read(ref _nodesCalls);
 
+    /// <summary>How many Nodes calls fail (UNAVAILABLE) before the scripted answers begin.</summary>
+    public int NodesFailures { get; set; }
+
     /// <summary>Completes at the first Nodes call.</summary>
     public Task NodesCalled => _nodesCalled.Task;
 
@@ -73,7 +76,13 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public override Task<NodesResponse> Nodes(NodesRequest request, ServerCallContext context)
     {
-        Interlocked.Increment(ref _nodesCalls);
+        int call = Interlocked.Increment(ref _nodesCalls);
+        _nodesCalled.TrySetResult();
+        if (call <= NodesFailures)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the silo is not reachable"));
+        }
+
         NodesResponse answer;
         lock (_gate)
         {
@@ -85,7 +94,6 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
             answer = _lastNodes;
         }
 
-        _nodesCalled.TrySetResult();
         return Task.FromResult(answer);
     }
 
