@@ -54,9 +54,6 @@ public sealed class ClusterCli(RedisCluster cluster)
         return [.. Parse(nodes).GetProperty("nodes").EnumerateArray()];
     }
 
-    /// <summary>The node <c>jobs ps</c> says the job runs (or ran) on.</summary>
-    public async Task<string?> NodeOfAsync(string id) => (await PsAsync(id)).GetProperty("node").GetString();
-
     /// <summary>Kills every job this CLI started that may still run, ignoring the answers (a finished or lost job is fine).</summary>
     public async Task KillStartedAsync()
     {

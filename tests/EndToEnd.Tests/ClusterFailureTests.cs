@@ -27,7 +27,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
         {
             string lost = await cli.StartAsync("--node", "n2", "--", TestChildProgram.Path, "spawn-grandchild", pidFile);
             string kept = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "100000", "0.05");
-            pids.Add((await cli.PsAsync(lost)).GetProperty("pid").GetInt32());
+            pids.Add((await cluster.PsAsync(lost)).Pid);
             pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(20)));
             var (lostFollower, lostAttached) = cli.FollowUntilSeenAsync("ready\n", "logs", lost);
             var (keptFollower, keptAttached) = cli.FollowUntilSeenAsync("line 1\n", "logs", kept);
@@ -81,7 +81,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             Assert.Contains("lost", row, StringComparison.OrdinalIgnoreCase);
 
             var after = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after the loss");
-            Assert.Equal("n1", await cli.NodeOfAsync(after));
+            Assert.Equal("n1", (await cluster.PsAsync(after)).Node);
             Assert.Equal("after the loss\n", (await cli.RunAsync("logs", after)).StdoutText);
             await cluster.WaitForNodesAsync(nodes => !nodes.Any(n => n.Name == "n2" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
 
@@ -131,7 +131,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             var notAdmin = await cli.RunAsync("drain", "n1");
             Assert.True(notAdmin.ExitCode == 5, notAdmin.ToString());
             string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
-            jobPids.Add((await cli.PsAsync(longJob)).GetProperty("pid").GetInt32());
+            jobPids.Add((await cluster.PsAsync(longJob)).Pid);
             // About 5 s: it ends while the node drains (a CLI call takes a second or two here), before the drain timeout.
             string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "10", "0.5");
             var shortFollower = cli.FollowAsync("logs", shortJob);
@@ -141,7 +141,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             var sinceDrain = Stopwatch.StartNew();
             output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} jobs drain n1");
             var drain = await cli.AdminAsync("drain", "--no-wait", "n1");
-            var longEnded = longWait.ContinueWith(_ => sinceDrain.Elapsed, TaskScheduler.Default);
+            var longGone = Task.Run(async () => await Processes.WaitGoneAsync(jobPids[0], TimeSpan.FromSeconds(60)) ? sinceDrain.Elapsed : (TimeSpan?)null);
             output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs drain --no-wait n1 answered: {drain}");
             cli.Expect(drain.ExitCode == 0, $"jobs drain --no-wait n1: {drain}");
             // Both jobs ran when the drain began: the short one ends during it.
@@ -154,7 +154,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             var n1 = nodes.Single(n => n.GetProperty("name").GetString() == "n1");
             Assert.Equal(("NODE_STATUS_DRAINING", false), (n1.GetProperty("status").GetString(), n1.GetProperty("acceptsJobs").GetBoolean()));
             string elsewhere = await cli.StartAsync("--", TestChildProgram.Path, "echo", "while n1 drains");
-            Assert.Equal("n2", await cli.NodeOfAsync(elsewhere));
+            Assert.Equal("n2", (await cluster.PsAsync(elsewhere)).Node);
             var refused = await cli.RunAsync("run", "--node", "n1", "--", TestChildProgram.Path, "echo", "refused");
             output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: new jobs checked");
             Assert.True(refused.ExitCode == 1, refused.ToString());
@@ -166,15 +166,19 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             var shortWaited = await shortWait;
             Assert.True(shortWaited.ExitCode == 0, $"jobs wait of the short job: {shortWaited}");
             // Once n1 has left (soon, on a loaded machine) its jobs are LOST, keeping how they had ended.
-            var shortStatus = await cli.PsAsync(shortJob);
-            Assert.Contains(shortStatus.GetProperty("state").GetString(), new[] { "JOB_STATE_EXITED", "JOB_STATE_LOST" });
-            Assert.Equal(0, shortStatus.GetProperty("exitCode").GetInt32());
+            var shortStatus = await cluster.PsAsync(shortJob);
+            Assert.Contains(shortStatus.State, new[] { JobState.Exited, JobState.Lost });
+            Assert.Equal(0, shortStatus.ExitCode);
+            var killedAfter = await longGone;
+            output.WriteLine($"{killedAfter?.TotalSeconds,6:F2} s: the long job's process is gone");
+            cli.Expect(killedAfter is { } after && after >= DrainTimeout - TimeSpan.FromSeconds(0.5) && after <= DrainTimeout + TimeSpan.FromSeconds(15), $"the long job's process ended {killedAfter?.TotalSeconds:F1} s after the drain, not after the {DrainTimeout.TotalSeconds} s drain timeout");
             var longOutput = await longWait;
-            var killedAfter = await longEnded;
-            output.WriteLine($"{killedAfter.TotalSeconds,6:F2} s: the long job's wait ended: {longOutput}");
-            cli.Expect(longOutput.ExitCode == 128 + 15, $"jobs wait of the long job: {longOutput}");
-            cli.Expect(killedAfter >= DrainTimeout - TimeSpan.FromSeconds(0.5) && killedAfter <= DrainTimeout + TimeSpan.FromSeconds(15), $"the long job ended {killedAfter.TotalSeconds:F1} s after the drain, not after the {DrainTimeout.TotalSeconds} s drain timeout");
-            cli.Expect(await Processes.WaitGoneAsync(jobPids[0], TimeSpan.FromSeconds(5)), "the long job's process still runs");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: the long job's wait ended: {longOutput}");
+            // 128 + SIGTERM. Known race (reported): the node leaves right after its last kill, and a
+            // follower that has not yet had the end by then hears LOST (6) instead; ps keeps the signal.
+            cli.Expect(longOutput.ExitCode is 128 + 15 or 6, $"jobs wait of the long job: {longOutput}");
+            var longStatus = await cluster.PsAsync(longJob);
+            cli.Expect(longStatus.State is JobState.Killed or JobState.Lost && longStatus.Signal == 15, $"the long job's status: {longStatus}");
 
             var waited = await drainWaits;
             output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs drain n1 (waiting) ended: {waited}");
@@ -185,7 +189,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             Assert.Equal(0, n1Silo.ExitCode);
             await cluster.WaitForNodesAsync(all => !all.Any(n => n.Name == "n1" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
             string afterLeave = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after n1 left");
-            Assert.Equal("n2", await cli.NodeOfAsync(afterLeave));
+            Assert.Equal("n2", (await cluster.PsAsync(afterLeave)).Node);
 
             // Nothing of the cluster outlives it: processes, jobs, Redis (and with it every key).
             var everything = cluster.Pids.Concat(jobPids).ToList();

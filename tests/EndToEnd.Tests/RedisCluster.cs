@@ -97,6 +97,20 @@ public sealed class RedisCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A job's status through the gateway's gRPC Ps, asked as client1: quicker than a CLI process,
+    /// for checks on the side of what a test drives through the CLI.
+    /// </summary>
+    public async Task<JobStatus> PsAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        var (client, channel) = GrpcClients.Create(Endpoint, GrpcClients.Client1);
+        using (channel)
+        {
+            var response = await client.PsAsync(new PsRequest { JobId = jobId }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+            return response.Status;
+        }
+    }
+
     /// <summary>Asks Nodes until <paramref name="condition"/> holds; the nodes then. Fails with the last answer (or error) and every log.</summary>
     public async Task<IReadOnlyList<Node>> WaitForNodesAsync(Func<IReadOnlyList<Node>, bool> condition, TimeSpan timeout)
     {
