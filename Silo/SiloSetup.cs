@@ -186,6 +186,7 @@ public static class SiloSetup
         // Made now, so that its uptime counts from the host's start rather than from the first job.
         services.AddSingleton(new NodeState(cluster.AcceptJobs, TimeProvider.System));
         services.AddSingleton(_ => MachineStatistics.CreateForCurrentOS());
+        services.AddHostedService<SampleMachineFromStart>();
         services.AddSingleton<IClusterView, ClusterView>();
         services.AddSingleton<INodeLifetime, NodeLifetime>();
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
