@@ -273,6 +273,12 @@ public sealed class JobGrain(
     {
         var status = CurrentStatus();
         var first = _log.First;
+        if (status.State == JobState.Lost)
+        {
+            // Its output went with its node: a follower that had read some of it ends here, with the status.
+            return Task.FromResult(new OutputSlice([], position, position, status, first));
+        }
+
         var records = _log.Read(position, Math.Clamp(maxBytes, 1, 4 * 1024 * 1024));
         long next = records.Length == 0 ? Math.Max(position, first.Position) : records[^1].EndPosition;
         return Task.FromResult(new OutputSlice(records, next, _log.End, status.Ended ? status : null, first));

@@ -21,6 +21,16 @@ public static class Cli
     public static Task<CliResult> RunWithTimeoutAsync(string endpoint, TimeSpan timeout, params string[] args) =>
         RunCoreAsync(endpoint, null, new Dictionary<string, string>(), args, timeout);
 
+    /// <summary>
+    /// Runs the CLI, with a time limit; <c>Seen</c> completes once its stdout holds <paramref name="text"/>
+    /// (a follower that printed a job's first line is attached), and fails if the CLI ends without it.
+    /// </summary>
+    public static (Task<CliResult> Result, Task Seen) RunWatchingAsync(string endpoint, TimeSpan timeout, string text, params string[] args)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (RunCoreAsync(endpoint, null, new Dictionary<string, string>(), args, timeout, (System.Text.Encoding.UTF8.GetBytes(text), seen)), seen.Task);
+    }
+
     /// <summary>Runs the CLI against <paramref name="endpoint"/> with these extra environment variables.</summary>
     public static Task<CliResult> RunWithEnvironmentAsync(string endpoint, IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(endpoint, null, environment, args);
@@ -29,7 +39,7 @@ public static class Cli
     public static Task<CliResult> RunConfiguredAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(null, null, environment, args);
 
-    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null)
+    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null, (byte[] Text, TaskCompletionSource Seen)? watch = null)
     {
         var limit = timeout ?? Timeout;
         var start = new ProcessStartInfo("dotnet")
@@ -67,7 +77,7 @@ public static class Cli
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         var stdout = new MemoryStream();
-        var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var copyOut = CopyWatchingAsync(process.StandardOutput.BaseStream, stdout, watch);
         var readErr = process.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(limit);
         try
@@ -87,6 +97,22 @@ public static class Cli
         }
 
         await copyOut;
-        return new CliResult(process.ExitCode, stdout.ToArray(), await readErr);
+        var result = new CliResult(process.ExitCode, stdout.ToArray(), await readErr);
+        watch?.Seen.TrySetException(new InvalidOperationException($"jobs {string.Join(' ', args)} ended without printing what was awaited: {result}"));
+        return result;
+    }
+
+    private static async Task CopyWatchingAsync(Stream from, MemoryStream to, (byte[] Text, TaskCompletionSource Seen)? watch)
+    {
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await from.ReadAsync(buffer)) > 0)
+        {
+            to.Write(buffer, 0, read);
+            if (watch is { } w && !w.Seen.Task.IsCompleted && to.GetBuffer().AsSpan(0, (int)to.Length).IndexOf(w.Text) >= 0)
+            {
+                w.Seen.TrySetResult();
+            }
+        }
     }
 }

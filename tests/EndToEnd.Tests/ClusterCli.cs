@@ -10,6 +10,7 @@ namespace Jobs.EndToEnd.Tests;
 /// </summary>
 public sealed class ClusterCli(RedisCluster cluster)
 {
+    private static readonly string[] AsAdmin = ["--cert", "certs/admin.pem", "--key", "certs/admin.key"];
     private readonly List<string> _started = [];
 
     public Task<CliResult> RunAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, args);
@@ -17,8 +18,15 @@ public sealed class ClusterCli(RedisCluster cluster)
     /// <summary>A CLI that may run for minutes, such as a <c>logs</c> follower of a long job.</summary>
     public Task<CliResult> FollowAsync(params string[] args) => Cli.RunWithTimeoutAsync(cluster.Endpoint, TimeSpan.FromMinutes(3), args);
 
+    /// <summary>A follower (<c>logs ID</c>) and a task that completes once it has printed <paramref name="text"/>, so it is known to be attached.</summary>
+    public (Task<CliResult> Result, Task Seen) FollowUntilSeenAsync(string text, params string[] args) =>
+        Cli.RunWatchingAsync(cluster.Endpoint, TimeSpan.FromMinutes(3), text, args);
+
     /// <summary>The CLI with the admin's client certificate (<c>Gateway:Admins</c> names it).</summary>
-    public Task<CliResult> AdminAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, ["--cert", "certs/admin.pem", "--key", "certs/admin.key", .. args]);
+    public Task<CliResult> AdminAsync(params string[] args) => Cli.RunAsync(cluster.Endpoint, [.. AsAdmin, .. args]);
+
+    /// <summary>A CLI of the admin's that may run for minutes, such as a drain that waits for the node to leave.</summary>
+    public Task<CliResult> AdminFollowAsync(params string[] args) => FollowAsync([.. AsAdmin, .. args]);
 
     /// <summary><c>jobs run ARGS</c>, which must succeed; the new job's id.</summary>
     public async Task<string> StartAsync(params string[] runArgs)
@@ -45,9 +53,6 @@ public sealed class ClusterCli(RedisCluster cluster)
         Expect(nodes.ExitCode == 0, $"jobs nodes: {nodes}");
         return [.. Parse(nodes).GetProperty("nodes").EnumerateArray()];
     }
-
-    /// <summary>The node <c>jobs ps</c> says the job runs (or ran) on.</summary>
-    public async Task<string?> NodeOfAsync(string id) => (await PsAsync(id)).GetProperty("node").GetString();
 
     /// <summary>Kills every job this CLI started that may still run, ignoring the answers (a finished or lost job is fine).</summary>
     public async Task KillStartedAsync()

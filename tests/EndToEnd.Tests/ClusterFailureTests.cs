@@ -3,6 +3,7 @@ using System.Text.Json;
 using Jobs.Protos;
 using Jobs.TestSupport;
 using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace Jobs.EndToEnd.Tests;
 
@@ -13,6 +14,7 @@ namespace Jobs.EndToEnd.Tests;
 public sealed class ClusterFailureTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan LostWithin = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(8);
 
     [Fact(Timeout = 240_000)]
     public async Task Killing_a_silo_makes_its_jobs_lost_and_the_rest_of_the_cluster_goes_on()
@@ -25,12 +27,12 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
         {
             string lost = await cli.StartAsync("--node", "n2", "--", TestChildProgram.Path, "spawn-grandchild", pidFile);
             string kept = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "100000", "0.05");
-            pids.Add((await cli.PsAsync(lost)).GetProperty("pid").GetInt32());
+            pids.Add((await cluster.PsAsync(lost)).Pid);
             pids.Add(await Processes.ReadPidFileAsync(pidFile, TimeSpan.FromSeconds(20)));
-            var lostFollower = cli.FollowAsync("logs", lost);
-            var keptFollower = cli.FollowAsync("logs", kept);
-            // Time for both CLIs to start and attach (the lost follower's "ready" line shows it did).
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            var (lostFollower, lostAttached) = cli.FollowUntilSeenAsync("ready\n", "logs", lost);
+            var (keptFollower, keptAttached) = cli.FollowUntilSeenAsync("line 1\n", "logs", kept);
+            // Both followers have printed output of their jobs: they are attached before the kill.
+            await Task.WhenAll(lostAttached, keptAttached).WaitAsync(TimeSpan.FromSeconds(60));
 
             var sinceKill = Stopwatch.StartNew();
             await cluster.KillSiloAsync("n2");
@@ -79,7 +81,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             Assert.Contains("lost", row, StringComparison.OrdinalIgnoreCase);
 
             var after = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after the loss");
-            Assert.Equal("n1", await cli.NodeOfAsync(after));
+            Assert.Equal("n1", (await cluster.PsAsync(after)).Node);
             Assert.Equal("after the loss\n", (await cli.RunAsync("logs", after)).StdoutText);
             await cluster.WaitForNodesAsync(nodes => !nodes.Any(n => n.Name == "n2" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
 
@@ -93,6 +95,21 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             Assert.True(lines.Length > 20, keptOutput.ToString());
             Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"line {i}"), lines);
             Assert.Equal(stored.StdoutText, keptOutput.StdoutText);
+
+            // n2 started again (same name and ports) joins as a new node; the job it lost stays lost.
+            await cluster.RestartSiloAsync("n2");
+            var sinceRestart = Stopwatch.StartNew();
+            await cluster.WaitForNodesAsync(nodes => nodes.Any(n => n.Name == "n2" && n.Status == NodeStatus.Active), TimeSpan.FromSeconds(30));
+            output.WriteLine($"restart -> n2 listed active: {sinceRestart.Elapsed.TotalSeconds:F2} s");
+            await cluster.WaitForNodesAsync(nodes => nodes.Any(n => n.Name == "n2" && n.Status == NodeStatus.Active && n.Answered), TimeSpan.FromSeconds(30));
+            output.WriteLine($"restart -> n2 active and answering: {sinceRestart.Elapsed.TotalSeconds:F2} s");
+            string again = await cli.StartAsync("--node", "n2", "--", TestChildProgram.Path, "echo", "n2 is back");
+            Assert.Equal("n2 is back\n", (await cli.RunAsync("logs", again)).StdoutText);
+            Assert.Equal("JOB_STATE_LOST", (await cli.PsAsync(lost)).GetProperty("state").GetString());
+        }
+        catch (XunitException e) when (!e.Message.Contains(RedisCluster.LogsHeader, StringComparison.Ordinal))
+        {
+            throw new XunitException($"{e.Message}\n{cluster.Logs}", e);
         }
         finally
         {
@@ -105,50 +122,74 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
     [Fact(Timeout = 240_000)]
     public async Task Draining_a_node_sends_new_jobs_elsewhere_waits_for_short_jobs_kills_long_ones_and_leaves()
     {
-        await using var cluster = await RedisCluster.StartAsync(new Dictionary<string, string[]> { ["n1"] = ["--Jobs:DrainTimeout=00:00:05"] });
+        await using var cluster = await RedisCluster.StartAsync(new Dictionary<string, string[]> { ["n1"] = [$"--Jobs:DrainTimeout={DrainTimeout:c}"] });
         var cli = new ClusterCli(cluster);
         var jobPids = new List<int>();
         bool ended = false;
         try
         {
-            string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "6", "0.5");
-            string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
-            jobPids.Add((await cli.PsAsync(longJob)).GetProperty("pid").GetInt32());
-            var shortFollower = cli.FollowAsync("logs", shortJob);
-            var longWait = cli.FollowAsync("wait", longJob);
             var notAdmin = await cli.RunAsync("drain", "n1");
             Assert.True(notAdmin.ExitCode == 5, notAdmin.ToString());
+            string longJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "sleep", "600");
+            jobPids.Add((await cluster.PsAsync(longJob)).Pid);
+            // About 5 s: it ends while the node drains (a CLI call takes a second or two here), before the drain timeout.
+            string shortJob = await cli.StartAsync("--node", "n1", "--", TestChildProgram.Path, "drip", "10", "0.5");
+            var shortFollower = cli.FollowAsync("logs", shortJob);
+            var shortWait = cli.FollowAsync("wait", shortJob);
+            var longWait = cli.FollowAsync("wait", longJob);
 
             var sinceDrain = Stopwatch.StartNew();
-            var drain = await cli.AdminAsync("drain", "n1");
-            var longEnded = longWait.ContinueWith(_ => sinceDrain.Elapsed, TaskScheduler.Default);
-            cli.Expect(drain.ExitCode == 0, $"jobs drain n1: {drain}");
+            output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} jobs drain n1");
+            var drain = await cli.AdminAsync("drain", "--no-wait", "n1");
+            var longGone = Task.Run(async () => await Processes.WaitGoneAsync(jobPids[0], TimeSpan.FromSeconds(60)) ? sinceDrain.Elapsed : (TimeSpan?)null);
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs drain --no-wait n1 answered: {drain}");
+            cli.Expect(drain.ExitCode == 0, $"jobs drain --no-wait n1: {drain}");
+            // Both jobs ran when the drain began: the short one ends during it.
+            Assert.StartsWith("draining n1: 2 running jobs", drain.StdoutText);
+            // Draining a node that drains already is no error; without --no-wait it waits until the node has left.
+            var drainWaits = cli.AdminFollowAsync("drain", "n1");
 
             var nodes = await cli.NodesAsync();
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs nodes answered");
             var n1 = nodes.Single(n => n.GetProperty("name").GetString() == "n1");
             Assert.Equal(("NODE_STATUS_DRAINING", false), (n1.GetProperty("status").GetString(), n1.GetProperty("acceptsJobs").GetBoolean()));
             string elsewhere = await cli.StartAsync("--", TestChildProgram.Path, "echo", "while n1 drains");
-            Assert.Equal("n2", await cli.NodeOfAsync(elsewhere));
+            Assert.Equal("n2", (await cluster.PsAsync(elsewhere)).Node);
             var refused = await cli.RunAsync("run", "--node", "n1", "--", TestChildProgram.Path, "echo", "refused");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: new jobs checked");
             Assert.True(refused.ExitCode == 1, refused.ToString());
             Assert.Contains("n2", refused.Stderr);
 
             var shortOutput = await shortFollower;
-            Assert.Equal((0, string.Concat(Enumerable.Range(0, 6).Select(i => $"line {i}\n"))), (shortOutput.ExitCode, shortOutput.StdoutText));
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: the short job's follower ended: {shortOutput}");
+            Assert.Equal((0, string.Concat(Enumerable.Range(0, 10).Select(i => $"line {i}\n"))), (shortOutput.ExitCode, shortOutput.StdoutText));
+            var shortWaited = await shortWait;
+            Assert.True(shortWaited.ExitCode == 0, $"jobs wait of the short job: {shortWaited}");
+            // Once n1 has left (soon, on a loaded machine) its jobs are LOST, keeping how they had ended.
+            var shortStatus = await cluster.PsAsync(shortJob);
+            Assert.Contains(shortStatus.State, new[] { JobState.Exited, JobState.Lost });
+            Assert.Equal(0, shortStatus.ExitCode);
+            var killedAfter = await longGone;
+            output.WriteLine($"{killedAfter?.TotalSeconds,6:F2} s: the long job's process is gone");
+            cli.Expect(killedAfter is { } after && after >= DrainTimeout - TimeSpan.FromSeconds(0.5) && after <= DrainTimeout + TimeSpan.FromSeconds(15), $"the long job's process ended {killedAfter?.TotalSeconds:F1} s after the drain, not after the {DrainTimeout.TotalSeconds} s drain timeout");
             var longOutput = await longWait;
-            var killedAfter = await longEnded;
-            output.WriteLine($"drain -> the long job ended: {killedAfter.TotalSeconds:F2} s ({longOutput})");
-            cli.Expect(longOutput.ExitCode == 128 + 15, $"jobs wait of the long job: {longOutput}");
-            cli.Expect(killedAfter >= TimeSpan.FromSeconds(4.5) && killedAfter <= TimeSpan.FromSeconds(20), $"the long job ended {killedAfter.TotalSeconds:F1} s after the drain, not after the 5 s drain timeout");
-            cli.Expect(await Processes.WaitGoneAsync(jobPids[0], TimeSpan.FromSeconds(5)), "the long job's process still runs");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: the long job's wait ended: {longOutput}");
+            // 128 + SIGTERM. Known race (reported): the node leaves right after its last kill, and a
+            // follower that has not yet had the end by then hears LOST (6) instead; ps keeps the signal.
+            cli.Expect(longOutput.ExitCode is 128 + 15 or 6, $"jobs wait of the long job: {longOutput}");
+            var longStatus = await cluster.PsAsync(longJob);
+            cli.Expect(longStatus.State is JobState.Killed or JobState.Lost && longStatus.Signal == 15, $"the long job's status: {longStatus}");
 
+            var waited = await drainWaits;
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: jobs drain n1 (waiting) ended: {waited}");
+            cli.Expect(waited.ExitCode == 0 && waited.StdoutText.Contains("n1 left the cluster", StringComparison.Ordinal), $"jobs drain n1 (waiting): {waited}");
             var n1Silo = cluster.Silo("n1");
             cli.Expect(await n1Silo.WaitForExitAsync(TimeSpan.FromSeconds(30)), "n1 did not leave: its process still runs 30 s after its jobs ended");
-            output.WriteLine($"drain -> n1's process exited (code {n1Silo.ExitCode}): {sinceDrain.Elapsed.TotalSeconds:F2} s");
+            output.WriteLine($"{sinceDrain.Elapsed.TotalSeconds,6:F2} s: n1's process exited (code {n1Silo.ExitCode})");
             Assert.Equal(0, n1Silo.ExitCode);
             await cluster.WaitForNodesAsync(all => !all.Any(n => n.Name == "n1" && n.Status != NodeStatus.Dead), TimeSpan.FromSeconds(30));
             string afterLeave = await cli.StartAsync("--", TestChildProgram.Path, "echo", "after n1 left");
-            Assert.Equal("n2", await cli.NodeOfAsync(afterLeave));
+            Assert.Equal("n2", (await cluster.PsAsync(afterLeave)).Node);
 
             // Nothing of the cluster outlives it: processes, jobs, Redis (and with it every key).
             var everything = cluster.Pids.Concat(jobPids).ToList();
@@ -158,6 +199,10 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             {
                 Assert.True(await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(10)), $"process {pid} outlived the cluster");
             }
+        }
+        catch (XunitException e) when (!e.Message.Contains(RedisCluster.LogsHeader, StringComparison.Ordinal))
+        {
+            throw new XunitException($"{e.Message}\n{cluster.Logs}", e);
         }
         finally
         {

@@ -93,10 +93,10 @@ public sealed class ClusterTests(SharedClusterFixture fixture, ITestOutputHelper
         // Jobs of the tests before this one may still be ending.
         await Cluster.WaitForNodesAsync(nodes => nodes.Count(n => n.RunningJobs == 0 && n.Status == NodeStatus.Active) == 2, TimeSpan.FromSeconds(20));
 
-        var placed = new List<string?>();
+        var placed = new List<string>();
         for (int i = 0; i < 4; i++)
         {
-            placed.Add(await _cli.NodeOfAsync(await _cli.StartAsync("--", TestChildProgram.Path, "sleep", "600")));
+            placed.Add((await Cluster.PsAsync(await _cli.StartAsync("--", TestChildProgram.Path, "sleep", "600"))).Node);
         }
 
         output.WriteLine($"placed on: {string.Join(", ", placed)}");

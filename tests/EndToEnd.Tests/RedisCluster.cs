@@ -14,6 +14,9 @@ public sealed class RedisCluster : IAsyncDisposable
 {
     public static readonly IReadOnlyList<string> NodeNames = ["n1", "n2"];
 
+    /// <summary>What <see cref="Logs"/> starts with, so a message that carries them already is not given them twice.</summary>
+    public const string LogsHeader = "===== logs of the cluster =====";
+
     private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(90);
     private readonly Dictionary<string, ServerProcess> _silos = [];
     private readonly Dictionary<string, int> _siloPorts = [];
@@ -54,7 +57,7 @@ public sealed class RedisCluster : IAsyncDisposable
         {
             await Task.WhenAll(NodeNames.Select(node => cluster.StartSiloAsync(node, siloArgs?.GetValueOrDefault(node) ?? [])));
             cluster.Gateway = await ServerProcess.StartRemoteGatewayAsync(cluster.SiloGatewayPorts[NodeNames[0]], cluster.ClusteringArgs());
-            await cluster.WaitForNodesAsync(nodes => NodeNames.All(name => nodes.Any(n => n.Name == name && n.Status == NodeStatus.Active)), FormTimeout);
+            await cluster.WaitForNodesAsync(nodes => NodeNames.All(name => nodes.Any(n => n.Name == name && n.Status == NodeStatus.Active && n.Answered)), FormTimeout);
             return cluster;
         }
         catch (Exception e)
@@ -71,7 +74,11 @@ public sealed class RedisCluster : IAsyncDisposable
     /// <summary>Stops a node's Silo process with SIGTERM and waits for it to exit.</summary>
     public Task StopSiloAsync(string node, TimeSpan timeout) => _silos[node].StopAsync(timeout);
 
-    /// <summary>Starts a node's silo again, with the same name, ports and arguments, after it exited.</summary>
+    /// <summary>
+    /// Starts a node's silo again, with the same name, ports and arguments, after it exited. It may be
+    /// listed as active some seconds before it answers (after a crash Orleans' grain directory holds
+    /// its range under a lease): wait for <see cref="Node.Answered"/> before giving it jobs.
+    /// </summary>
     public async Task RestartSiloAsync(string node)
     {
         var old = _silos[node];
@@ -87,6 +94,20 @@ public sealed class RedisCluster : IAsyncDisposable
         {
             var response = await client.NodesAsync(new NodesRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
             return response.Nodes;
+        }
+    }
+
+    /// <summary>
+    /// A job's status through the gateway's gRPC Ps, asked as client1: quicker than a CLI process,
+    /// for checks on the side of what a test drives through the CLI.
+    /// </summary>
+    public async Task<JobStatus> PsAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        var (client, channel) = GrpcClients.Create(Endpoint, GrpcClients.Client1);
+        using (channel)
+        {
+            var response = await client.PsAsync(new PsRequest { JobId = jobId }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+            return response.Status;
         }
     }
 
@@ -126,7 +147,7 @@ public sealed class RedisCluster : IAsyncDisposable
     {
         get
         {
-            var text = new StringBuilder();
+            var text = new StringBuilder().AppendLine(LogsHeader);
             foreach (var (node, silo) in _silos)
             {
                 text.Append("===== silo ").Append(node).Append(" (pid ").Append(silo.Pid).AppendLine(") =====").Append(silo.Log);
@@ -183,6 +204,8 @@ public sealed class RedisCluster : IAsyncDisposable
         $"--Orleans:Redis={Redis.ConnectionString}",
         $"--Orleans:ClusterId={ClusterId}",
         $"--Orleans:ServiceId={ServiceId}",
+        // Times on every line, to line the processes' logs up with each other and with the test's output.
+        "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
     ];
 
     private async Task StartSiloAsync(string node, string[] extraArgs)

@@ -20,7 +20,8 @@ public sealed class ServerProcess : IAsyncDisposable
     private ServerProcess(IEnumerable<string> command, string readyLine, IEnumerable<string> args, string[]? wrapper = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         _readyLine = readyLine;
-        _again = () => new ServerProcess(command, readyLine, args, wrapper, environment) { Port = Port };
+        string[]? given = wrapper;
+        _again = () => new ServerProcess(command, readyLine, args, given, environment) { Port = Port };
         wrapper = [.. wrapper ?? [], "dotnet"];
         var start = new ProcessStartInfo(wrapper[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
         foreach (string part in wrapper[1..].Concat(command))
@@ -51,11 +52,13 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         _process.EnableRaisingEvents = true;
         _process.Start();
+        Pid = _process.Id;
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
-    public int Pid => _process.Id;
+    /// <summary>Its process id, kept after it exited and was disposed (for messages and checks).</summary>
+    public int Pid { get; }
 
     public bool HasExited => _process.HasExited;
 

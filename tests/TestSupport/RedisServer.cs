@@ -40,7 +40,7 @@ public sealed class RedisServer : IAsyncDisposable
     public string Folder => _directory;
 
     /// <summary>The process id of the server.</summary>
-    public int Pid => _process.Id;
+    public int Pid { get; private set; }
 
     /// <summary>What the server wrote to stdout and stderr, for failure messages.</summary>
     public string Log
@@ -153,6 +153,7 @@ public sealed class RedisServer : IAsyncDisposable
         try
         {
             process.Start();
+            server.Pid = process.Id;
         }
         catch (Win32Exception e)
         {
