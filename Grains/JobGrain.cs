@@ -286,8 +286,8 @@ public sealed class JobGrain(
 
     public Task<long> FindPositionAsync(OutputStreamKind stream, long offset)
     {
-        CurrentStatus();
-        return Task.FromResult(_log.FindPosition(stream, offset));
+        // A lost job's output went with its node: reading from the start answers with its status.
+        return Task.FromResult(CurrentStatus().State == JobState.Lost ? 0 : _log.FindPosition(stream, offset));
     }
 
     public async Task<bool> ForgetAsync()
@@ -391,7 +391,8 @@ public sealed class JobGrain(
             throw new JobNotFoundException($"job {this.GetPrimaryKeyString()} not found");
         }
 
-        return _status with { StdoutBytes = _log.StdoutBytes, StderrBytes = _log.StderrBytes };
+        // A lost job's counts are the ones recorded at its end; this activation holds none of its output.
+        return _status.State == JobState.Lost ? _status : _status with { StdoutBytes = _log.StdoutBytes, StderrBytes = _log.StderrBytes };
     }
 
     // Runs as grain turns: the channel hands each chunk over to the grain's scheduler.
@@ -449,7 +450,7 @@ public sealed class JobGrain(
         PublishSoon();
         try
         {
-            await WriteRecordAsync(_status);
+            await WriteRecordAsync(CurrentStatus());
         }
         catch (Exception e)
         {

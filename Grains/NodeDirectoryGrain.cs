@@ -23,9 +23,10 @@ public sealed class NodeDirectoryGrain(IClusterView cluster) : Grain, INodeDirec
 
     public async Task<ClusterNode> PickAsync(string? name)
     {
-        var members = cluster.Members().Where(m => m.Status == NodeStatus.Active && (name is null || m.Name == name)).ToList();
-        var nodes = await Task.WhenAll(members.Select(AskAsync));
-        var chosen = nodes.Where(n => n.TakesJobs)
+        // One round of answers serves both the choice and the refusal, so the two cannot disagree.
+        var nodes = await Task.WhenAll(cluster.Members().Where(m => m.Status == NodeStatus.Active).Select(AskAsync));
+        var candidates = nodes.Where(n => name is null || n.Name == name).ToList();
+        var chosen = candidates.Where(n => n.TakesJobs)
             .OrderBy(n => n.Info!.RunningJobs)
             .ThenBy(n => n.Info!.CpuPercent)
             .FirstOrDefault();
@@ -34,12 +35,11 @@ public sealed class NodeDirectoryGrain(IClusterView cluster) : Grain, INodeDirec
             return chosen;
         }
 
-        var takers = name is null ? nodes : await Task.WhenAll(cluster.Members().Where(m => m.Status == NodeStatus.Active).Select(AskAsync));
-        string open = string.Join(", ", takers.Where(n => n.TakesJobs).Select(n => n.Name).Order(StringComparer.Ordinal));
+        string open = string.Join(", ", nodes.Where(n => n.TakesJobs).Select(n => n.Name).Order(StringComparer.Ordinal));
         string which = open.Length == 0 ? "no node takes jobs now" : $"nodes that take jobs: {open}";
         throw new NodeUnavailableException(name is null
-            ? $"no live node takes jobs now"
-            : nodes.Length == 0 ? $"no live node is named '{name}'; {which}" : $"node '{name}' takes no jobs now ({Why(nodes[0])}); {which}");
+            ? "no live node takes jobs now"
+            : candidates.Count == 0 ? $"no live node is named '{name}'; {which}" : $"node '{name}' takes no jobs now ({Why(candidates[0])}); {which}");
     }
 
     private static string Why(ClusterNode node) => node.Info switch

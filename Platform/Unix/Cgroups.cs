@@ -391,9 +391,17 @@ internal sealed class Cgroups
                 continue;
             }
 
-            foreach (string job in Directory.EnumerateDirectories(server))
+            try
             {
-                KillAndRemoveAsync(job, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+                foreach (string job in Directory.EnumerateDirectories(server))
+                {
+                    KillAndRemoveAsync(job, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+                }
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Another server starting at the same moment swept it first (two silos on one machine).
+                continue;
             }
 
             TryDelete(server);
