@@ -6,7 +6,7 @@ namespace Jobs.Bench;
 internal sealed class BenchOptions
 {
     public const string Usage = """
-        usage: dotnet run -c Release --project bench/Jobs.Bench -- SCENARIO [--split] [options]
+        usage: dotnet run -c Release --project bench/Jobs.Bench -- SCENARIO [--split | --cluster] [options]
 
         scenarios:
           throughput      one follower of a job writing --bytes (1G) in --write-size (64K) writes,
@@ -29,6 +29,11 @@ internal sealed class BenchOptions
         options:
           --split           a Silo process and a Gateway with --Gateway:Silo=Remote (default: the
                             one-command server, the gateway hosting the silo)
+          --cluster         a redis-server of its own, Silo processes n1 and n2 clustered on it
+                            (Orleans:Clustering=Redis) and a Gateway with --Gateway:Silo=Remote;
+                            jobs run on n2, so their output crosses from a silo to the gateway's client
+          --node NAME       with --cluster: run the jobs on NAME (n1 or n2) instead of n2
+          --spread          with --cluster: leave RunRequest.node empty (the server places by load)
           --bytes SIZE      job output size (default per scenario, above)
           --write-size SIZE the job's write size (64K)
           --followers N     fanout followers (32)
@@ -53,11 +58,23 @@ internal sealed class BenchOptions
 
     public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start"];
 
+    /// <summary>The cluster's nodes (Orleans:NodeName of its two silos); jobs run on the second unless told otherwise.</summary>
+    public static readonly string[] ClusterNodes = ["n1", "n2"];
+
     public string Scenario { get; private set; } = "";
 
     public bool Help { get; private set; }
 
-    public bool Split { get; private set; }
+    public DeploymentKind Kind { get; private set; } = DeploymentKind.Combined;
+
+    /// <summary>With --cluster: the node given with --node, null for the default.</summary>
+    public string? Node { get; private set; }
+
+    /// <summary>With --cluster: jobs placed by the server (RunRequest.node empty).</summary>
+    public bool Spread { get; private set; }
+
+    /// <summary>RunRequest.node of every job the scenarios start: empty (any node) but in a cluster.</summary>
+    public string JobNode => Kind != DeploymentKind.Cluster || Spread ? "" : Node ?? ClusterNodes[1];
 
     public bool Isolate { get; private set; }
 
@@ -89,7 +106,10 @@ internal sealed class BenchOptions
 
     public List<string> ServerArgs { get; } = [];
 
-    public string Deployment => Split ? "split" : "combined";
+    public string Deployment => Kind.ToString().ToLowerInvariant();
+
+    /// <summary>The scenarios to run, in order.</summary>
+    public IReadOnlyList<string> ScenariosToRun => Scenario != "all" ? [Scenario] : Scenarios;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -131,7 +151,17 @@ internal sealed class BenchOptions
                     options.Isolate = true;
                     break;
                 case "--split":
-                    options.Split = true;
+                    options.SetKind(DeploymentKind.Split);
+                    break;
+                case "--cluster":
+                    options.SetKind(DeploymentKind.Cluster);
+                    break;
+                case "--node":
+                    string node = Value();
+                    options.Node = ClusterNodes.Contains(node) ? node : throw new UsageException($"--node: the bench's cluster has nodes {string.Join(" and ", ClusterNodes)}, not '{node}'");
+                    break;
+                case "--spread":
+                    options.Spread = true;
                     break;
                 case "--bytes":
                     options.Bytes = Size(name, Value());
@@ -201,7 +231,33 @@ internal sealed class BenchOptions
             throw new UsageException("missing scenario");
         }
 
+        options.CheckCluster();
         return options;
+    }
+
+    private void SetKind(DeploymentKind kind)
+    {
+        if (Kind != DeploymentKind.Combined && Kind != kind)
+        {
+            throw new UsageException("--split and --cluster are two deployments: give one");
+        }
+
+        Kind = kind;
+    }
+
+    // Options that only mean something in a cluster, and those that contradict each other.
+    private void CheckCluster()
+    {
+        bool cluster = Kind == DeploymentKind.Cluster;
+        if (!cluster && (Node is not null || Spread))
+        {
+            throw new UsageException($"{(Node is not null ? "--node" : "--spread")} needs --cluster");
+        }
+
+        if (Node is not null && Spread)
+        {
+            throw new UsageException("--node and --spread contradict each other: give one");
+        }
     }
 
     private static long Size(string name, string text) =>
