@@ -16,6 +16,7 @@ internal static class BenchApp
         ["start-rate"] = StartRate.RunAsync,
         ["idle"] = Idle.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
+        ["node-loss"] = NodeLoss.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -24,7 +24,12 @@ internal sealed class BenchOptions
                           (2000) Ps calls on random ids, then Kill them all and check none is left
           cold-start      wall time of the Native AOT CLI (dotnet publish Client -c Release -r linux-x64):
                           --count (50) runs of 'jobs --version', and of 'jobs ps ID' against a local server
-          all             every scenario above, in this order (--bytes and --count apply to all)
+          node-loss       --cluster only: --count (4) sleeps and one job that writes a line first on n2
+                          (or --node), a sleep on the other node, a follower of each; SIGKILL of that
+                          node's silo; time until Ps answers LOST and each follower ends LOST; the
+                          jobs' processes gone, the other node's job and follower untouched
+          all             every scenario above, in this order (--bytes and --count apply to all;
+                          node-loss with --cluster only)
 
         options:
           --split           a Silo process and a Gateway with --Gateway:Silo=Remote (default: the
@@ -56,7 +61,10 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start", "node-loss"];
+
+    /// <summary>Scenarios that need more than one node.</summary>
+    public static readonly string[] ClusterScenarios = ["node-loss"];
 
     /// <summary>The cluster's nodes (Orleans:NodeName of its two silos); jobs run on the second unless told otherwise.</summary>
     public static readonly string[] ClusterNodes = ["n1", "n2"];
@@ -108,8 +116,10 @@ internal sealed class BenchOptions
 
     public string Deployment => Kind.ToString().ToLowerInvariant();
 
-    /// <summary>The scenarios to run, in order.</summary>
-    public IReadOnlyList<string> ScenariosToRun => Scenario != "all" ? [Scenario] : Scenarios;
+    /// <summary>The scenarios to run, in order: one, or for <c>all</c> those the deployment can run.</summary>
+    public IReadOnlyList<string> ScenariosToRun => Scenario != "all" ? [Scenario]
+        : Kind == DeploymentKind.Cluster ? Scenarios
+        : Scenarios.Except(ClusterScenarios).ToArray();
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -245,7 +255,7 @@ internal sealed class BenchOptions
         Kind = kind;
     }
 
-    // Options that only mean something in a cluster, and those that contradict each other.
+    // Options and scenarios that only mean something in a cluster, and those that contradict each other.
     private void CheckCluster()
     {
         bool cluster = Kind == DeploymentKind.Cluster;
@@ -257,6 +267,16 @@ internal sealed class BenchOptions
         if (Node is not null && Spread)
         {
             throw new UsageException("--node and --spread contradict each other: give one");
+        }
+
+        if (!cluster && ClusterScenarios.Contains(Scenario))
+        {
+            throw new UsageException($"{Scenario} needs a cluster: add --cluster");
+        }
+
+        if (Spread && Scenario == "node-loss")
+        {
+            throw new UsageException("node-loss kills the node its jobs run on: give --node or nothing (n2), not --spread");
         }
     }
 
