@@ -59,6 +59,13 @@ internal sealed class Deployment : IAsyncDisposable
             + (JobNode.Length == 0 ? "jobs placed by load" : $"jobs on {JobNode}"),
     };
 
+    /// <summary>
+    /// How each process that runs jobs tracks their trees, as it logged at start ("process groups only" means no
+    /// cgroups and no watchdog: its jobs outlive it if it is killed).
+    /// </summary>
+    public string TreeTracking => string.Join("; ", (Kind == DeploymentKind.Combined ? [Gateway] : Silos)
+        .Select(p => $"{p.Name}: {p.LoggedAfter("Job process trees are tracked with ") ?? "not logged"}"));
+
     /// <summary>A cluster node's Silo process.</summary>
     public ServerProcess SiloOf(string node) => _nodes[node];
 

@@ -50,6 +50,7 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
         var deployment = await Deployment.StartAsync(Paths, Options, Clients, Token);
         _running.Add(deployment);
         Report.Line(label is null ? "server" : $"server ({label})", deployment.Description);
+        Report.Line("tree tracking", deployment.TreeTracking);
         return deployment;
     }
 
@@ -96,6 +97,10 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
             {
                 Report.Failure($"the warm-up job ran on '{status.Node}', not on {Options.JobNode} as RunRequest.node asked");
             }
+        }
+        else if (Options.Kind == DeploymentKind.Cluster)
+        {
+            Report.Line("job node", $"placed by load; the warm-up job ran on {status.Node}");
         }
 
         // The runtime compiles hot methods again in the background shortly after they get hot.

@@ -120,6 +120,16 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <paramref name="program"/> (looked up in PATH) with <paramref name="args"/>, ready once it logs <paramref name="readyLine"/>;
     /// <paramref name="ownedFolder"/>, if given, is deleted once it has exited.
     /// </summary>
+    /// <summary>The rest of the last log line still held that contains <paramref name="fragment"/>, after it; null when none does.</summary>
+    public string? LoggedAfter(string fragment)
+    {
+        lock (_tail)
+        {
+            string? line = _tail.LastOrDefault(l => l.Contains(fragment, StringComparison.Ordinal));
+            return line?[(line.IndexOf(fragment, StringComparison.Ordinal) + fragment.Length)..];
+        }
+    }
+
     public static async Task<ServerProcess> StartProgramAsync(string name, string program, IEnumerable<string> args, string readyLine, string workingDirectory, string? ownedFolder, CancellationToken cancellationToken)
     {
         var server = new ServerProcess(name, program, args, readyLine, workingDirectory, ownedFolder);

@@ -110,17 +110,22 @@ internal static class Idle
 
         Report.Progress($"Ps on every job to learn their pids");
         int running = 0;
+        var nodes = new string[count];
         var (psFailures, psError) = await ForEachAsync(clients, count, async (client, i) =>
         {
             var status = (await client.PsAsync(new PsRequest { JobId = ids[i] }, cancellationToken: ctx.Token)).Status;
             pids[i] = status.Pid;
+            nodes[i] = status.Node;
             if (status.State == JobState.Running && status.Pid > 0)
             {
                 Interlocked.Increment(ref running);
             }
         }, ctx.Token);
         int alive = pids.Count(pid => pid > 0 && ProcStatus.IsAliveRunning(pid, SleepArgv));
-        ctx.Report.Line("jobs running", $"{running} of {count} by Ps, {alive} sleep processes alive by /proc");
+        string where = server.Kind == DeploymentKind.Cluster
+            ? $" (on {string.Join(", ", nodes.Where(n => n is not null).GroupBy(n => n).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))})"
+            : "";
+        ctx.Report.Line("jobs running", $"{running} of {count} by Ps{where}, {alive} sleep processes alive by /proc");
         if (psFailures > 0 || running != count || alive != count)
         {
             ctx.Report.Failure($"expected {count} running jobs: Ps said {running} ({psFailures} calls failed{(psError is null ? "" : ", first: " + psError)}), /proc shows {alive}");

@@ -204,7 +204,7 @@ internal static class NodeLoss
 
             if (job.GoneAt is null)
             {
-                ctx.Report.Failure($"job {job.Id}: its process {job.Pid} still runs {GiveUp.TotalSeconds:F0} s after its node's silo was killed");
+                ctx.Report.Failure($"job {job.Id}: its process {job.Pid} still runs {GiveUp.TotalSeconds:F0} s after its node's silo was killed (see 'tree tracking': a silo with process groups only has no watchdog)");
             }
         }
 
