@@ -212,9 +212,19 @@ internal static class NodeLoss
         bool all = psTimes.Count == lost.Count && followerTimes.Count == lost.Count;
         var worst = psTimes.Concat(followerTimes).DefaultIfEmpty(GiveUp).Max();
         ctx.Report.Line("target", $"LOST within {Target.TotalSeconds:F0} s of the kill (Ps and each follower's end status)");
-        ctx.Report.Verdict("", all && worst <= Target, all
-            ? $"max/target = {Units.Ratio(worst / Target)} (target <= 1.000)"
-            : $"{lost.Count - psTimes.Count} of {lost.Count} jobs not LOST by Ps within {GiveUp.TotalSeconds:F0} s; {lost.Count - followerTimes.Count} of {lost.Count} followers did not end with a LOST status");
+        var missing = new List<string>();
+        if (psTimes.Count < lost.Count)
+        {
+            missing.Add($"{lost.Count - psTimes.Count} of {lost.Count} jobs not LOST by Ps within {GiveUp.TotalSeconds:F0} s");
+        }
+
+        if (followerTimes.Count < lost.Count)
+        {
+            missing.Add($"{lost.Count - followerTimes.Count} of {lost.Count} followers did not end with a LOST status");
+        }
+
+        string ratio = $"max/target = {Units.Ratio(worst / Target)} (target <= 1.000)";
+        ctx.Report.Verdict("", all && worst <= Target, all ? ratio : $"{string.Join("; ", missing)}; the others {ratio}");
     }
 
     // Killing the survivor's job ends its follower as any job's end does: it was open, and it still works.
