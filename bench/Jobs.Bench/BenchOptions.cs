@@ -44,7 +44,7 @@ internal sealed class BenchOptions
           --followers N     fanout followers (32)
           --channels N      fanout gRPC channels (4), followers spread round-robin
           --slow-rate B/S   slow follower's pace in bytes per second (1000000)
-          --count N         jobs for start-rate and idle (2000)
+          --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4)
           --callers N       concurrent callers for Run, Ps sweeps and Kill (8)
           --ps-calls N      timed Ps calls in idle (2000)
           --sample-ms N     RSS sampling interval in slow-follower (100)
