@@ -16,6 +16,7 @@ internal static class BenchApp
         ["start-rate"] = StartRate.RunAsync,
         ["idle"] = Idle.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
+        ["node-loss"] = NodeLoss.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)
@@ -45,7 +46,7 @@ internal static class BenchApp
             return 2;
         }
 
-        var missing = paths.Missing(options.Split);
+        var missing = paths.Missing(options.Kind);
         if (missing.Count > 0)
         {
             await Console.Error.WriteLineAsync($"Jobs.Bench: missing {string.Join(", ", missing)}\nbuild the server first:\n  {paths.BuildCommand}");
@@ -73,7 +74,7 @@ internal static class BenchApp
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
-        var names = options.Scenario == "all" ? BenchOptions.Scenarios : [options.Scenario];
+        var names = options.ScenariosToRun;
         var reports = new List<(Report Report, Outcome Outcome)>();
         foreach (string name in names)
         {
@@ -109,9 +110,13 @@ internal static class BenchApp
         Console.Out.WriteLine();
         Console.Out.WriteLine($"== {name} ({options.Deployment}) ==");
         report.Line("scenario", name);
-        report.Line("deployment", options.Split
-            ? "split (a Silo process and a Gateway with --Gateway:Silo=Remote)"
-            : "combined (the one-command server: the Gateway hosts the silo)");
+        report.Line("deployment", options.Kind switch
+        {
+            DeploymentKind.Split => "split (a Silo process and a Gateway with --Gateway:Silo=Remote)",
+            DeploymentKind.Cluster => $"cluster (Silo processes {string.Join(" and ", BenchOptions.ClusterNodes)} clustered on a redis-server of their own, a Gateway with --Gateway:Silo=Remote); "
+                + (options.JobNode.Length == 0 ? "jobs placed by the server (--spread: RunRequest.node empty)" : $"jobs run on {options.JobNode} (RunRequest.node)"),
+            _ => "combined (the one-command server: the Gateway hosts the silo)",
+        });
         if (options.ServerArgs.Count > 0)
         {
             report.Line("server args", string.Join(' ', options.ServerArgs));

@@ -6,7 +6,7 @@ namespace Jobs.Bench;
 internal sealed class BenchOptions
 {
     public const string Usage = """
-        usage: dotnet run -c Release --project bench/Jobs.Bench -- SCENARIO [--split] [options]
+        usage: dotnet run -c Release --project bench/Jobs.Bench -- SCENARIO [--split | --cluster] [options]
 
         scenarios:
           throughput      one follower of a job writing --bytes (1G) in --write-size (64K) writes,
@@ -24,17 +24,27 @@ internal sealed class BenchOptions
                           (2000) Ps calls on random ids, then Kill them all and check none is left
           cold-start      wall time of the Native AOT CLI (dotnet publish Client -c Release -r linux-x64):
                           --count (50) runs of 'jobs --version', and of 'jobs ps ID' against a local server
-          all             every scenario above, in this order (--bytes and --count apply to all)
+          node-loss       --cluster only: --count (4) sleeps and one job that writes a line first on n2
+                          (or --node), a sleep on the other node, a follower of each; SIGKILL of that
+                          node's silo; time until Ps answers LOST and each follower ends LOST; the
+                          jobs' processes gone, the other node's job and follower untouched
+          all             every scenario above, in this order (--bytes and --count apply to all;
+                          node-loss with --cluster only)
 
         options:
           --split           a Silo process and a Gateway with --Gateway:Silo=Remote (default: the
                             one-command server, the gateway hosting the silo)
+          --cluster         a redis-server of its own, Silo processes n1 and n2 clustered on it
+                            (Orleans:Clustering=Redis) and a Gateway with --Gateway:Silo=Remote;
+                            jobs run on n2, so their output crosses from a silo to the gateway's client
+          --node NAME       with --cluster: run the jobs on NAME (n1 or n2) instead of n2
+          --spread          with --cluster: leave RunRequest.node empty (the server places by load)
           --bytes SIZE      job output size (default per scenario, above)
           --write-size SIZE the job's write size (64K)
           --followers N     fanout followers (32)
           --channels N      fanout gRPC channels (4), followers spread round-robin
           --slow-rate B/S   slow follower's pace in bytes per second (1000000)
-          --count N         jobs for start-rate and idle (2000)
+          --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4)
           --callers N       concurrent callers for Run, Ps sweeps and Kill (8)
           --ps-calls N      timed Ps calls in idle (2000)
           --sample-ms N     RSS sampling interval in slow-follower (100)
@@ -51,13 +61,28 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start", "node-loss"];
+
+    /// <summary>Scenarios that need more than one node.</summary>
+    public static readonly string[] ClusterScenarios = ["node-loss"];
+
+    /// <summary>The cluster's nodes (Orleans:NodeName of its two silos); jobs run on the second unless told otherwise.</summary>
+    public static readonly string[] ClusterNodes = ["n1", "n2"];
 
     public string Scenario { get; private set; } = "";
 
     public bool Help { get; private set; }
 
-    public bool Split { get; private set; }
+    public DeploymentKind Kind { get; private set; } = DeploymentKind.Combined;
+
+    /// <summary>With --cluster: the node given with --node, null for the default.</summary>
+    public string? Node { get; private set; }
+
+    /// <summary>With --cluster: jobs placed by the server (RunRequest.node empty).</summary>
+    public bool Spread { get; private set; }
+
+    /// <summary>RunRequest.node of every job the scenarios start: empty (any node) but in a cluster.</summary>
+    public string JobNode => Kind != DeploymentKind.Cluster || Spread ? "" : Node ?? ClusterNodes[1];
 
     public bool Isolate { get; private set; }
 
@@ -89,7 +114,12 @@ internal sealed class BenchOptions
 
     public List<string> ServerArgs { get; } = [];
 
-    public string Deployment => Split ? "split" : "combined";
+    public string Deployment => Kind.ToString().ToLowerInvariant();
+
+    /// <summary>The scenarios to run, in order: one, or for <c>all</c> those the deployment can run.</summary>
+    public IReadOnlyList<string> ScenariosToRun => Scenario != "all" ? [Scenario]
+        : Kind == DeploymentKind.Cluster ? Scenarios
+        : Scenarios.Except(ClusterScenarios).ToArray();
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -131,7 +161,17 @@ internal sealed class BenchOptions
                     options.Isolate = true;
                     break;
                 case "--split":
-                    options.Split = true;
+                    options.SetKind(DeploymentKind.Split);
+                    break;
+                case "--cluster":
+                    options.SetKind(DeploymentKind.Cluster);
+                    break;
+                case "--node":
+                    string node = Value();
+                    options.Node = ClusterNodes.Contains(node) ? node : throw new UsageException($"--node: the bench's cluster has nodes {string.Join(" and ", ClusterNodes)}, not '{node}'");
+                    break;
+                case "--spread":
+                    options.Spread = true;
                     break;
                 case "--bytes":
                     options.Bytes = Size(name, Value());
@@ -201,7 +241,43 @@ internal sealed class BenchOptions
             throw new UsageException("missing scenario");
         }
 
+        options.CheckCluster();
         return options;
+    }
+
+    private void SetKind(DeploymentKind kind)
+    {
+        if (Kind != DeploymentKind.Combined && Kind != kind)
+        {
+            throw new UsageException("--split and --cluster are two deployments: give one");
+        }
+
+        Kind = kind;
+    }
+
+    // Options and scenarios that only mean something in a cluster, and those that contradict each other.
+    private void CheckCluster()
+    {
+        bool cluster = Kind == DeploymentKind.Cluster;
+        if (!cluster && (Node is not null || Spread))
+        {
+            throw new UsageException($"{(Node is not null ? "--node" : "--spread")} needs --cluster");
+        }
+
+        if (Node is not null && Spread)
+        {
+            throw new UsageException("--node and --spread contradict each other: give one");
+        }
+
+        if (!cluster && ClusterScenarios.Contains(Scenario))
+        {
+            throw new UsageException($"{Scenario} needs a cluster: add --cluster");
+        }
+
+        if (Spread && Scenario == "node-loss")
+        {
+            throw new UsageException("node-loss kills the node its jobs run on: give --node or nothing (n2), not --spread");
+        }
     }
 
     private static long Size(string name, string text) =>

@@ -45,10 +45,10 @@ internal sealed class BenchPaths
     }
 
     /// <summary>The files a run needs that are not there, empty when all are.</summary>
-    public IReadOnlyList<string> Missing(bool split)
+    public IReadOnlyList<string> Missing(DeploymentKind kind)
     {
         var needed = new List<string> { GatewayDll, Path.Combine(Certs, "server.pem"), Path.Combine(Certs, "client1.pem"), TestChild };
-        if (split)
+        if (kind != DeploymentKind.Combined)
         {
             needed.Add(SiloDll);
         }

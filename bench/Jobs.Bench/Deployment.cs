@@ -3,47 +3,81 @@ using System.Diagnostics;
 namespace Jobs.Bench;
 
 /// <summary>
-/// The server as the scenario runs it: the one-command gateway hosting the silo (combined), or a Silo
-/// process plus a gateway connected to it (split), on free loopback ports with absolute certificate paths.
+/// The server as the scenario runs it: the one-command gateway hosting the silo (combined), a Silo process
+/// plus a gateway connected to it (split), or a redis-server with Silo processes n1 and n2 clustered on it
+/// and a remote gateway (cluster); on free loopback ports with absolute certificate paths.
 /// </summary>
 internal sealed class Deployment : IAsyncDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(90);
+    private readonly IReadOnlyDictionary<string, ServerProcess> _nodes;
 
-    private Deployment(ServerProcess gateway, ServerProcess? silo, int port)
+    private Deployment(DeploymentKind kind, ServerProcess gateway, IReadOnlyList<ServerProcess> silos, IReadOnlyDictionary<string, ServerProcess> nodes, RedisServer? redis, int port, string jobNode)
     {
+        Kind = kind;
         Gateway = gateway;
-        Silo = silo;
+        Silos = silos;
+        _nodes = nodes;
+        Redis = redis;
+        JobNode = jobNode;
         Endpoint = $"https://127.0.0.1:{port}";
     }
 
+    public DeploymentKind Kind { get; }
+
     public ServerProcess Gateway { get; }
 
-    public ServerProcess? Silo { get; }
+    /// <summary>The Silo processes: none when combined, one when split, n1 and n2 in a cluster.</summary>
+    public IReadOnlyList<ServerProcess> Silos { get; }
 
-    /// <summary>The process that hosts the grains (and spawns the jobs).</summary>
-    public ServerProcess SiloHost => Silo ?? Gateway;
+    /// <summary>The cluster's own Redis; null but in a cluster. Not one of <see cref="Processes"/>: it is not Jobs.</summary>
+    public RedisServer? Redis { get; }
+
+    /// <summary>The node the scenarios' jobs run on (RunRequest.node); empty when the server picks.</summary>
+    public string JobNode { get; }
+
+    /// <summary>The processes that spawn the scenarios' jobs: the gateway hosting the silo, the silo, or the job node's silo (both with --spread).</summary>
+    public IReadOnlyList<ServerProcess> JobHosts => Kind switch
+    {
+        DeploymentKind.Combined => [Gateway],
+        DeploymentKind.Cluster when JobNode.Length > 0 => [_nodes[JobNode]],
+        _ => Silos,
+    };
 
     public string Endpoint { get; }
 
-    public IEnumerable<ServerProcess> Processes => Silo is null ? [Gateway] : [Silo, Gateway];
+    /// <summary>The Jobs processes (silos first, then the gateway); Redis is apart.</summary>
+    public IEnumerable<ServerProcess> Processes => [.. Silos, Gateway];
 
-    public string Description => Silo is null
-        ? $"combined: Jobs.Gateway pid {Gateway.Pid} hosting the silo, {Endpoint}"
-        : $"split: Jobs.Silo pid {Silo.Pid} + Jobs.Gateway pid {Gateway.Pid} (Gateway:Silo=Remote), {Endpoint}";
+    public string Description => Kind switch
+    {
+        DeploymentKind.Combined => $"combined: Jobs.Gateway pid {Gateway.Pid} hosting the silo, {Endpoint}",
+        DeploymentKind.Split => $"split: Jobs.Silo pid {Silos[0].Pid} + Jobs.Gateway pid {Gateway.Pid} (Gateway:Silo=Remote), {Endpoint}",
+        _ => $"cluster: {string.Join(" + ", _nodes.Select(n => $"Jobs.Silo {n.Key} pid {n.Value.Pid}"))} on redis-server pid {Redis!.Process.Pid} ({Redis.ConnectionString}) "
+            + $"+ Jobs.Gateway pid {Gateway.Pid} (Gateway:Silo=Remote, Redis clustering), {Endpoint}; "
+            + (JobNode.Length == 0 ? "jobs placed by load" : $"jobs on {JobNode}"),
+    };
 
-    public static async Task<Deployment> StartAsync(BenchPaths paths, bool split, IReadOnlyList<string> extraArgs, CancellationToken cancellationToken)
+    /// <summary>
+    /// How each process that runs jobs tracks their trees, as it logged at start ("process groups only" means no
+    /// cgroups and no watchdog: its jobs outlive it if it is killed).
+    /// </summary>
+    public string TreeTracking => string.Join("; ", (Kind == DeploymentKind.Combined ? [Gateway] : Silos)
+        .Select(p => $"{p.Name}: {p.LoggedAfter("Job process trees are tracked with ") ?? "not logged"}"));
+
+    /// <summary>A cluster node's Silo process.</summary>
+    public ServerProcess SiloOf(string node) => _nodes[node];
+
+    public static async Task<Deployment> StartAsync(BenchPaths paths, BenchOptions options, GrpcClients clients, CancellationToken cancellationToken)
     {
         int port = FreePorts.Next();
-        int siloPort = FreePorts.Next();
-        int orleansGatewayPort = FreePorts.Next();
         var gatewayArgs = new List<string>
         {
             $"--Gateway:Listen=127.0.0.1:{port}",
             $"--Gateway:Certificate={Path.Combine(paths.Certs, "server.pem")}",
             $"--Gateway:Key={Path.Combine(paths.Certs, "server.key")}",
             $"--Gateway:ClientCa={Path.Combine(paths.Certs, "client_ca.pem")}",
-            $"--Orleans:GatewayPort={orleansGatewayPort}",
             // The checkout's development key, and no abuse limits: the bench measures capacity,
             // from one identity. Later --server-arg values override these.
             "--Gateway:AllowReadableKey=true",
@@ -53,41 +87,145 @@ internal sealed class Deployment : IAsyncDisposable
             "--Gateway:Limits:MaxFollowersPerIdentity=1000000",
         };
         // The silo enforces the running-jobs cap.
-        extraArgs = ["--Jobs:MaxRunningJobsPerOwner=1000000", .. extraArgs];
+        string[] extraArgs = ["--Jobs:MaxRunningJobsPerOwner=1000000", .. options.ServerArgs];
 
-        if (!split)
+        switch (options.Kind)
         {
-            gatewayArgs.Add($"--Orleans:SiloPort={siloPort}");
-            gatewayArgs.AddRange(extraArgs);
-            var combined = await ServerProcess.StartAsync("Jobs.Gateway", paths.GatewayDll, "Jobs gateway listening on", gatewayArgs, paths.Root, cancellationToken);
-            return new Deployment(combined, null, port);
-        }
+            case DeploymentKind.Combined:
+            {
+                gatewayArgs.AddRange([$"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", .. extraArgs]);
+                var combined = await StartGatewayAsync(paths, gatewayArgs, cancellationToken);
+                return new Deployment(DeploymentKind.Combined, combined, [], new Dictionary<string, ServerProcess>(), null, port, "");
+            }
 
-        var silo = await ServerProcess.StartAsync(
-            "Jobs.Silo", paths.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={orleansGatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. extraArgs], paths.Root, cancellationToken);
+            case DeploymentKind.Split:
+            {
+                int orleansGatewayPort = FreePorts.Next();
+                var silo = await StartSiloAsync(paths, "Jobs.Silo", FreePorts.Next(), orleansGatewayPort, extraArgs, cancellationToken);
+                try
+                {
+                    gatewayArgs.AddRange([$"--Orleans:GatewayPort={orleansGatewayPort}", "--Gateway:Silo=Remote", .. extraArgs]);
+                    var gateway = await StartGatewayAsync(paths, gatewayArgs, cancellationToken);
+                    return new Deployment(DeploymentKind.Split, gateway, [silo], new Dictionary<string, ServerProcess>(), null, port, "");
+                }
+                catch
+                {
+                    await silo.DisposeAsync();
+                    throw;
+                }
+            }
+
+            default:
+                return await StartClusterAsync(paths, options.JobNode, port, gatewayArgs, extraArgs, clients, cancellationToken);
+        }
+    }
+
+    // Redis, then both silos at once, then the gateway; ready once the gateway lists every node active.
+    private static async Task<Deployment> StartClusterAsync(BenchPaths paths, string jobNode, int port, List<string> gatewayArgs, string[] extraArgs, GrpcClients clients, CancellationToken cancellationToken)
+    {
+        var redis = await RedisServer.StartAsync(cancellationToken);
+        var silos = new Dictionary<string, ServerProcess>();
+        ServerProcess? gateway = null;
         try
         {
-            gatewayArgs.Add("--Gateway:Silo=Remote");
-            gatewayArgs.AddRange(extraArgs);
-            var gateway = await ServerProcess.StartAsync("Jobs.Gateway", paths.GatewayDll, "Jobs gateway listening on", gatewayArgs, paths.Root, cancellationToken);
-            return new Deployment(gateway, silo, port);
+            string[] clustering =
+            [
+                "--Orleans:Clustering=Redis",
+                $"--Orleans:Redis={redis.ConnectionString}",
+                $"--Orleans:ClusterId=bench-{Guid.NewGuid():N}",
+            ];
+            var starts = BenchOptions.ClusterNodes.ToDictionary(node => node, node => StartSiloAsync(
+                paths, $"Jobs.Silo {node}", FreePorts.Next(), FreePorts.Next(), [.. clustering, "--Orleans:AdvertisedAddress=127.0.0.1", $"--Orleans:NodeName={node}", .. extraArgs], cancellationToken));
+            try
+            {
+                await Task.WhenAll(starts.Values);
+            }
+            finally
+            {
+                // Those that did start are stopped below if another did not.
+                foreach (var (node, start) in starts.Where(s => s.Value.IsCompletedSuccessfully))
+                {
+                    silos[node] = start.Result;
+                }
+            }
+
+            gatewayArgs.AddRange([.. clustering, "--Gateway:Silo=Remote", .. extraArgs]);
+            gateway = await StartGatewayAsync(paths, gatewayArgs, cancellationToken);
+            var deployment = new Deployment(DeploymentKind.Cluster, gateway, [.. BenchOptions.ClusterNodes.Select(n => silos[n])], silos, redis, port, jobNode);
+            await deployment.WaitForNodesAsync(clients, cancellationToken);
+            return deployment;
         }
         catch
         {
-            await silo.DisposeAsync();
+            if (gateway is not null)
+            {
+                await gateway.DisposeAsync();
+            }
+
+            foreach (var silo in silos.Values)
+            {
+                await silo.DisposeAsync();
+            }
+
+            await redis.DisposeAsync();
             throw;
         }
     }
 
-    public RssSnapshot Rss() => new(Processes.Select(p => (p.Name, p.Pid, ProcStatus.Memory(p.Pid))).ToList());
+    private static Task<ServerProcess> StartGatewayAsync(BenchPaths paths, IEnumerable<string> args, CancellationToken cancellationToken) =>
+        ServerProcess.StartAsync("Jobs.Gateway", paths.GatewayDll, "Jobs gateway listening on", args, paths.Root, cancellationToken);
 
-    /// <summary>Gateway first, then the silo; SIGTERM, then kill. One line per process.</summary>
+    private static Task<ServerProcess> StartSiloAsync(BenchPaths paths, string name, int siloPort, int gatewayPort, IEnumerable<string> args, CancellationToken cancellationToken) =>
+        ServerProcess.StartAsync(
+            name, paths.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. args], paths.Root, cancellationToken);
+
+    /// <summary>Asks Nodes every 250 ms until every cluster node is listed active; the cluster did not form (ServerStartException) otherwise.</summary>
+    private async Task WaitForNodesAsync(GrpcClients clients, CancellationToken cancellationToken)
+    {
+        var client = clients.Create(Endpoint);
+        var clock = Stopwatch.StartNew();
+        string last = "no answer yet";
+        while (clock.Elapsed < FormTimeout)
+        {
+            try
+            {
+                var nodes = (await client.NodesAsync(new Protos.NodesRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken)).Nodes;
+                if (BenchOptions.ClusterNodes.All(name => nodes.Any(n => n.Name == name && n.Status == Protos.NodeStatus.Active)))
+                {
+                    Report.Progress($"the cluster formed: {string.Join(", ", nodes.Select(n => $"{n.Name} {n.Address} {n.Status}"))} after {Units.Seconds(clock.Elapsed)}");
+                    return;
+                }
+
+                last = string.Join("; ", nodes.Select(n => $"{n.Name} {n.Address} {n.Status}"));
+            }
+            catch (Grpc.Core.RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                last = $"{e.StatusCode}: {e.Status.Detail}";
+            }
+
+            await Task.Delay(250, cancellationToken);
+        }
+
+        string logs = string.Join("\n", Processes.Select(p => $"===== {p.Name} pid {p.Pid} =====\n{p.LogTail}"));
+        throw new ServerStartException($"the cluster did not list {string.Join(" and ", BenchOptions.ClusterNodes)} active within {FormTimeout.TotalSeconds:F0} s; last Nodes answer: {last}\n{logs}");
+    }
+
+    public RssSnapshot Rss() => new(
+        Processes.Select(p => (p.Name, p.Pid, ProcStatus.Memory(p.Pid))).ToList(),
+        Redis is null ? [] : [(Redis.Process.Name, Redis.Process.Pid, ProcStatus.Memory(Redis.Process.Pid))]);
+
+    /// <summary>Gateway first, then the silos, then Redis (the silos write to it as they leave); SIGTERM, then kill. One line per process.</summary>
     public async Task<IReadOnlyList<string>> StopAsync()
     {
         var lines = new List<string> { await Gateway.StopAsync(StopGrace) };
-        if (Silo is not null)
+        foreach (var silo in Silos)
         {
-            lines.Add(await Silo.StopAsync(StopGrace));
+            lines.Add(await silo.StopAsync(StopGrace));
+        }
+
+        if (Redis is not null)
+        {
+            lines.Add(await Redis.StopAsync(StopGrace));
         }
 
         return lines;
@@ -96,29 +234,43 @@ internal sealed class Deployment : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
-        if (Silo is not null)
+        foreach (var silo in Silos)
         {
-            await Silo.DisposeAsync();
+            await silo.DisposeAsync();
+        }
+
+        if (Redis is not null)
+        {
+            await Redis.DisposeAsync();
         }
     }
 }
 
-/// <summary>VmRSS and VmHWM of each server process at one moment.</summary>
-internal sealed class RssSnapshot(IReadOnlyList<(string Name, int Pid, (long RssKiB, long HwmKiB)? Memory)> processes)
+/// <summary>VmRSS and VmHWM of each server process at one moment; <paramref name="apart"/> (Redis) is listed but not summed.</summary>
+internal sealed class RssSnapshot(
+    IReadOnlyList<(string Name, int Pid, (long RssKiB, long HwmKiB)? Memory)> processes,
+    IReadOnlyList<(string Name, int Pid, (long RssKiB, long HwmKiB)? Memory)> apart)
 {
     public long TotalRssKiB => processes.Sum(p => p.Memory?.RssKiB ?? 0);
 
     public long TotalHwmKiB => processes.Sum(p => p.Memory?.HwmKiB ?? 0);
 
-    public long RssKiBOf(string name) => processes.Where(p => p.Name == name).Sum(p => p.Memory?.RssKiB ?? 0);
+    public long RssKiBOf(IEnumerable<ServerProcess> some)
+    {
+        var pids = some.Select(p => p.Pid).ToHashSet();
+        return processes.Where(p => pids.Contains(p.Pid)).Sum(p => p.Memory?.RssKiB ?? 0);
+    }
 
     public override string ToString()
     {
-        string each = string.Join(", ", processes.Select(p => p.Memory is { } m
-            ? $"{p.Name} pid {p.Pid}: {Units.MB(m.RssKiB * 1024.0)} / {Units.MB(m.HwmKiB * 1024.0)}"
-            : $"{p.Name} pid {p.Pid}: gone"));
-        return $"VmRSS {Units.MB(TotalRssKiB * 1024.0)}, VmHWM {Units.MB(TotalHwmKiB * 1024.0)} (sum; {each})";
+        string each = string.Join(", ", processes.Select(Describe));
+        string others = apart.Count == 0 ? "" : $"; not in the sum: {string.Join(", ", apart.Select(Describe))}";
+        return $"VmRSS {Units.MB(TotalRssKiB * 1024.0)}, VmHWM {Units.MB(TotalHwmKiB * 1024.0)} (sum; {each}){others}";
     }
+
+    private static string Describe((string Name, int Pid, (long RssKiB, long HwmKiB)? Memory) p) => p.Memory is { } m
+        ? $"{p.Name} pid {p.Pid}: {Units.MB(m.RssKiB * 1024.0)} / {Units.MB(m.HwmKiB * 1024.0)}"
+        : $"{p.Name} pid {p.Pid}: gone";
 }
 
 /// <summary>Samples the server's total VmRSS at a fixed interval until stopped; keeps the maximum.</summary>

@@ -83,6 +83,70 @@ internal static class ProcStatus
         }
     }
 
+    /// <summary>The processes whose parent is <paramref name="pid"/> now, with their command lines.</summary>
+    public static IReadOnlyList<(int Pid, string CommandLine)> ChildrenOf(int pid)
+    {
+        var children = new List<(int, string)>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int child) && Describe(child) is { Ppid: var parent } && parent == pid)
+            {
+                children.Add((child, CommandLine(child)));
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary>State (R, S, Z...) and parent of a process, or null when it is gone.</summary>
+    public static (char State, int Ppid)? Describe(int pid)
+    {
+        try
+        {
+            // Fields after the command's closing parenthesis: state, then the parent's pid.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A process's state, parent, cgroups and command line in one line, for a report about a process that should be gone.</summary>
+    public static string Explain(int pid)
+    {
+        if (Describe(pid) is not { } process)
+        {
+            return $"pid {pid} gone";
+        }
+
+        string cgroups;
+        try
+        {
+            cgroups = string.Join(" ", File.ReadAllLines($"/proc/{pid}/cgroup").Select(line => line[(line.IndexOf(':') + 1)..]).Where(line => line.Contains("jobs", StringComparison.Ordinal)));
+        }
+        catch (IOException)
+        {
+            cgroups = "";
+        }
+
+        return $"pid {pid} state {process.State} parent {process.Ppid}, cgroups [{(cgroups.Length == 0 ? "none named jobs" : cgroups)}]: {CommandLine(pid)}";
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
     private static long Kib(string line)
     {
         var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);

@@ -21,11 +21,16 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
 
     public GrpcClients Clients { get; } = new(paths, options.Window);
 
-    public static RunRequest Flood(long bytes, int writeSize) => new()
+    /// <summary>A job to start, on the deployment's job node (RunRequest.node; empty but in a cluster).</summary>
+    public RunRequest Job(string command, params string[] args) => new()
     {
-        Command = BenchPaths.TestChild,
-        Args = { "flood", bytes.ToString(CultureInfo.InvariantCulture), writeSize.ToString(CultureInfo.InvariantCulture) },
+        Command = command,
+        Args = { args },
+        Node = Options.JobNode,
     };
+
+    public RunRequest Flood(long bytes, int writeSize) =>
+        Job(BenchPaths.TestChild, "flood", bytes.ToString(CultureInfo.InvariantCulture), writeSize.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>Registers a figure in progress, printed if the scenario times out or is interrupted.</summary>
     public void WhileRunning(string key, Func<string> describe) => _partial.Add((key, describe));
@@ -42,9 +47,10 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
     public async Task<Deployment> StartServerAsync(string? label = null)
     {
         Report.Progress($"starting the {Options.Deployment} server{(label is null ? "" : $" ({label})")}");
-        var deployment = await Deployment.StartAsync(Paths, Options.Split, Options.ServerArgs, Token);
+        var deployment = await Deployment.StartAsync(Paths, Options, Clients, Token);
         _running.Add(deployment);
         Report.Line(label is null ? "server" : $"server ({label})", deployment.Description);
+        Report.Line("tree tracking", deployment.TreeTracking);
         return deployment;
     }
 
@@ -79,7 +85,24 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
             Report.Failure($"warm-up: {follower.Error}");
         }
 
-        await client.PsAsync(new PsRequest { JobId = run.JobId }, cancellationToken: Token);
+        var status = (await client.PsAsync(new PsRequest { JobId = run.JobId }, cancellationToken: Token)).Status;
+        if (Options.JobNode.Length > 0)
+        {
+            // What the figures claim (output crossing from that node's silo) holds only if the job ran there.
+            if (status.Node == Options.JobNode)
+            {
+                Report.Line("job node", $"{status.Node} (Ps of the warm-up job)");
+            }
+            else
+            {
+                Report.Failure($"the warm-up job ran on '{status.Node}', not on {Options.JobNode} as RunRequest.node asked");
+            }
+        }
+        else if (Options.Kind == DeploymentKind.Cluster)
+        {
+            Report.Line("job node", $"placed by load; the warm-up job ran on {status.Node}");
+        }
+
         // The runtime compiles hot methods again in the background shortly after they get hot.
         await Task.Delay(TimeSpan.FromSeconds(1), Token);
         return run.JobId;

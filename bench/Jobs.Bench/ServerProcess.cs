@@ -4,18 +4,20 @@ using System.Globalization;
 namespace Jobs.Bench;
 
 /// <summary>
-/// One real server process (<c>dotnet Jobs.Gateway.dll</c> or <c>dotnet Jobs.Silo.dll</c>), its log
-/// kept as a bounded tail for error messages. Stopped with SIGTERM, killed if it does not stop.
+/// One real server process (<c>dotnet Jobs.Gateway.dll</c>, <c>dotnet Jobs.Silo.dll</c> or <c>redis-server</c>), its
+/// log kept as a bounded tail for error messages. Stopped with SIGTERM, killed if it does not stop. A folder it
+/// alone uses (redis-server's <c>--dir</c>) is deleted once it has exited, however the bench ends.
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
     private const int TailLines = 200;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly List<Process> s_running = [];
+    private static readonly List<ServerProcess> s_running = [];
     private readonly Process _process;
     private readonly Queue<string> _tail = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _readyLine;
+    private readonly string? _ownedFolder;
 
     static ServerProcess()
     {
@@ -23,41 +25,43 @@ internal sealed class ServerProcess : IAsyncDisposable
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
     }
 
-    /// <summary>Kills every server still running, with its jobs; for a bench that has to exit at once.</summary>
+    /// <summary>Kills every server still running, with its jobs, and deletes the folders they owned; for a bench that has to exit at once.</summary>
     public static void KillAll()
     {
-        Process[] running;
+        ServerProcess[] running;
         lock (s_running)
         {
             running = [.. s_running];
         }
 
-        foreach (var process in running)
+        foreach (var server in running)
         {
             try
             {
-                Report.Progress($"killing server pid {process.Id} and its jobs");
-                process.Kill(entireProcessTree: true);
+                Report.Progress($"killing server pid {server.Pid} and its jobs");
+                server._process.Kill(entireProcessTree: true);
             }
             catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
                 // exited meanwhile
             }
+
+            server.DeleteOwnedFolder();
         }
     }
 
-    private ServerProcess(string name, string dll, string readyLine, IEnumerable<string> args, string workingDirectory)
+    private ServerProcess(string name, string program, IEnumerable<string> args, string readyLine, string workingDirectory, string? ownedFolder)
     {
         Name = name;
         _readyLine = readyLine;
-        var start = new ProcessStartInfo("dotnet")
+        _ownedFolder = ownedFolder;
+        var start = new ProcessStartInfo(program)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = workingDirectory,
         };
-        start.ArgumentList.Add(dll);
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -69,10 +73,20 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         _process.Exited += (_, _) => _ready.TrySetException(new ServerStartException($"{Name} exited during start"));
         _process.EnableRaisingEvents = true;
-        _process.Start();
+        try
+        {
+            _process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            _process.Dispose();
+            DeleteOwnedFolder();
+            throw new ServerStartException($"cannot start {program}: {e.Message}");
+        }
+
         lock (s_running)
         {
-            s_running.Add(_process);
+            s_running.Add(this);
         }
 
         Pid = _process.Id;
@@ -98,9 +112,27 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string name, string dll, string readyLine, IEnumerable<string> args, string workingDirectory, CancellationToken cancellationToken)
+    /// <summary><c>dotnet DLL ARGS</c>, ready once it logs <paramref name="readyLine"/>.</summary>
+    public static Task<ServerProcess> StartAsync(string name, string dll, string readyLine, IEnumerable<string> args, string workingDirectory, CancellationToken cancellationToken) =>
+        StartProgramAsync(name, "dotnet", [dll, .. args], readyLine, workingDirectory, null, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="program"/> (looked up in PATH) with <paramref name="args"/>, ready once it logs <paramref name="readyLine"/>;
+    /// <paramref name="ownedFolder"/>, if given, is deleted once it has exited.
+    /// </summary>
+    /// <summary>The rest of the last log line still held that contains <paramref name="fragment"/>, after it; null when none does.</summary>
+    public string? LoggedAfter(string fragment)
     {
-        var server = new ServerProcess(name, dll, readyLine, args, workingDirectory);
+        lock (_tail)
+        {
+            string? line = _tail.LastOrDefault(l => l.Contains(fragment, StringComparison.Ordinal));
+            return line?[(line.IndexOf(fragment, StringComparison.Ordinal) + fragment.Length)..];
+        }
+    }
+
+    public static async Task<ServerProcess> StartProgramAsync(string name, string program, IEnumerable<string> args, string readyLine, string workingDirectory, string? ownedFolder, CancellationToken cancellationToken)
+    {
+        var server = new ServerProcess(name, program, args, readyLine, workingDirectory, ownedFolder);
         try
         {
             await server._ready.Task.WaitAsync(StartTimeout, cancellationToken);
@@ -153,6 +185,13 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL to the process alone, as a crash or an OOM kill would end it: no shutdown code runs, and its children are left to the server's own safeguards.</summary>
+    public async Task KillHardAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -179,7 +218,33 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         lock (s_running)
         {
-            s_running.Remove(_process);
+            s_running.Remove(this);
+        }
+
+        if (_process.HasExited)
+        {
+            DeleteOwnedFolder();
+        }
+    }
+
+    private void DeleteOwnedFolder()
+    {
+        if (_ownedFolder is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(_ownedFolder, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // deleted already
+        }
+        catch (IOException e)
+        {
+            Report.Progress($"could not delete {_ownedFolder}: {e.Message}");
         }
     }
 

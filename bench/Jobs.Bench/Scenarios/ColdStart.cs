@@ -33,7 +33,7 @@ internal static class ColdStart
 
         var server = await ctx.StartServerAsync();
         var client = ctx.Clients.Create(server.Endpoint);
-        string id = (await client.RunAsync(new RunRequest { Command = "/bin/true" }, cancellationToken: ctx.Token)).JobId;
+        string id = (await client.RunAsync(ctx.Job("/bin/true"), cancellationToken: ctx.Token)).JobId;
         string[] connection =
         [
             "--endpoint", server.Endpoint, "--domain", "localhost",

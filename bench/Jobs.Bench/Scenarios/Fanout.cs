@@ -26,7 +26,7 @@ internal static class Fanout
         Report.Progress($"{count} followers of a {Units.Size(bytes)} job");
         var cpu = CpuMeter.Start(server);
         var clock = Stopwatch.StartNew();
-        var run = await clients[0].RunAsync(ScenarioContext.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
+        var run = await clients[0].RunAsync(ctx.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
         var runCall = clock.Elapsed;
         var followers = Enumerable.Range(0, count).Select(i => new Follower($"follower {i}")).ToList();
         ctx.WhileRunning("followers", () =>

@@ -63,7 +63,7 @@ internal static class Idle
     {
         var clients = Enumerable.Range(0, callers).Select(_ => ctx.Clients.Create(server.Endpoint)).ToList();
         await ctx.WarmUpAsync(clients[0]);
-        var sleep = new RunRequest { Command = SleepArgv[0], Args = { SleepArgv[1] } };
+        var sleep = ctx.Job(SleepArgv[0], SleepArgv[1]);
         // Warms Run, Ps and Kill on every channel; these jobs are gone before the first RSS reading.
         await Task.WhenAll(clients.Select(client => Task.Run(async () =>
         {
@@ -79,8 +79,8 @@ internal static class Idle
             }
         }, ctx.Token)));
         await Task.Delay(TimeSpan.FromSeconds(1), ctx.Token);
-        string siloName = server.SiloHost.Name;
-        string siloLabel = server.Silo is null ? "Jobs.Gateway, hosting the silo" : "Jobs.Silo";
+        var hosts = server.JobHosts;
+        string siloLabel = server.Kind == DeploymentKind.Combined ? "Jobs.Gateway, hosting the silo" : string.Join(" + ", hosts.Select(h => h.Name));
         var before = server.Rss();
 
         Report.Progress($"starting {count} sleep jobs");
@@ -98,28 +98,34 @@ internal static class Idle
 
         await Task.Delay(TimeSpan.FromSeconds(2), ctx.Token);
         var after = server.Rss();
-        long beforeKiB = before.RssKiBOf(siloName);
-        long afterKiB = after.RssKiBOf(siloName);
+        long beforeKiB = before.RssKiBOf(hosts);
+        long afterKiB = after.RssKiBOf(hosts);
         double perJobKiB = (afterKiB - beforeKiB) / (double)count;
         ctx.Report.Line("silo RSS", $"{siloLabel}: before {Units.MB(beforeKiB * 1024.0)}, after {count} jobs {Units.MB(afterKiB * 1024.0)} (VmRSS)");
-        if (server.Silo is not null)
+        foreach (var other in server.Processes.Except(hosts))
         {
-            ctx.Report.Line("gateway RSS", $"before {Units.MB(before.RssKiBOf("Jobs.Gateway") * 1024.0)}, after {Units.MB(after.RssKiBOf("Jobs.Gateway") * 1024.0)} (VmRSS)");
+            string key = other == server.Gateway ? "gateway RSS" : $"{other.Name} RSS";
+            ctx.Report.Line(key, $"before {Units.MB(before.RssKiBOf([other]) * 1024.0)}, after {Units.MB(after.RssKiBOf([other]) * 1024.0)} (VmRSS)");
         }
 
         Report.Progress($"Ps on every job to learn their pids");
         int running = 0;
+        var nodes = new string[count];
         var (psFailures, psError) = await ForEachAsync(clients, count, async (client, i) =>
         {
             var status = (await client.PsAsync(new PsRequest { JobId = ids[i] }, cancellationToken: ctx.Token)).Status;
             pids[i] = status.Pid;
+            nodes[i] = status.Node;
             if (status.State == JobState.Running && status.Pid > 0)
             {
                 Interlocked.Increment(ref running);
             }
         }, ctx.Token);
         int alive = pids.Count(pid => pid > 0 && ProcStatus.IsAliveRunning(pid, SleepArgv));
-        ctx.Report.Line("jobs running", $"{running} of {count} by Ps, {alive} sleep processes alive by /proc");
+        string where = server.Kind == DeploymentKind.Cluster
+            ? $" (on {string.Join(", ", nodes.Where(n => n is not null).GroupBy(n => n).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))})"
+            : "";
+        ctx.Report.Line("jobs running", $"{running} of {count} by Ps{where}, {alive} sleep processes alive by /proc");
         if (psFailures > 0 || running != count || alive != count)
         {
             ctx.Report.Failure($"expected {count} running jobs: Ps said {running} ({psFailures} calls failed{(psError is null ? "" : ", first: " + psError)}), /proc shows {alive}");
@@ -158,7 +164,7 @@ internal static class Idle
 
         ctx.Report.Line("figure (RSS)", $"({Units.MB(afterKiB * 1024.0)} - {Units.MB(beforeKiB * 1024.0)}) / {count} = {perJobKiB:F1} KiB per job");
         ctx.Report.Line("figure (Ps)", $"{psCalls} calls: p50 {Units.Percentile(latencies, 0.5)}, p99 {Units.Millis(p99)}, max {Units.Millis(latencies[^1])}, mean {meanMs:F2} ms");
-        ctx.Report.Line("kill", $"{count} Kill calls in {Units.Seconds(killWall)}, {killed} answered KILLED; {left} sleep processes left (/proc scan of {pids.Count(p => p > 0)} pids); silo RSS then {Units.MB(afterKill.RssKiBOf(siloName) * 1024.0)}");
+        ctx.Report.Line("kill", $"{count} Kill calls in {Units.Seconds(killWall)}, {killed} answered KILLED; {left} sleep processes left (/proc scan of {pids.Count(p => p > 0)} pids); silo RSS then {Units.MB(afterKill.RssKiBOf(hosts) * 1024.0)}");
         if (killFailures > 0 || killed != count)
         {
             ctx.Report.Failure($"{killFailures} Kill calls failed{(killError is null ? "" : ", first: " + killError)}; {killed} of {count} answered KILLED");

@@ -30,7 +30,7 @@ internal static class Late
         ctx.Report.Line("reference", $"throughput at the same size (Run call to last byte): {Units.Seconds(live.LastByteOrEnd)}, {Units.MBps(liveRate)}");
 
         Report.Progress($"a {Units.Size(bytes)} job without followers, waiting for its end");
-        var run = await client.RunAsync(ScenarioContext.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
+        var run = await client.RunAsync(ctx.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
         var status = await WaitEndedAsync(client, run.JobId, ctx.Token);
         ctx.Report.Line("late job", $"{StatusText.Of(status)}, ran {Units.Seconds(StatusText.Duration(status) ?? TimeSpan.Zero)}, {status.StdoutBytes} stdout bytes");
 

@@ -55,7 +55,7 @@ internal static class SlowFollower
         var sampler = RssSampler.Start(server, interval, ctx.Token);
         var cpu = CpuMeter.Start(server);
         var clock = Stopwatch.StartNew();
-        var run = await fastClient.RunAsync(ScenarioContext.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
+        var run = await fastClient.RunAsync(ctx.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
         var fast = new Follower("fast follower");
         var slow = new Follower("slow follower");
         using var stopSlow = new CancellationTokenSource();

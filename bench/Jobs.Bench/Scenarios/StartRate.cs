@@ -33,7 +33,8 @@ internal static class StartRate
         var server = await ctx.StartServerAsync();
         var clients = Enumerable.Range(0, callers).Select(_ => ctx.Clients.Create(server.Endpoint)).ToList();
         await ctx.WarmUpAsync(clients[0]);
-        var trueJob = new RunRequest { Command = "/bin/true", Isolate = ctx.Options.Isolate };
+        var trueJob = ctx.Job("/bin/true");
+        trueJob.Isolate = ctx.Options.Isolate;
         // The Run path warmed too (not counted): WarmUpCalls per caller, concurrently, then a pause for the JIT.
         await Task.WhenAll(clients.Select(client => Task.Run(async () =>
         {
