@@ -46,6 +46,8 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
+            // Not the caller's: Orleans' directory gave up while a dying node's range changed hands.
+            OperationCanceledException => new Status(StatusCode.Unavailable, "the cluster is settling after a node left; try again"),
             _ => default(Status?),
         };
         if (status is { } known)

@@ -176,8 +176,9 @@ public sealed class JobOutputFollower(IClusterClient client)
         }
     }
 
+    // The distributed directory gives up on a range whose owner is dying with a cancellation of its own.
     private static bool Transient(Exception e) =>
-        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or NodeUnreachableException;
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or NodeUnreachableException or OperationCanceledException;
 
     private static async Task<OutputNotice?> NextNoticeAsync(ChannelReader<OutputNotice> reader, CancellationToken cancellationToken)
     {
