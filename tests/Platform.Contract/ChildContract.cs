@@ -192,22 +192,6 @@ public static class ChildContract
         Check.True(exit.ExitCode is not 0 && !File.Exists(pidFile), $"the grandchild started under a one-process limit (exit {exit.ExitCode}, stderr {Text(stderr)})");
     }
 
-    // Not about children, but this harness is where Platform's Win32 code meets a Windows API at all;
-    // Linux has closer tests of its own (MachineStatisticsTests).
-    [Contract(Only = "windows")]
-    public static async Task Machine_statistics_report_memory_and_a_cpu_percent_in_range(ContractContext c)
-    {
-        using var statistics = MachineStatistics.CreateForCurrentOS();
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-
-        var load = statistics.Current;
-
-        Check.True(load.MemoryTotalBytes > 0, $"memory total {load.MemoryTotalBytes}");
-        Check.True(load.MemoryUsedBytes > 0 && load.MemoryUsedBytes <= load.MemoryTotalBytes, $"memory used {load.MemoryUsedBytes} of {load.MemoryTotalBytes}");
-        Check.True(load.CpuPercent is >= 0 and <= 100, $"CPU {load.CpuPercent} %");
-        Check.Equal(Environment.ProcessorCount, load.CpuCount, "CPU count");
-    }
-
     private static async Task<(byte[] Stdout, byte[] Stderr, ChildExit Exit)> RunAsync(ContractContext c, ChildSpec spec) =>
         await DrainAsync(await c.Launcher.StartAsync(spec, CancellationToken.None));
 
