@@ -40,14 +40,13 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             InvalidJobIdException or InvalidJobSpecException or InvalidRequestException => new Status(StatusCode.InvalidArgument, e.Message),
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
             JobStartFailedException or JobLimitUnavailableException or JobStillRunningException or NodeUnavailableException => new Status(StatusCode.FailedPrecondition, e.Message),
-            NodeUnreachableException => new Status(StatusCode.Unavailable, e.Message),
-            SiloUnavailableException or OrleansMessageRejectionException or TimeoutException =>
-                new Status(StatusCode.Unavailable, "the job's node does not answer now (it may be leaving the cluster); try again"),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
+            NodeUnreachableException => new Status(StatusCode.Unavailable, e.Message),
             // Not the caller's: Orleans' directory gave up while a dying node's range changed hands.
             OperationCanceledException => new Status(StatusCode.Unavailable, "the cluster is settling after a node left; try again"),
+            _ when NodeFaults.IsTransient(e) => new Status(StatusCode.Unavailable, "the job's node does not answer now (it may be leaving the cluster); try again"),
             _ => default(Status?),
         };
         if (status is { } known)

@@ -152,7 +152,7 @@ public sealed class JobOutputFollower(IClusterClient client)
             {
                 await subscription.UnsubscribeAsync();
             }
-            catch (Exception e) when (Transient(e))
+            catch (Exception e) when (NodeFaults.IsTransient(e))
             {
                 // The subscription's silo is gone; its subscriptions went with it or are in the store.
             }
@@ -169,16 +169,13 @@ public sealed class JobOutputFollower(IClusterClient client)
             {
                 return await grain.ReadOutputAsync(position, ReadSize);
             }
-            catch (Exception e) when (Transient(e) && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (NodeFaults.IsTransient(e) && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(RetryDelay, cancellationToken);
             }
         }
     }
 
-    // The distributed directory gives up on a range whose owner is dying with a cancellation of its own.
-    private static bool Transient(Exception e) =>
-        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or NodeUnreachableException or OperationCanceledException;
 
     private static async Task<OutputNotice?> NextNoticeAsync(ChannelReader<OutputNotice> reader, CancellationToken cancellationToken)
     {
