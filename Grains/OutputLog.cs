@@ -19,7 +19,8 @@ internal sealed class OutputLog : IDisposable
     private static readonly long MergeTicks = TimeSpan.FromMilliseconds(10).Ticks;
 
     // Adjacent small records of one stream are merged on read up to this size, so a job that writes
-    // line by line does not cost a message per line; larger records are handed out as they are.
+    // line by line does not cost a message per line. Kept below the large object heap's 85,000
+    // bytes: larger merged arrays made a full (gen 2) collection every few megabytes.
     private const int MergeLimit = 64 * 1024;
     private const int ReadBlock = 256 * 1024;
 
@@ -32,6 +33,9 @@ internal sealed class OutputLog : IDisposable
     private long _hotBytes;
 
     private readonly TimeProvider _time;
+
+    // One frame header at a time: the log has one owner, and the file takes it before Append returns.
+    private readonly byte[] _header = new byte[HeaderSize];
 
     public OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time = null)
     {
@@ -70,12 +74,11 @@ internal sealed class OutputLog : IDisposable
         }
 
         long ticks = _time.GetUtcNow().UtcTicks;
-        Span<byte> header = stackalloc byte[HeaderSize];
+        var header = _header.AsSpan();
         header[0] = (byte)stream;
         BinaryPrimitives.WriteInt32LittleEndian(header[1..], output.Data.Length);
         BinaryPrimitives.WriteInt64LittleEndian(header[5..], ticks);
-        _file.Append(header);
-        _file.Append(output.Data);
+        _file.Append(_header, output.Data);
 
         var record = new OutputRecord(stream, stream == OutputStreamKind.Stdout ? StdoutBytes : StderrBytes, End, output.Data, ticks);
         End += output.Data.Length;

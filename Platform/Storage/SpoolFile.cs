@@ -13,6 +13,7 @@ public sealed class SpoolFile : IDisposable
     private readonly long _segmentSize;
     private readonly List<Segment> _segments = [];
     private long _firstSegment;
+    private readonly ReadOnlyMemory<byte>[] _gather = new ReadOnlyMemory<byte>[2];
 
     /// <summary>Creates the spool; the directory is created on the first append.</summary>
     /// <param name="directory">A directory for this spool alone (made 0700 on Unix, its files 0600); deleted with it.</param>
@@ -47,6 +48,28 @@ public sealed class SpoolFile : IDisposable
             End += count;
             data = data[count..];
         }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="header"/> then <paramref name="data"/> at <see cref="End"/>: one
+    /// write when both fit in the current segment.
+    /// </summary>
+    public void Append(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> data)
+    {
+        ObjectDisposedException.ThrowIf(Disposed, this);
+        long inSegment = End % _segmentSize;
+        long length = header.Length + data.Length;
+        if (inSegment == 0 || inSegment + length > _segmentSize)
+        {
+            Append(header.Span);
+            Append(data.Span);
+            return;
+        }
+
+        _gather[0] = header;
+        _gather[1] = data;
+        RandomAccess.Write(_segments[^1].Handle, _gather, inSegment);
+        End += length;
     }
 
     /// <summary>Reads bytes from <paramref name="offset"/> (at least <see cref="Start"/>); returns how many (0 at the end).</summary>

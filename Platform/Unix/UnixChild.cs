@@ -13,8 +13,13 @@ internal sealed class UnixChild : IChild
 {
     // Enough to carry a fast writer's reads while the consumer catches up, small enough that a
     // stalled consumer holds at most ReadSize * Capacity bytes before the child blocks on its socket.
+    // Below the large object heap's 85,000 bytes: each read is a short-lived array, and large ones
+    // would cost a full (gen 2) collection every few megabytes.
     private const int ReadSize = 64 * 1024;
     private const int Capacity = 16;
+
+    // A read this large suggests more is waiting: read again without waiting for readiness first.
+    private const int BusyRead = 32 * 1024;
 
     // Without a job cgroup, a descendant that left the group (its own session) can hold the sockets open forever; after the
     // group is gone, output gets this long to drain before the job is declared ended.
@@ -94,10 +99,16 @@ internal sealed class UnixChild : IChild
         using var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
         try
         {
+            bool busy = false;
             while (true)
             {
-                // A zero-byte receive waits for data without holding a buffer, so a quiet job costs none.
-                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _stopReading.Token).ConfigureAwait(false);
+                // A zero-byte receive waits for data without holding a buffer, so a quiet job costs
+                // none. After a large read more is likely waiting: read it at once.
+                if (!busy)
+                {
+                    await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _stopReading.Token).ConfigureAwait(false);
+                }
+
                 byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
                 int read;
                 try
@@ -108,6 +119,7 @@ internal sealed class UnixChild : IChild
                         return;
                     }
 
+                    busy = read >= BusyRead;
                     await _output.Writer.WriteAsync(new ChildOutput(stream, buffer.AsSpan(0, read).ToArray()), _stopReading.Token).ConfigureAwait(false);
                 }
                 finally
