@@ -400,10 +400,16 @@ public sealed class JobGrain(
     {
         try
         {
-            await foreach (var output in child.Output.ReadAllAsync())
+            // Everything the readers have handed over is recorded in one turn and announced once.
+            var reader = child.Output;
+            while (await reader.WaitToReadAsync())
             {
-                _log.Append(output);
-                JobMetrics.Output(output.Stream, output.Data.Length);
+                while (reader.TryRead(out var output))
+                {
+                    _log.Append(output);
+                    JobMetrics.Output(output.Stream, output.Data.Length);
+                }
+
                 PublishSoon();
             }
         }
