@@ -34,14 +34,15 @@ public sealed class JobOutputFollower(IClusterClient client)
         {
             var slice = await grain.ReadOutputAsync(next, ReadSize);
             end = end < 0 ? slice.EndPosition : end;
+            var records = slice.Records.Where(r => r.Position < end).ToArray();
             if (slice.First.Position > next)
             {
-                yield return new FollowItem(null, null, slice.First);
+                yield return new FollowItem(null, null, slice.First) { More = records.Length > 0 };
             }
 
-            foreach (var record in slice.Records.Where(r => r.Position < end))
+            for (int i = 0; i < records.Length; i++)
             {
-                yield return new FollowItem(record, null);
+                yield return new FollowItem(records[i], null) { More = i < records.Length - 1 };
             }
 
             next = slice.NextPosition;
@@ -102,12 +103,12 @@ public sealed class JobOutputFollower(IClusterClient client)
 
                     if (dropped)
                     {
-                        yield return new FollowItem(null, null, slice.First);
+                        yield return new FollowItem(null, null, slice.First) { More = slice.Records.Length > 0 };
                     }
 
-                    foreach (var record in slice.Records)
+                    for (int i = 0; i < slice.Records.Length; i++)
                     {
-                        yield return new FollowItem(record, null);
+                        yield return new FollowItem(slice.Records[i], null) { More = i < slice.Records.Length - 1 };
                     }
                 }
                 while (behind);
@@ -123,11 +124,12 @@ public sealed class JobOutputFollower(IClusterClient client)
                 {
                     if (notice.Records is not null && notice.Start <= next)
                     {
-                        foreach (var record in notice.Records)
+                        for (int i = 0; i < notice.Records.Length; i++)
                         {
+                            var record = notice.Records[i];
                             if (record.EndPosition > next)
                             {
-                                yield return new FollowItem(record.From(next), null);
+                                yield return new FollowItem(record.From(next), null) { More = i < notice.Records.Length - 1 };
                                 next = record.EndPosition;
                             }
                         }

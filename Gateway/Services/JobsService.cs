@@ -73,6 +73,10 @@ public sealed class JobsService(
         var items = request.NoFollow
             ? follower.SnapshotAsync(jobId, start, context.CancellationToken)
             : follower.FollowAsync(jobId, start, context.CancellationToken);
+        // What arrives together goes out in one flush: every write but the last of a batch is
+        // buffered (grpc-dotnet flushes each write unless told otherwise), and a batch always ends
+        // with a flush, so nothing waits for output that may never come.
+        LogsResponse? pending = null;
         await foreach (var item in items)
         {
             var response = item switch
@@ -84,9 +88,33 @@ public sealed class JobsService(
             };
             if (response is not null)
             {
-                await responseStream.WriteAsync(response, context.CancellationToken);
+                if (pending is not null)
+                {
+                    await WriteAsync(responseStream, pending, Buffered, context.CancellationToken);
+                }
+
+                pending = response;
+            }
+
+            if (!item.More && pending is not null)
+            {
+                await WriteAsync(responseStream, pending, null, context.CancellationToken);
+                pending = null;
             }
         }
+
+        if (pending is not null)
+        {
+            await WriteAsync(responseStream, pending, null, context.CancellationToken);
+        }
+    }
+
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+
+    private static Task WriteAsync(IServerStreamWriter<LogsResponse> stream, LogsResponse response, WriteOptions? options, CancellationToken cancellationToken)
+    {
+        stream.WriteOptions = options;
+        return stream.WriteAsync(response, cancellationToken);
     }
 
     public override async Task<ListResponse> List(ListRequest request, ServerCallContext context)
