@@ -421,6 +421,9 @@ public sealed class JobGrain(
         }
 
         var exit = await child.Exited;
+
+        // All output is in: a finished job is kept for its retention, holding its index alone.
+        _log.Seal();
         node.Remove(this.GetPrimaryKeyString());
         _status = _status! with
         {

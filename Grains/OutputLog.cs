@@ -162,6 +162,19 @@ internal sealed class OutputLog : IDisposable
         return found;
     }
 
+    /// <summary>
+    /// No more output comes (the job ended): the hot window goes and the spool's files are closed, so
+    /// that a finished job holds its index alone. Reads go on, from the spool.
+    /// </summary>
+    public void Seal()
+    {
+        _hot.Clear();
+        _hot.TrimExcess();
+        _hotBytes = 0;
+        _checkpoints.TrimExcess();
+        _file.Close();
+    }
+
     public void Dispose() => _file.Dispose();
 
     // Keeps at least the newest cap bytes of output: drops up to the last frame boundary that leaves

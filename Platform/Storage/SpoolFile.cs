@@ -11,7 +11,7 @@ public sealed class SpoolFile : IDisposable
 {
     private readonly string _directory;
     private readonly long _segmentSize;
-    private readonly List<Segment> _segments = [];
+    private readonly List<Segment?> _segments = [];
     private long _firstSegment;
     private readonly ReadOnlyMemory<byte>[] _gather = new ReadOnlyMemory<byte>[2];
 
@@ -35,6 +35,7 @@ public sealed class SpoolFile : IDisposable
     public void Append(ReadOnlySpan<byte> data)
     {
         ObjectDisposedException.ThrowIf(Disposed, this);
+        ThrowIfClosed();
         while (!data.IsEmpty)
         {
             long inSegment = End % _segmentSize;
@@ -44,7 +45,7 @@ public sealed class SpoolFile : IDisposable
             }
 
             int count = (int)Math.Min(data.Length, _segmentSize - inSegment);
-            RandomAccess.Write(_segments[^1].Handle, data[..count], inSegment);
+            RandomAccess.Write(_segments[^1]!.Value.Handle, data[..count], inSegment);
             End += count;
             data = data[count..];
         }
@@ -57,6 +58,7 @@ public sealed class SpoolFile : IDisposable
     public void Append(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> data)
     {
         ObjectDisposedException.ThrowIf(Disposed, this);
+        ThrowIfClosed();
         long inSegment = End % _segmentSize;
         long length = header.Length + data.Length;
         if (inSegment == 0 || inSegment + length > _segmentSize)
@@ -68,7 +70,7 @@ public sealed class SpoolFile : IDisposable
 
         _gather[0] = header;
         _gather[1] = data;
-        RandomAccess.Write(_segments[^1].Handle, _gather, inSegment);
+        RandomAccess.Write(_segments[^1]!.Value.Handle, _gather, inSegment);
         End += length;
     }
 
@@ -83,7 +85,7 @@ public sealed class SpoolFile : IDisposable
             long segment = offset / _segmentSize;
             long inSegment = offset % _segmentSize;
             int count = (int)Math.Min(Math.Min(buffer.Length, _segmentSize - inSegment), End - offset);
-            int read = RandomAccess.Read(_segments[(int)(segment - _firstSegment)].Handle, buffer[..count], inSegment);
+            int read = ReadSegment((int)(segment - _firstSegment), buffer[..count], inSegment);
             if (read <= 0)
             {
                 break;
@@ -97,12 +99,30 @@ public sealed class SpoolFile : IDisposable
         return total;
     }
 
+    /// <summary>
+    /// Closes the segment files, keeping them: nothing more is appended, and each read opens the file
+    /// it needs for that read alone, so a spool that is only kept costs no open file.
+    /// </summary>
+    public void Close()
+    {
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            _segments[i]?.Dispose();
+            _segments[i] = null;
+        }
+
+        Closed = true;
+    }
+
+    /// <summary>True once <see cref="Close"/> was called: reads still work, appends do not.</summary>
+    public bool Closed { get; private set; }
+
     /// <summary>Deletes every segment that lies wholly before <paramref name="offset"/>.</summary>
     public void DropBefore(long offset)
     {
         while (_segments.Count > 1 && (_firstSegment + 1) * _segmentSize <= offset)
         {
-            _segments[0].Dispose();
+            _segments[0]?.Dispose();
             File.Delete(SegmentPath(_firstSegment));
             _segments.RemoveAt(0);
             _firstSegment++;
@@ -123,7 +143,7 @@ public sealed class SpoolFile : IDisposable
         Disposed = true;
         foreach (var segment in _segments)
         {
-            segment.Dispose();
+            segment?.Dispose();
         }
 
         _segments.Clear();
@@ -131,6 +151,25 @@ public sealed class SpoolFile : IDisposable
         {
             Directory.Delete(_directory, recursive: true);
         }
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (Closed)
+        {
+            throw new InvalidOperationException("the spool is closed: nothing more can be appended");
+        }
+    }
+
+    private int ReadSegment(int index, Span<byte> buffer, long offset)
+    {
+        if (_segments[index] is { } open)
+        {
+            return RandomAccess.Read(open.Handle, buffer, offset);
+        }
+
+        using var handle = File.OpenHandle(SegmentPath(_firstSegment + index), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        return RandomAccess.Read(handle, buffer, offset);
     }
 
     private void OpenSegment(long index)
