@@ -15,6 +15,7 @@ internal static class BenchApp
         ["slow-follower"] = SlowFollower.RunAsync,
         ["start-rate"] = StartRate.RunAsync,
         ["idle"] = Idle.RunAsync,
+        ["finished"] = Finished.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
         ["node-loss"] = NodeLoss.RunAsync,
     };

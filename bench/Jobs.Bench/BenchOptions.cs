@@ -22,6 +22,9 @@ internal sealed class BenchOptions
                           baseline: Process.Start("/bin/true") with the same count and concurrency
           idle            --count (2000) /bin/sleep 600 jobs: silo RSS per job, latency of --ps-calls
                           (2000) Ps calls on random ids, then Kill them all and check none is left
+          finished        --count (2000) jobs of --bytes (300K) output run to their end, followed and
+                          removed, then as many kept: silo RSS and open files per finished job (kept
+                          against removed: the same traffic, so the heap it costs is not counted)
           cold-start      wall time of the Native AOT CLI (dotnet publish Client -c Release -r linux-x64):
                           --count (50) runs of 'jobs --version', and of 'jobs ps ID' against a local server
           node-loss       --cluster only: --count (4) sleeps and one job that writes a line first on n2
@@ -61,7 +64,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];

@@ -39,6 +39,19 @@ internal static class ProcStatus
     }
 
     /// <summary>User plus system CPU time the process itself used (not its children), or zero when it is gone.</summary>
+    /// <summary>Open file descriptors of a process (entries of /proc/PID/fd); 0 when it is gone.</summary>
+    public static int OpenFiles(int pid)
+    {
+        try
+        {
+            return Directory.GetFiles($"/proc/{pid}/fd").Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     public static TimeSpan CpuTime(int pid)
     {
         try
