@@ -51,20 +51,22 @@ public sealed class JobGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        _log = new OutputLog(dataDirectory.JobFolder(this.GetPrimaryKeyString()), settings.MaxOutputBytesPerJob, settings.HotWindowBytes);
         _stream = this.GetStreamProvider(JobStreams.ProviderName)
             .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, this.GetPrimaryKeyString()));
         if (record.State.Status is { } recorded)
         {
-            AnswerForRecord(recorded, record.State.Silo);
+            AnswerForRecord(recorded, record.State.Silo, record.State.Output);
         }
 
+        _log ??= new OutputLog(JobFolder, options.Value.MaxOutputBytesPerJob, options.Value.HotWindowBytes);
         return Task.CompletedTask;
     }
 
-    // A record but no process: the job ran on another node, or on this silo in an activation now gone.
-    private void AnswerForRecord(JobStatus recorded, string silo)
+    private string JobFolder => dataDirectory.JobFolder(this.GetPrimaryKeyString());
+
+    // A record but no process: the job ended here and was deactivated while nobody called it; or it
+    // ran on another node; or on this silo in an activation now gone.
+    private void AnswerForRecord(JobStatus recorded, string silo, OutputIndex? output)
     {
         if (silo != cluster.LocalSilo && !cluster.IsGone(silo))
         {
@@ -73,11 +75,22 @@ public sealed class JobGrain(
             return;
         }
 
-        _status = recorded with { State = JobState.Lost };
+        if (silo == cluster.LocalSilo && recorded.Ended && recorded.State != JobState.Lost && output is not null)
+        {
+            // Its status is the recorded one and its output is in the spool, as it was left.
+            _status = recorded;
+            _log = OutputLog.Reopen(JobFolder, options.Value.MaxOutputBytesPerJob, options.Value.HotWindowBytes, output);
+        }
+        else
+        {
+            _status = recorded with { State = JobState.Lost };
+        }
+
         if (DateTimeOffset.UtcNow - (recorded.EndedAt ?? recorded.StartedAt) > options.Value.Retention)
         {
             // Past its retention: forgotten now, as it would have been on its node.
             Forget(Owner(_status.Owner));
+            _log?.Dispose();
             _ = ClearRecordAsync();
             _status = null;
         }
@@ -220,7 +233,17 @@ public sealed class JobGrain(
     {
         record.State.Status = status;
         record.State.Silo = cluster.LocalSilo;
-        await record.WriteStateAsync();
+        record.State.Output = status.Ended ? _log.Index : null;
+        try
+        {
+            await record.WriteStateAsync();
+        }
+        catch
+        {
+            // Not recorded: this activation must not leave memory as if it were.
+            record.State.Output = null;
+            throw;
+        }
     }
 
     private async Task ClearRecordAsync()
@@ -333,10 +356,18 @@ public sealed class JobGrain(
             }
         }
 
-        // Output is not durable: it goes with the activation, and the job from its owner's list;
-        // but a node that leaves the cluster leaves its jobs' records, so that they are answered
-        // for as LOST. A lost job's record stays until it is forgotten by name, cap or retention.
+        // A finished job whose end is recorded leaves memory alone: its record and spool stay, and
+        // the next call answers from them; it is forgotten by name, the cap or its retention (the
+        // registry's). Any other output is not durable: it goes with the activation, and the job
+        // from its owner's list; but a node that leaves the cluster leaves its jobs' records, so
+        // that they are answered for as LOST.
         bool leaving = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
+        if (_status is { Ended: true } && _status.State != JobState.Lost && record.State.Output is not null && !leaving)
+        {
+            _log.Seal();
+            return;
+        }
+
         if (_status is not null && _status.State != JobState.Lost && !leaving)
         {
             Forget(Owner(_status.Owner));
@@ -424,6 +455,7 @@ public sealed class JobGrain(
 
         // All output is in: a finished job is kept for its retention, holding its index alone.
         _log.Seal();
+        _child = null;
         node.Remove(this.GetPrimaryKeyString());
         _status = _status! with
         {
@@ -454,7 +486,8 @@ public sealed class JobGrain(
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
             _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);
-        DelayDeactivation(options.Value.Retention);
+        // From now on it is collected like any idle grain (after Jobs:FinishedIdle without a call).
+        DelayDeactivation(TimeSpan.Zero);
         _ended.TrySetResult();
         PublishSoon();
         try

@@ -11,6 +11,12 @@ public sealed class JobOptions
     /// <summary>How long a finished job, with its output, stays queryable.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// A finished job nobody has called for this long leaves memory: its activation goes, its status
+    /// stays in the job store and its output in the spool, and the next call brings both back.
+    /// </summary>
+    public TimeSpan FinishedIdle { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long a kill waits after SIGTERM before SIGKILL, unless the caller says otherwise.</summary>
     public TimeSpan DefaultKillGrace { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Options;
 namespace Jobs.Grains;
 
 /// <summary>
-/// Bounds the number of finished jobs: the oldest are forgotten (output files included) once more
-/// than <see cref="JobOptions.MaxFinishedJobs"/> have ended. Jobs past their retention time forget
-/// themselves; their ids leave the queue in turn. Kept in the cluster store; the queue is written
-/// at most once a second (it holds up to the cap's ids), the owners at once.
+/// Bounds the finished jobs: the oldest are forgotten (output files included) once more than
+/// <see cref="JobOptions.MaxFinishedJobs"/> have ended, and each once it is past its retention
+/// (<see cref="JobOptions.Retention"/>), whether or not it is in memory. Kept in the cluster store;
+/// the queue is written at most once a second (it holds up to the cap's ids), the owners at once.
 /// </summary>
 public sealed class JobRegistryGrain(
     [PersistentState("registry", JobStorage.Name)] IPersistentState<RegistryRecord> state,
@@ -16,14 +16,16 @@ public sealed class JobRegistryGrain(
 {
     private static readonly TimeSpan WriteDelay = TimeSpan.FromSeconds(1);
 
-    private Queue<string> _finished = null!;
+    private Queue<(string Id, DateTimeOffset EndedAt)> _finished = null!;
     private bool _dirty;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // One per cluster and called on every job's end: keep it while the silo runs.
         DelayDeactivation(TimeSpan.MaxValue);
-        _finished = new Queue<string>(state.State.Finished);
+        var now = DateTimeOffset.UtcNow;
+        _finished = new Queue<(string, DateTimeOffset)>(state.State.Finished.Select((id, i) =>
+            (id, i < state.State.FinishedAt.Count ? state.State.FinishedAt[i] : now)));
         this.RegisterGrainTimer(WriteIfChangedAsync, new GrainTimerCreationOptions(WriteDelay, WriteDelay));
         return Task.CompletedTask;
     }
@@ -32,15 +34,32 @@ public sealed class JobRegistryGrain(
 
     public Task JobEndedAsync(string jobId)
     {
-        _finished.Enqueue(jobId);
+        _finished.Enqueue((jobId, DateTimeOffset.UtcNow));
         _dirty = true;
         while (_finished.Count > Math.Max(0, options.Value.MaxFinishedJobs))
         {
-            _ = GrainFactory.GetGrain<IJobGrain>(_finished.Dequeue()).ForgetAsync();
+            Forget(_finished.Dequeue().Id);
         }
 
         return Task.CompletedTask;
     }
+
+    // Every job has the same retention, so the queue's order (of ends) is the order of expiry.
+    private void ForgetExpired()
+    {
+        var expired = DateTimeOffset.UtcNow - options.Value.Retention;
+        while (_finished.Count > 0 && _finished.Peek().EndedAt < expired)
+        {
+            Forget(_finished.Dequeue().Id);
+            _dirty = true;
+        }
+    }
+
+    private void Forget(string jobId) => GrainFactory.GetGrain<IJobGrain>(jobId).ForgetAsync().ContinueWith(
+        t => logger.LogWarning(t.Exception, "Job {JobId}: the registry could not forget it", jobId),
+        CancellationToken.None,
+        TaskContinuationOptions.OnlyOnFaulted,
+        TaskScheduler.Current);
 
     public Task PingAsync() => Task.CompletedTask;
 
@@ -56,6 +75,7 @@ public sealed class JobRegistryGrain(
 
     private async Task WriteIfChangedAsync(CancellationToken cancellationToken)
     {
+        ForgetExpired();
         if (_dirty)
         {
             try
@@ -74,7 +94,8 @@ public sealed class JobRegistryGrain(
     private async Task WriteAsync()
     {
         _dirty = false;
-        state.State.Finished = [.. _finished];
+        state.State.Finished = [.. _finished.Select(f => f.Id)];
+        state.State.FinishedAt = [.. _finished.Select(f => f.EndedAt)];
         await state.WriteStateAsync();
     }
 }

@@ -29,6 +29,9 @@ internal sealed class OutputLog : IDisposable
     private readonly long _checkpointInterval;
     private readonly int _hotWindowBytes;
     private readonly List<Checkpoint> _checkpoints = [];
+
+    // A reopened log's index until its frames are read again (on its first read).
+    private OutputIndex? _unindexed;
     private readonly Queue<OutputRecord> _hot = new();
     private long _hotBytes;
 
@@ -38,15 +41,38 @@ internal sealed class OutputLog : IDisposable
     private readonly byte[] _header = new byte[HeaderSize];
 
     public OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time = null)
+        : this(directory, cap, hotWindowBytes, time, null)
+    {
+    }
+
+    private OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time, OutputIndex? index)
     {
         _time = time ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfLessThan(cap, 4096);
         long segment = Math.Clamp(cap / 8, 1024, 64L * 1024 * 1024);
         _checkpointInterval = Math.Clamp(segment / 4, 256, 64 * 1024);
-        _file = new SpoolFile(directory, segment);
+        _file = index is null ? new SpoolFile(directory, segment) : SpoolFile.Open(directory, segment, index.FilePosition, index.FileEnd);
         _cap = cap;
         _hotWindowBytes = (int)Math.Min(hotWindowBytes, cap / 4);
+        if (index is not null)
+        {
+            _unindexed = index;
+            End = index.End;
+            StdoutBytes = index.StdoutBytes;
+            StderrBytes = index.StderrBytes;
+        }
     }
+
+    /// <summary>
+    /// The sealed log of a finished job, opened again from the spool files it left and its
+    /// <see cref="Index"/> (same directory, cap and settings). Its frames are indexed on the first read.
+    /// </summary>
+    public static OutputLog Reopen(string directory, long cap, int hotWindowBytes, OutputIndex index, TimeProvider? time = null) =>
+        new(directory, cap, hotWindowBytes, time, index);
+
+    /// <summary>What <see cref="Reopen"/> needs to open this log again once it is sealed.</summary>
+    public OutputIndex Index => _unindexed ?? new OutputIndex(
+        _checkpoints.Count == 0 ? _file.Start : _checkpoints[0].FilePosition, First, _file.End, End, StdoutBytes, StderrBytes);
 
     public long End { get; private set; }
 
@@ -55,7 +81,7 @@ internal sealed class OutputLog : IDisposable
     public long StderrBytes { get; private set; }
 
     /// <summary>The oldest output still held.</summary>
-    public OutputMark First => _checkpoints.Count == 0
+    public OutputMark First => _unindexed is { } index ? index.First : _checkpoints.Count == 0
         ? OutputMark.Zero
         : new OutputMark(_checkpoints[0].Position, _checkpoints[0].StdoutOffset, _checkpoints[0].StderrOffset);
 
@@ -115,6 +141,7 @@ internal sealed class OutputLog : IDisposable
             throw new ArgumentOutOfRangeException(nameof(position), position, $"output positions run from 0 to {End}");
         }
 
+        IndexFrames();
         position = Math.Max(position, First.Position);
         var merger = new Merger(maxBytes);
         if (_hot.Count > 0 && position >= _hot.Peek().Position)
@@ -141,6 +168,7 @@ internal sealed class OutputLog : IDisposable
     /// </summary>
     public long FindPosition(OutputStreamKind stream, long offset)
     {
+        IndexFrames();
         var first = First;
         if (offset < (stream == OutputStreamKind.Stdout ? first.StdoutOffset : first.StderrOffset))
         {
@@ -176,6 +204,53 @@ internal sealed class OutputLog : IDisposable
     }
 
     public void Dispose() => _file.Dispose();
+
+    // A reopened log learns its frame boundaries again from the frame headers, placing checkpoints
+    // by the rule Append placed them: the same index as before the log was sealed.
+    private void IndexFrames()
+    {
+        if (_unindexed is not { } index)
+        {
+            return;
+        }
+
+        _unindexed = null;
+        long filePosition = index.FilePosition;
+        long at = index.First.Position;
+        long stdout = index.First.StdoutOffset;
+        long stderr = index.First.StderrOffset;
+        Span<byte> header = stackalloc byte[HeaderSize];
+        while (filePosition < index.FileEnd)
+        {
+            if (_checkpoints.Count == 0 || filePosition - _checkpoints[^1].FilePosition >= _checkpointInterval)
+            {
+                _checkpoints.Add(new Checkpoint(filePosition, at, stdout, stderr));
+            }
+
+            if (_file.Read(filePosition, header) < HeaderSize)
+            {
+                throw new InvalidDataException($"the spool ends inside a frame header at {filePosition}, before its recorded end {index.FileEnd}");
+            }
+
+            int length = BinaryPrimitives.ReadInt32LittleEndian(header[1..]);
+            if ((OutputStreamKind)header[0] == OutputStreamKind.Stdout)
+            {
+                stdout += length;
+            }
+            else
+            {
+                stderr += length;
+            }
+
+            at += length;
+            filePosition += HeaderSize + length;
+        }
+
+        if (at != index.End)
+        {
+            throw new InvalidDataException($"the spool's frames hold {at} bytes of output, not the {index.End} recorded");
+        }
+    }
 
     // Keeps at least the newest cap bytes of output: drops up to the last frame boundary that leaves
     // that much, whole segments only, so what is held stays between cap and cap plus a segment.

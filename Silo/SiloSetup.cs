@@ -41,6 +41,8 @@ public static class SiloSetup
                 return true;
             })
             .ValidateOnStart();
+        builder.Services.AddOptions<GrainCollectionOptions>()
+            .Configure<IOptions<JobOptions>>((collection, jobs) => CollectFinishedJobs(collection, jobs.Value.FinishedIdle));
         builder.Services.Configure<PlatformOptions>(builder.Configuration.GetSection(PlatformOptions.Section));
         builder.Services.AddJobsPlatform();
         builder.Services.AddJobsNode(cluster);
@@ -77,6 +79,27 @@ public static class SiloSetup
         });
         return warning;
     }
+
+    /// <summary>
+    /// Finished jobs, and the pub-sub grains of their output streams, leave memory once idle for
+    /// <paramref name="finishedIdle"/>; a running job keeps itself activated. Other grains keep
+    /// Orleans' defaults.
+    /// </summary>
+    public static void CollectFinishedJobs(GrainCollectionOptions collection, TimeSpan finishedIdle)
+    {
+        if (finishedIdle < TimeSpan.FromSeconds(2))
+        {
+            throw new InvalidOperationException($"{JobOptions.Section}:FinishedIdle must be at least 2 seconds; it is {finishedIdle}");
+        }
+
+        // Each activation's idle time is checked once a quantum, which must be shorter than any age.
+        collection.CollectionQuantum = TimeSpan.FromTicks(Math.Min(collection.CollectionQuantum.Ticks, finishedIdle.Ticks / 2));
+        collection.ClassSpecificCollectionAge[typeof(JobGrain).FullName!] = finishedIdle;
+        collection.ClassSpecificCollectionAge[PubSubGrainClass] = finishedIdle;
+    }
+
+    // Orleans' grain behind each stream's subscriptions (internal to Orleans.Streaming).
+    private const string PubSubGrainClass = "Orleans.Streams.PubSubRendezvousGrain";
 
     /// <summary>The configuration section of Orleans' membership settings (<see cref="ClusterMembershipOptions"/>), on top of this project's defaults.</summary>
     public const string MembershipSection = "Orleans:Membership";

@@ -25,6 +25,28 @@ public sealed class SpoolFile : IDisposable
         _segmentSize = segmentSize;
     }
 
+    /// <summary>
+    /// Adopts the segment files a closed spool left in <paramref name="directory"/>, holding the bytes
+    /// from <paramref name="start"/> (in its first segment) to <paramref name="end"/>: closed, for reads.
+    /// </summary>
+    public static SpoolFile Open(string directory, long segmentSize, long start, long end)
+    {
+        var spool = new SpoolFile(directory, segmentSize);
+        if (end > 0)
+        {
+            spool._firstSegment = start / segmentSize;
+            for (long segment = spool._firstSegment; segment <= (end - 1) / segmentSize; segment++)
+            {
+                spool._segments.Add(null);
+            }
+
+            spool.End = end;
+        }
+
+        spool.Closed = true;
+        return spool;
+    }
+
     /// <summary>The first byte still held.</summary>
     public long Start => _firstSegment * _segmentSize;
 

@@ -42,6 +42,18 @@ public sealed class CappedJobTests(CappedClusterFixture fixture) : IDisposable
         Assert.Equal(expected, bytes);
         Assert.Equal(size, late[^1].End!.StdoutBytes);
         Assert.NotNull(items[^1].End);
+
+        // Deactivated, it opens its spool again where the cap left it: the same mark, the same bytes.
+        await Collection.CollectIdleAsync(fixture.Client, id);
+        var reopened = new List<FollowItem>();
+        await foreach (var item in _follower.FollowAsync(id, 0, _timeout.Token))
+        {
+            reopened.Add(item);
+        }
+
+        Assert.Equal(dropped, reopened[0].Dropped);
+        Assert.Equal(bytes, reopened.Where(i => i.Output is not null).SelectMany(i => i.Output!.Data).ToArray());
+        Assert.Equal(late[^1].End, reopened[^1].End! with { Args = late[^1].End!.Args });
     }
 
     [Fact(Timeout = 60_000)]
