@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace Jobs.Platform.Unix;
@@ -12,7 +13,12 @@ namespace Jobs.Platform.Unix;
 /// </summary>
 internal sealed class Cgroups
 {
+    // Empty tracking folders of ended jobs without limits, kept for the next such job: mkdir and
+    // rmdir of a cgroup take the kernel's cgroup lock, and cost more than the start of /bin/true.
+    private const int MaxIdle = 64;
+
     private static int s_instances;
+    private readonly ConcurrentStack<string> _idle = new();
     private readonly string _serverFolder;
     private readonly Dictionary<string, string> _v1 = new(StringComparer.Ordinal);
     private readonly HashSet<string> _v2Controllers = new(StringComparer.Ordinal);
@@ -152,6 +158,12 @@ internal sealed class Cgroups
     /// <exception cref="ArgumentException">A limit names a device the server does not have.</exception>
     public JobCgroup Create(ChildLimits? limits)
     {
+        bool plain = limits is null || limits.None;
+        if (plain && _idle.TryPop(out string? reused))
+        {
+            return new JobCgroup([reused], MemoryEvents: null) { Pool = this };
+        }
+
         string name = $"job-{Interlocked.Increment(ref _next)}";
         var created = new List<string>();
         try
@@ -166,7 +178,7 @@ internal sealed class Cgroups
                     ApplyV2(job, limits);
                 }
 
-                return new JobCgroup(created, MemoryEvents: limits?.MemoryBytes is null ? null : Path.Combine(job, "memory.events"));
+                return new JobCgroup(created, MemoryEvents: limits?.MemoryBytes is null ? null : Path.Combine(job, "memory.events")) { Pool = plain ? this : null };
             }
 
             created.Add(CreateV1(name, "pids"));
@@ -209,7 +221,7 @@ internal sealed class Cgroups
                 }
             }
 
-            return new JobCgroup(created, oomControl);
+            return new JobCgroup(created, oomControl) { Pool = plain ? this : null };
         }
         catch
         {
@@ -324,6 +336,36 @@ internal sealed class Cgroups
         }
     }
 
+    /// <summary>
+    /// Keeps an emptied tracking folder of a job without limits for the next one; false when it is
+    /// not certainly empty or enough are kept already (then it is removed).
+    /// </summary>
+    internal bool TryKeep(string folder)
+    {
+        // pids.current counts a process from the moment it is forked until it is reaped, so a fork
+        // still under way when the job's last member was killed keeps the folder out of the pool.
+        if (_idle.Count >= MaxIdle || !IsEmpty(folder))
+        {
+            return false;
+        }
+
+        _idle.Push(folder);
+        return true;
+    }
+
+    private static bool IsEmpty(string folder)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(folder, "pids.current")).Trim() == "0" && Members(folder).Count == 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No pids controller here (or the folder is gone): nothing proves it empty.
+            return false;
+        }
+    }
+
     /// <summary>Sends a signal to every process in the cgroup, except members of <paramref name="skipGroup"/>; returns how many members there were.</summary>
     public static int Signal(string cgroup, int signal, int skipGroup = 0)
     {
@@ -342,7 +384,7 @@ internal sealed class Cgroups
     }
 
     /// <summary>Kills every member until none is left (or the time is up), then removes the cgroup.</summary>
-    public static async Task<bool> KillAndRemoveAsync(string cgroup, TimeSpan timeout)
+    public static async Task<bool> KillAndRemoveAsync(string cgroup, TimeSpan timeout, Cgroups? pool = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (Signal(cgroup, LibC.SIGKILL) > 0)
@@ -355,7 +397,11 @@ internal sealed class Cgroups
             await Task.Delay(5).ConfigureAwait(false);
         }
 
-        TryDelete(cgroup);
+        if (pool is null || !pool.TryKeep(cgroup))
+        {
+            TryDelete(cgroup);
+        }
+
         return true;
     }
 
@@ -414,6 +460,9 @@ internal sealed class Cgroups
 /// <param name="MemoryEvents">The file that counts the job's OOM kills (<c>memory.events</c> or v1 <c>memory.oom_control</c>), when memory is limited.</param>
 internal sealed record JobCgroup(IReadOnlyList<string> Folders, string? MemoryEvents)
 {
+    /// <summary>Where the tracking folder goes back to once emptied, for a job that set no limits in it; null to remove it.</summary>
+    public Cgroups? Pool { get; init; }
+
     /// <summary>The folder whose <c>cgroup.procs</c> lists every process of the job.</summary>
     public string Tracking => Folders[0];
 
@@ -446,7 +495,7 @@ internal sealed record JobCgroup(IReadOnlyList<string> Folders, string? MemoryEv
     /// <summary>Kills every process of the job until none is left, then removes every folder.</summary>
     public async Task<bool> KillAndRemoveAsync(TimeSpan timeout)
     {
-        bool gone = await Cgroups.KillAndRemoveAsync(Tracking, timeout).ConfigureAwait(false);
+        bool gone = await Cgroups.KillAndRemoveAsync(Tracking, timeout, Folders.Count == 1 ? Pool : null).ConfigureAwait(false);
         foreach (string folder in Folders.Skip(1))
         {
             await Cgroups.KillAndRemoveAsync(folder, timeout).ConfigureAwait(false);

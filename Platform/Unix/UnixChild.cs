@@ -35,6 +35,9 @@ internal sealed class UnixChild : IChild
     private readonly Lock _signalGate = new();
     private bool _reaped;
 
+    // Set before the job's cgroup is emptied for the last time: its folder may then hold the next job.
+    private bool _cgroupReleased;
+
     private readonly JobCgroup? _cgroup;
 
     public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onEnded)
@@ -89,7 +92,7 @@ internal sealed class UnixChild : IChild
             // The kernel signals the group at once; the cgroup adds the descendants that left the
             // group (setsid), each signalled once.
             bool sent = !_reaped && ProcessGroup.Signal(Pid, signal);
-            return (_cgroup is not null && Cgroups.Signal(_cgroup.Tracking, signal, _reaped ? 0 : Pid) > 0) || sent;
+            return (_cgroup is not null && !_cgroupReleased && Cgroups.Signal(_cgroup.Tracking, signal, _reaped ? 0 : Pid) > 0) || sent;
         }
     }
 
@@ -159,6 +162,11 @@ internal sealed class UnixChild : IChild
             // Exact: the cgroup holds every descendant, in the group or not, and no zombies.
             // Counted before the folders go; an OOM kill that ended the job has happened by now.
             oomKills = _cgroup.OomKills();
+            lock (_signalGate)
+            {
+                _cgroupReleased = true;
+            }
+
             await _cgroup.KillAndRemoveAsync(GroupGoneTimeout).ConfigureAwait(false);
         }
         else if (ProcessGroup.Signal(Pid, 0))

@@ -41,7 +41,10 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
     public async Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken)
     {
-        var launched = Launch(spec);
+        // Creating the cgroup and posix_spawn block for as long as the kernel takes (the parent of a
+        // vfork waits for the child's exec, cgroup folders wait for the cgroup lock): done on a pool
+        // thread, so that the caller's thread (a grain's scheduler) goes on with other work meanwhile.
+        var launched = await Task.Run(() => Launch(spec), CancellationToken.None).ConfigureAwait(false);
         if (launched.ErrorFd >= 0)
         {
             // The shim closes the error socket by exec'ing the program, or writes why it could not.

@@ -154,6 +154,34 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_job_that_gets_an_ended_jobs_cgroup_is_out_of_reach_of_the_ended_job()
+    {
+        Assert.Contains("cgroups", _launcher.TreeTracking);
+        var ended = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]), CancellationToken.None);
+        string endedCgroup = TrackingCgroup(ended.Pid);
+        await ended.KillAsync(CancellationToken.None);
+
+        var next = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["sleep", "600"]), CancellationToken.None);
+        try
+        {
+            Assert.Equal(endedCgroup, TrackingCgroup(next.Pid));
+            Assert.False(ended.Signal("KILL"), "the ended job still signalled someone");
+            Assert.False(await Processes.WaitGoneAsync(next.Pid, TimeSpan.FromMilliseconds(500)), "a signal to the ended job killed the job now in its cgroup");
+        }
+        finally
+        {
+            await next.KillAsync(CancellationToken.None);
+        }
+    }
+
+    // The job's folder in the hierarchy that tracks trees (v1 pids, or the v2 one).
+    private static string TrackingCgroup(int pid)
+    {
+        var hierarchies = File.ReadAllLines($"/proc/{pid}/cgroup").Select(line => line.Split(':', 3)).ToList();
+        return (hierarchies.FirstOrDefault(f => f[1].Split(',').Contains("pids")) ?? hierarchies.Single(f => f[0] == "0"))[2];
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_process_limit_stops_a_fork_bomb()
     {
         const string bomb = "i=0; while [ $i -lt 30 ]; do sleep 2 & i=$((i+1)); done; echo all-started";
