@@ -13,8 +13,8 @@ internal sealed class BenchOptions
                           Run call to last byte; baseline: .NET reading the same child's stdout pipe
           fanout          --followers (32) concurrent Logs calls on --channels (4) channels of one job
                           writing --bytes (256M); aggregate = followers x bytes / time to the last end
-          late            a follower attaching after a --bytes (512M) job ended, against a live
-                          throughput run of the same size
+          late            a follower attaching after a --bytes (512M) job ended; baseline: the job's
+                          spool files read directly (page cache); a live run of the same size beside it
           slow-follower   a --bytes (4G) job with a fast follower and one reading at --slow-rate
                           (1000000 B/s); server RSS sampled every --sample-ms (100); reference run
                           without the slow follower on a fresh server
