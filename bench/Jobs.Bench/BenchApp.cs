@@ -16,6 +16,7 @@ internal static class BenchApp
         ["start-rate"] = StartRate.RunAsync,
         ["idle"] = Idle.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
+        ["cli"] = Cli.RunAsync,
         ["node-loss"] = NodeLoss.RunAsync,
     };
 

@@ -24,6 +24,10 @@ internal sealed class BenchOptions
                           (2000) Ps calls on random ids, then Kill them all and check none is left
           cold-start      wall time of the Native AOT CLI (dotnet publish Client -c Release -r linux-x64):
                           --count (50) runs of 'jobs --version', and of 'jobs ps ID' against a local server
+          cli             the Native AOT CLI against a local server, whole processes: --count (50) rounds
+                          of 'jobs ps ID' and 'jobs run --wait -- true'; baseline: /usr/bin/curl making
+                          one gRPC call (Health/Check) over the same mutual TLS, in the same rounds;
+                          targets: ps p50 <= 1.5 x curl p50, run --wait p50 <= 2.5 x curl p50
           node-loss       --cluster only: --count (4) sleeps and one job that writes a line first on n2
                           (or --node), a sleep on the other node, a follower of each; SIGKILL of that
                           node's silo; time until Ps answers LOST and each follower ends LOST; the
@@ -44,7 +48,8 @@ internal sealed class BenchOptions
           --followers N     fanout followers (32)
           --channels N      fanout gRPC channels (4), followers spread round-robin
           --slow-rate B/S   slow follower's pace in bytes per second (1000000)
-          --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4)
+          --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4),
+                            runs (rounds) in cold-start and cli (50)
           --callers N       concurrent callers for Run, Ps sweeps and Kill (8)
           --ps-calls N      timed Ps calls in idle (2000)
           --sample-ms N     RSS sampling interval in slow-follower (100)
@@ -61,7 +66,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "cold-start", "cli", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];
