@@ -95,10 +95,6 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
         }
     }
 
-    /// <summary>A follow that carries no output, only the final status: offsets past any end.</summary>
-    public static LogsRequest StatusOnly(string jobId) =>
-        new() { JobId = jobId, StdoutOffset = long.MaxValue, StderrOffset = long.MaxValue };
-
     /// <summary>
     /// The exit code a shell would report for the job: its own, or 128 + the signal that ended it;
     /// <see cref="ExitCodes.Lost"/> when its node left the cluster, whatever the job had done before.

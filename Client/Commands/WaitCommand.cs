@@ -21,10 +21,10 @@ internal sealed class WaitCommand : Command
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var request = JobOutputWriter.StatusOnly(parseResult.GetRequiredValue(IdArgument));
+        var request = new WaitRequest { JobId = parseResult.GetRequiredValue(IdArgument) };
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var writer = new JobOutputWriter(_console);
-        var end = await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        var end = (await connection.Client.WaitAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false)).Status;
         if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
         {
             await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
