@@ -266,7 +266,7 @@ internal sealed class RunCommand : Command
             // Waiting needs only the end: the server answers with it and sends none of the output.
             var end = follow
                 ? await writer.FollowAsync(connection.Client, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
-                : (await connection.Client.WaitAsync(new WaitRequest { JobId = response.JobId }, cancellationToken: cancellationToken).ConfigureAwait(false)).Status;
+                : await JobOutputWriter.WaitAsync(connection.Client, response.JobId, cancellationToken).ConfigureAwait(false);
             if (!follow && format == OutputFormat.Json)
             {
                 await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
