@@ -57,6 +57,8 @@ internal sealed class BenchOptions
           --warm-up SIZE    flood job followed on each new server before anything is timed (64M)
           --timeout MIN     overall limit per scenario in minutes (15); TIMEOUT is reported
           --root DIR        repository whose Release server builds are run (default: this one)
+          --other-cli FILE  cli: another jobs binary (e.g. an earlier commit's AOT build) timed in
+                            the same rounds, reported beside the figures, without a verdict
           --isolate         start-rate jobs run with --isolate (own PID, mount and network namespaces)
           --server-arg ARG  passed to every server process, repeatable
                             (e.g. --server-arg=--Jobs:MaxOutputBytesPerJob=8589934592)
@@ -116,6 +118,9 @@ internal sealed class BenchOptions
     public TimeSpan Timeout { get; private set; } = TimeSpan.FromMinutes(15);
 
     public string? Root { get; private set; }
+
+    /// <summary>With cli: another jobs binary timed in the same rounds.</summary>
+    public string? OtherCli { get; private set; }
 
     public List<string> ServerArgs { get; } = [];
 
@@ -217,6 +222,9 @@ internal sealed class BenchOptions
                     break;
                 case "--root":
                     options.Root = Value();
+                    break;
+                case "--other-cli":
+                    options.OtherCli = Path.GetFullPath(Value());
                     break;
                 case "--server-arg":
                     options.ServerArgs.Add(Value());

@@ -36,7 +36,14 @@ internal static class Cli
             return;
         }
 
-        ctx.Report.Line("parameters", $"{ServerWarmUpCalls} Ps calls in-process, then {count} rounds after {WarmUp} untimed ones, each round one run of curl, ps and run --wait in turn; {jobs} ({new FileInfo(jobs).Length / Units.MiB} MiB)");
+        string? other = ctx.Options.OtherCli;
+        if (other is not null && !File.Exists(other))
+        {
+            ctx.Report.Failure($"--other-cli: no file {other}");
+            return;
+        }
+
+        ctx.Report.Line("parameters", $"{ServerWarmUpCalls} Ps calls in-process, then {count} rounds after {WarmUp} untimed ones, each round one run of curl, ps and run --wait in turn{(other is null ? "" : $", and ps and run --wait of {other}")}; {jobs} ({new FileInfo(jobs).Length / Units.MiB} MiB)");
 
         var server = await ctx.StartServerAsync();
         string body = Path.GetTempFileName();
@@ -69,7 +76,7 @@ internal static class Cli
             string[] ps = [.. connection, "ps", id];
             string[] runWait = [.. connection, "run", "--wait", "--", "true"];
 
-            List<TimeSpan> curlTimes = [], psTimes = [], runWaitTimes = [];
+            List<TimeSpan> curlTimes = [], psTimes = [], runWaitTimes = [], otherPsTimes = [], otherRunWaitTimes = [];
             for (int i = 0; i < WarmUp + count; i++)
             {
                 var answer = await ProcessTimer.RunAsync(Curl, curl, ctx.Token);
@@ -87,6 +94,17 @@ internal static class Cli
                     psTimes.Add(psRun.Elapsed);
                     runWaitTimes.Add(runWaitRun.Elapsed);
                 }
+
+                if (other is not null)
+                {
+                    var otherPs = await ProcessTimer.RunAsync(other, ps, ctx.Token);
+                    var otherRunWait = await ProcessTimer.RunAsync(other, runWait, ctx.Token);
+                    if (i >= WarmUp)
+                    {
+                        otherPsTimes.Add(otherPs.Elapsed);
+                        otherRunWaitTimes.Add(otherRunWait.Elapsed);
+                    }
+                }
             }
 
             curlTimes.Sort();
@@ -96,6 +114,14 @@ internal static class Cli
             ctx.Report.Line("baseline", $"{Curl} --http2, one /grpc.health.v1.Health/Check over the same mutual TLS (grpc-status 0): {Describe(curlTimes)}");
             ctx.Report.Line("figure (ps)", $"jobs ps ID: {Describe(psTimes)}");
             ctx.Report.Line("figure (run --wait)", $"jobs run --wait -- true: {Describe(runWaitTimes)}");
+            if (other is not null)
+            {
+                otherPsTimes.Sort();
+                otherRunWaitTimes.Sort();
+                ctx.Report.Line("other (ps)", $"{other} ps ID: {Describe(otherPsTimes)}");
+                ctx.Report.Line("other (run --wait)", $"{other} run --wait -- true: {Describe(otherRunWaitTimes)}");
+            }
+
             ctx.Report.Line("target", $"ps p50 <= {PsFactor} x curl p50 = {Units.Millis(baseline * PsFactor)}; run --wait p50 <= {RunWaitFactor} x curl p50 = {Units.Millis(baseline * RunWaitFactor)}");
             Verdict(ctx, "ps", psTimes, baseline * PsFactor);
             Verdict(ctx, "run --wait", runWaitTimes, baseline * RunWaitFactor);
