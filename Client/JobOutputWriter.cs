@@ -9,6 +9,11 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
     // With timestamps: whether the next byte of each stream starts a line.
     private readonly Dictionary<OutputStream, bool> _atLineStart = new() { [OutputStream.Stdout] = true, [OutputStream.Stderr] = true };
 
+    /// <summary>Asks the server for the job's end (the Wait call, no output); returns its final status.</summary>
+    public static async Task<JobStatus> WaitAsync(Protos.Jobs.JobsClient client, string jobId, CancellationToken cancellationToken) =>
+        (await client.WaitAsync(new WaitRequest { JobId = jobId }, cancellationToken: cancellationToken).ConfigureAwait(false)).Status
+            ?? throw new CliException(ExitCodes.Failure, $"the server answered the wait for job {jobId} without its status");
+
     /// <summary>Copies output until the job has ended; returns its final status.</summary>
     public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken) =>
         await CopyAsync(client, request, cancellationToken).ConfigureAwait(false)
@@ -94,10 +99,6 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
             await console.WriteJsonAsync(new LogsResponse { End = end }, cancellationToken).ConfigureAwait(false);
         }
     }
-
-    /// <summary>A follow that carries no output, only the final status: offsets past any end.</summary>
-    public static LogsRequest StatusOnly(string jobId) =>
-        new() { JobId = jobId, StdoutOffset = long.MaxValue, StderrOffset = long.MaxValue };
 
     /// <summary>
     /// The exit code a shell would report for the job: its own, or 128 + the signal that ended it;

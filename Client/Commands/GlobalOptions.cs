@@ -21,7 +21,7 @@ internal static class GlobalOptions
 
     public static readonly Option<string> Cert = new("--cert")
     {
-        Description = "Client certificate (PEM).",
+        Description = "Client certificate (PEM), followed by its intermediate CA certificates if it has any.",
         HelpName = "file",
         DefaultValueFactory = _ => "certs/client1.pem",
         Recursive = true,

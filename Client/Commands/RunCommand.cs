@@ -258,13 +258,15 @@ internal sealed class RunCommand : Command
             return ExitCodes.Success;
         }
 
-        var logs = follow ? new LogsRequest { JobId = response.JobId } : JobOutputWriter.StatusOnly(response.JobId);
-
         try
         {
             var format = parseResult.GetValue(GlobalOptions.Output);
             var writer = new JobOutputWriter(_console, follow ? format : OutputFormat.Text);
-            var end = await writer.FollowAsync(connection.Client, logs, cancellationToken).ConfigureAwait(false);
+
+            // Waiting needs only the end: the server answers with it and sends none of the output.
+            var end = follow
+                ? await writer.FollowAsync(connection.Client, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
+                : await JobOutputWriter.WaitAsync(connection.Client, response.JobId, cancellationToken).ConfigureAwait(false);
             if (!follow && format == OutputFormat.Json)
             {
                 await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Jobs.Client.Connection;
-using Jobs.Protos;
 
 namespace Jobs.Client.Commands;
 
@@ -21,16 +20,16 @@ internal sealed class WaitCommand : Command
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var request = JobOutputWriter.StatusOnly(parseResult.GetRequiredValue(IdArgument));
+        string id = parseResult.GetRequiredValue(IdArgument);
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var writer = new JobOutputWriter(_console);
-        var end = await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+        var end = await JobOutputWriter.WaitAsync(connection.Client, id, cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
         {
             await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
         }
 
-        writer.ReportIfLost(request.JobId, end);
+        writer.ReportIfLost(id, end);
         return JobOutputWriter.ExitCodeOf(end);
     }
 }

@@ -3,16 +3,23 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Jobs.Client.Connection;
 
-/// <summary>The client certificate with its key, and the CA the server must chain to, read from PEM files.</summary>
+/// <summary>
+/// The client certificate with its key (and any intermediates after it in its PEM file), and the
+/// CA the server must chain to, read from PEM files.
+/// </summary>
 internal sealed class TlsCredentials : IDisposable
 {
-    private TlsCredentials(X509Certificate2 clientCertificate, X509Certificate2Collection serverCa)
+    private TlsCredentials(X509Certificate2 clientCertificate, X509Certificate2Collection intermediates, X509Certificate2Collection serverCa)
     {
         ClientCertificate = clientCertificate;
+        Intermediates = intermediates;
         ServerCa = serverCa;
     }
 
     public X509Certificate2 ClientCertificate { get; }
+
+    /// <summary>The certificates after the first in the client certificate's file: the chain to send with it.</summary>
+    public X509Certificate2Collection Intermediates { get; }
 
     public X509Certificate2Collection ServerCa { get; }
 
@@ -55,6 +62,12 @@ internal sealed class TlsCredentials : IDisposable
             clientCertificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
         }
 
+        // The first certificate of the file is the client's own (CreateFromPem above took it).
+        var intermediates = new X509Certificate2Collection();
+        intermediates.ImportFromPem(certPem);
+        intermediates[0].Dispose();
+        intermediates.RemoveAt(0);
+
         var serverCa = new X509Certificate2Collection();
         try
         {
@@ -63,22 +76,30 @@ internal sealed class TlsCredentials : IDisposable
         catch (CryptographicException ex)
         {
             clientCertificate.Dispose();
+            DisposeAll(intermediates);
             throw Unreadable(serverCaPath, "server CA", ex);
         }
 
         if (serverCa.Count == 0)
         {
             clientCertificate.Dispose();
+            DisposeAll(intermediates);
             throw new CliException(ExitCodes.Usage, $"cannot read server CA '{serverCaPath}': no PEM certificate in it");
         }
 
-        return new TlsCredentials(clientCertificate, serverCa);
+        return new TlsCredentials(clientCertificate, intermediates, serverCa);
     }
 
     public void Dispose()
     {
         ClientCertificate.Dispose();
-        foreach (var certificate in ServerCa)
+        DisposeAll(Intermediates);
+        DisposeAll(ServerCa);
+    }
+
+    private static void DisposeAll(X509Certificate2Collection certificates)
+    {
+        foreach (var certificate in certificates)
         {
             certificate.Dispose();
         }

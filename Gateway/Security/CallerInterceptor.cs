@@ -96,6 +96,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
                 KillRequest kill => kill.JobId,
                 LogsRequest logs => logs.JobId,
                 PsRequest ps => ps.JobId,
+                WaitRequest wait => wait.JobId,
                 RemoveRequest remove => remove.JobId,
                 _ => "-",
             },
@@ -133,6 +134,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
             RunRequest run => ("Run", (response as RunResponse)?.JobId, string.Join(' ', [run.Command, .. run.Args])),
             KillRequest kill => ("Kill", kill.JobId, null),
             LogsRequest logs => ("Logs", logs.JobId, null),
+            WaitRequest wait => ("Wait", wait.JobId, null),
             RemoveRequest remove => ("Remove", remove.JobId, null),
             _ => null,
         };

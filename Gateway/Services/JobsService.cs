@@ -11,6 +11,7 @@ namespace Jobs.Gateway.Services;
 public sealed class JobsService(
     IClusterClient client,
     JobOutputFollower follower,
+    JobEndWaiter waiter,
     FollowerCounts followers,
     Microsoft.Extensions.Options.IOptions<JobOptions> options,
     Microsoft.Extensions.Options.IOptions<GatewayOptions> gateway)
@@ -171,6 +172,13 @@ public sealed class JobsService(
     {
         var (_, status) = await OwnedAsync(JobIds.Parse(request.JobId), context);
         return new PsResponse { Status = status.ToProto() };
+    }
+
+    public override async Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context)
+    {
+        var caller = Caller.Of(context);
+        var status = await waiter.WaitAsync(JobIds.Parse(request.JobId), caller.MayAccess, context.CancellationToken);
+        return new WaitResponse { Status = status.ToProto() };
     }
 
     public override async Task<RemoveResponse> Remove(RemoveRequest request, ServerCallContext context)

@@ -17,6 +17,7 @@ internal static class BenchApp
         ["idle"] = Idle.RunAsync,
         ["finished"] = Finished.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
+        ["cli"] = Cli.RunAsync,
         ["node-loss"] = NodeLoss.RunAsync,
     };
 

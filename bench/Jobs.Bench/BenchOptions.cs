@@ -27,6 +27,10 @@ internal sealed class BenchOptions
                           against removed: the same traffic, so the heap it costs is not counted)
           cold-start      wall time of the Native AOT CLI (dotnet publish Client -c Release -r linux-x64):
                           --count (50) runs of 'jobs --version', and of 'jobs ps ID' against a local server
+          cli             the Native AOT CLI against a local server, whole processes: --count (50) rounds
+                          of 'jobs ps ID' and 'jobs run --wait -- true'; baseline: /usr/bin/curl making
+                          one gRPC call (Health/Check) over the same mutual TLS, in the same rounds;
+                          targets: ps p50 <= 1.5 x curl p50, run --wait p50 <= 2.5 x curl p50
           node-loss       --cluster only: --count (4) sleeps and one job that writes a line first on n2
                           (or --node), a sleep on the other node, a follower of each; SIGKILL of that
                           node's silo; time until Ps answers LOST and each follower ends LOST; the
@@ -47,7 +51,8 @@ internal sealed class BenchOptions
           --followers N     fanout followers (32)
           --channels N      fanout gRPC channels (4), followers spread round-robin
           --slow-rate B/S   slow follower's pace in bytes per second (1000000)
-          --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4)
+          --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4),
+                            runs (rounds) in cold-start and cli (50)
           --callers N       concurrent callers for Run, Ps sweeps and Kill (8)
           --ps-calls N      timed Ps calls in idle (2000)
           --sample-ms N     RSS sampling interval in slow-follower (100)
@@ -55,6 +60,8 @@ internal sealed class BenchOptions
           --warm-up SIZE    flood job followed on each new server before anything is timed (64M)
           --timeout MIN     overall limit per scenario in minutes (15); TIMEOUT is reported
           --root DIR        repository whose Release server builds are run (default: this one)
+          --other-cli FILE  cli: another jobs binary (e.g. an earlier commit's AOT build) timed in
+                            the same rounds, reported beside the figures, without a verdict
           --isolate         start-rate jobs run with --isolate (own PID, mount and network namespaces)
           --server-arg ARG  passed to every server process, repeatable
                             (e.g. --server-arg=--Jobs:MaxOutputBytesPerJob=8589934592)
@@ -64,7 +71,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];
@@ -114,6 +121,9 @@ internal sealed class BenchOptions
     public TimeSpan Timeout { get; private set; } = TimeSpan.FromMinutes(15);
 
     public string? Root { get; private set; }
+
+    /// <summary>With cli: another jobs binary timed in the same rounds.</summary>
+    public string? OtherCli { get; private set; }
 
     public List<string> ServerArgs { get; } = [];
 
@@ -215,6 +225,9 @@ internal sealed class BenchOptions
                     break;
                 case "--root":
                     options.Root = Value();
+                    break;
+                case "--other-cli":
+                    options.OtherCli = Path.GetFullPath(Value());
                     break;
                 case "--server-arg":
                     options.ServerArgs.Add(Value());

@@ -176,10 +176,12 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         Assert.StartsWith("Running pid=", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
     }
 
-    [Fact(Timeout = 120_000)]
-    public async Task Kill_on_detach_kills_the_job_when_the_follow_is_interrupted()
+    [Theory(Timeout = 120_000)]
+    [InlineData("--follow")]
+    [InlineData("--wait")]
+    public async Task Kill_on_detach_kills_the_job_when_the_follow_or_wait_is_interrupted(string how)
     {
-        var detached = await Cli.RunAsync(Endpoint, TimeSpan.FromSeconds(3), "run", "--follow", "--kill-on-detach", "--", "sleep", "600");
+        var detached = await Cli.RunAsync(Endpoint, TimeSpan.FromSeconds(3), "run", how, "--kill-on-detach", "--", "sleep", "600");
 
         Assert.Equal(130, detached.ExitCode);
         var id = System.Text.RegularExpressions.Regex.Match(detached.Stderr, "detached; job ([0-9a-f-]{36}) was killed").Groups[1].Value;

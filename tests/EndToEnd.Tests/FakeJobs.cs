@@ -17,7 +17,7 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
     private readonly TaskCompletionSource _nodesCalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _nodesCalls;
 
-    /// <summary>The one job: Run answers with its id, Ps and List with it, and Logs ends with it.</summary>
+    /// <summary>The one job: Run answers with its id, Ps, Wait and List with it, and Logs ends with it.</summary>
     public JobStatus Status { get; set; } = new();
 
     /// <summary>Output that Logs sends before the end.</summary>
@@ -70,6 +70,9 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public override Task<PsResponse> Ps(PsRequest request, ServerCallContext context) =>
         Task.FromResult(new PsResponse { Status = Status });
+
+    public override Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context) =>
+        Task.FromResult(new WaitResponse { Status = Status });
 
     public override Task<ListResponse> List(ListRequest request, ServerCallContext context) =>
         Task.FromResult(new ListResponse { Jobs = { Status } });

@@ -26,12 +26,14 @@ public sealed class GrpcStatusTests(ServerFixture fixture)
     [InlineData("", StatusCode.InvalidArgument)]
     [InlineData("12345", StatusCode.InvalidArgument)]
     [InlineData("019365c8-7571-79f2-8991-9be713d63d56", StatusCode.NotFound)]
-    public async Task Ps_kill_and_logs_refuse_bad_and_unknown_ids(string id, StatusCode expected)
+    public async Task Ps_wait_kill_and_logs_refuse_bad_and_unknown_ids(string id, StatusCode expected)
     {
         var (client, channel) = GrpcClients.Create(fixture.Server.Endpoint, GrpcClients.Client1);
         using (channel)
         {
             Assert.Equal(expected, (await Assert.ThrowsAsync<RpcException>(async () => await client.PsAsync(new PsRequest { JobId = id }))).StatusCode);
+            Assert.Equal(expected, (await Assert.ThrowsAsync<RpcException>(async () =>
+                await client.WaitAsync(new WaitRequest { JobId = id }, deadline: DateTime.UtcNow.AddSeconds(10)))).StatusCode);
             Assert.Equal(expected, (await Assert.ThrowsAsync<RpcException>(async () => await client.KillAsync(new KillRequest { JobId = id }))).StatusCode);
             Assert.Equal(expected, (await Assert.ThrowsAsync<RpcException>(async () =>
             {

@@ -48,6 +48,7 @@ public sealed class SecurityTests : IAsyncLifetime
             var refusals = new[]
             {
                 await RefusalAsync(GrpcClients.Client2, c => c.PsAsync(new PsRequest { JobId = target }).ResponseAsync),
+                await RefusalAsync(GrpcClients.Client2, c => c.WaitAsync(new WaitRequest { JobId = target }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync),
                 await RefusalAsync(GrpcClients.Client2, c => c.KillAsync(new KillRequest { JobId = target }).ResponseAsync),
                 await RefusalAsync(GrpcClients.Client2, c => c.RemoveAsync(new RemoveRequest { JobId = target }).ResponseAsync),
                 await RefusalAsync(GrpcClients.Client2, async c =>
@@ -75,6 +76,7 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.Contains($"audit call=Run identity=client1 job={id} command=sleep 600 outcome=OK", log);
         Assert.Contains($"audit call=Kill identity=client2 job={id} command=- outcome=NotFound detail=job {id} not found", log);
         Assert.Contains($"audit call=Logs identity=client2 job={id} command=- outcome=NotFound", log);
+        Assert.Contains($"audit call=Wait identity=client2 job={id} command=- outcome=NotFound", log);
         Assert.Contains($"audit call=Kill identity=admin job={id} command=- outcome=OK", log);
     }
 
