@@ -13,6 +13,7 @@ internal sealed class BenchOptions
                           Run call to last byte; baseline: .NET reading the same child's stdout pipe
           fanout          --followers (32) concurrent Logs calls on --channels (4) channels of one job
                           writing --bytes (256M); aggregate = followers x bytes / time to the last end
+                          message; baseline: .NET reading the same child's stdout pipe; server peak RSS
           late            a follower attaching after a --bytes (512M) job ended; baseline: the job's
                           spool files read directly (page cache); a live run of the same size beside it
           slow-follower   a --bytes (4G) job with a fast follower and one reading at --slow-rate

@@ -5,6 +5,9 @@ internal static class Throughput
 {
     public const double Target = 0.5;
 
+    // A Silo and a Gateway process add an Orleans connection (TLS) and a process hop per byte.
+    public const double SplitTarget = 0.35;
+
     public static async Task RunAsync(ScenarioContext ctx)
     {
         long bytes = ctx.Options.Bytes ?? Units.GiB;
@@ -37,8 +40,9 @@ internal static class Throughput
             var time = follower.LastByteOrEnd;
             double rate = Units.Rate(follower.Bytes, time);
             ctx.Report.Line("figure", $"Run call to last byte: {Units.Seconds(time)}, {Units.MBps(rate)}");
-            ctx.Report.Line("target", $">= {Target:F1} x baseline = {Units.MBps(Target * baseRate)}");
-            ctx.Report.Verdict("", rate >= Target * baseRate, $"figure/baseline = {Units.Ratio(rate / baseRate)} (target >= {Target:F3})");
+            double target = ctx.Options.Kind == DeploymentKind.Split ? SplitTarget : Target;
+            ctx.Report.Line("target", $">= {target:F2} x baseline = {Units.MBps(target * baseRate)}");
+            ctx.Report.Verdict("", rate >= target * baseRate, $"figure/baseline = {Units.Ratio(rate / baseRate)} (target >= {target:F3})");
         }
 
         await ctx.StopServerAsync(server);
