@@ -7,6 +7,27 @@ namespace Jobs.Bench;
 internal static class Baselines
 {
     /// <summary>
+    /// The pipe read of <paramref name="bytes"/> as a scenario's baseline: a small untimed run first
+    /// (both sides measured warm; the server gets its warm-up job too), then the timed one, reported.
+    /// Null, with the failure reported, when it did not read every byte right.
+    /// </summary>
+    public static async Task<double?> PipeRateAsync(ScenarioContext ctx, long bytes)
+    {
+        Report.Progress($"baseline: .NET reading TestChild flood {Units.Size(bytes)} from its stdout pipe");
+        await PipeReadAsync(Units.MiB, ctx.Options.WriteSize, ctx.Token);
+        var (lastByte, error) = await PipeReadAsync(bytes, ctx.Options.WriteSize, ctx.Token);
+        double rate = Units.Rate(bytes, lastByte);
+        ctx.Report.Line("baseline", $"Process.Start(TestChild flood) + 64 KiB BaseStream reads: {Units.Seconds(lastByte)} to last byte, {Units.MBps(rate)}");
+        if (error is not null)
+        {
+            ctx.Report.Failure($"baseline: {error}");
+            return null;
+        }
+
+        return rate;
+    }
+
+    /// <summary>
     /// <c>Process.Start(TestChild flood BYTES WRITESIZE)</c> with stdout redirected, its BaseStream read in
     /// 64 KiB reads and checked like a follower checks: time from the start to the last byte.
     /// </summary>

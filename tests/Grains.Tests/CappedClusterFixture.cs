@@ -1,5 +1,3 @@
-using Jobs.Silo;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Jobs.Grains.Tests;
@@ -12,21 +10,16 @@ public sealed class CappedClusterFixture : ClusterFixture
 
     protected override void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<CappedSiloConfigurator>();
 
-    private sealed class CappedSiloConfigurator : ISiloConfigurator
+    private sealed class CappedSiloConfigurator : LocalSiloConfigurator
     {
-        public static string Directory { get; } = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
+        private static readonly string Folder = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
 
-        public void Configure(ISiloBuilder siloBuilder)
+        protected override string DataDirectory => Folder;
+
+        protected override void Configure(JobOptions options)
         {
-            siloBuilder.AddJobsLocalState();
-            siloBuilder.Services.AddJobsPlatform();
-            siloBuilder.Services.AddJobsNode(new SiloOptions());
-            siloBuilder.Services.Configure<JobOptions>(o =>
-            {
-                o.DataDirectory = Directory;
-                o.MaxOutputBytesPerJob = OutputCap;
-                o.MaxFinishedJobs = FinishedJobs;
-            });
+            options.MaxOutputBytesPerJob = OutputCap;
+            options.MaxFinishedJobs = FinishedJobs;
         }
     }
 }

@@ -41,9 +41,20 @@ public class ClusterFixture : IAsyncLifetime
     protected virtual void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
 
     /// <summary>The silo as the server configures it, with a data directory of its own.</summary>
-    internal class SiloConfigurator : ISiloConfigurator
+    internal class SiloConfigurator : LocalSiloConfigurator
     {
-        public static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
+        private static readonly string Folder = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
+
+        protected override string DataDirectory => Folder;
+
+        protected override void Configure(JobOptions options) => options.MaxOutputBytesPerJob = 64L * 1024 * 1024;
+    }
+
+    /// <summary>A one-silo server's configuration (localhost state, the platform, a node) with job options of a fixture's own.</summary>
+    internal abstract class LocalSiloConfigurator : ISiloConfigurator
+    {
+        /// <summary>Where the silo spools output: a folder of the fixture's own.</summary>
+        protected abstract string DataDirectory { get; }
 
         public void Configure(ISiloBuilder siloBuilder)
         {
@@ -53,9 +64,12 @@ public class ClusterFixture : IAsyncLifetime
             siloBuilder.Services.Configure<JobOptions>(o =>
             {
                 o.DataDirectory = DataDirectory;
-                o.MaxOutputBytesPerJob = 64L * 1024 * 1024;
+                Configure(o);
             });
         }
+
+        /// <summary>The fixture's job options beyond the data directory.</summary>
+        protected abstract void Configure(JobOptions options);
     }
 
     private sealed class ClientConfigurator : IClientBuilderConfigurator

@@ -1,9 +1,7 @@
 using Jobs.Gateway;
 using Jobs.Gateway.Services;
-using Jobs.Silo;
 using Jobs.TestChild;
 using Jobs.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Jobs.Grains.Tests;
@@ -55,21 +53,13 @@ public sealed class RetentionTests : IAsyncLifetime, IDisposable
     {
         protected override void AddSiloConfigurator(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<RetentionSiloConfigurator>();
 
-        private sealed class RetentionSiloConfigurator : ISiloConfigurator
+        private sealed class RetentionSiloConfigurator : LocalSiloConfigurator
         {
-            public static string Directory { get; } = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
+            private static readonly string Folder = Path.Combine(Path.GetTempPath(), "jobs-tests", Guid.NewGuid().ToString("N"));
 
-            public void Configure(ISiloBuilder siloBuilder)
-            {
-                siloBuilder.AddJobsLocalState();
-                siloBuilder.Services.AddJobsPlatform();
-                siloBuilder.Services.AddJobsNode(new SiloOptions());
-                siloBuilder.Services.Configure<JobOptions>(o =>
-                {
-                    o.DataDirectory = Directory;
-                    o.Retention = Retention;
-                });
-            }
+            protected override string DataDirectory => Folder;
+
+            protected override void Configure(JobOptions options) => options.Retention = Retention;
         }
     }
 }

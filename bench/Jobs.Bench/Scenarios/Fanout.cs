@@ -19,14 +19,8 @@ internal static class Fanout
         int channels = Math.Min(ctx.Options.Channels, count);
         ctx.Report.Line("parameters", $"bytes={Units.Size(bytes)} ({bytes} B), write-size={Units.Size(ctx.Options.WriteSize)}, followers={count} on {channels} channel(s) (round-robin), check: {PatternChecker.Method}");
 
-        Report.Progress($"baseline: .NET reading TestChild flood {Units.Size(bytes)} from its stdout pipe");
-        await Baselines.PipeReadAsync(Units.MiB, ctx.Options.WriteSize, ctx.Token);
-        var (baseLastByte, baseError) = await Baselines.PipeReadAsync(bytes, ctx.Options.WriteSize, ctx.Token);
-        double baseRate = Units.Rate(bytes, baseLastByte);
-        ctx.Report.Line("baseline", $"Process.Start(TestChild flood) + 64 KiB BaseStream reads: {Units.Seconds(baseLastByte)} to last byte, {Units.MBps(baseRate)}");
-        if (baseError is not null)
+        if (await Baselines.PipeRateAsync(ctx, bytes) is not { } baseRate)
         {
-            ctx.Report.Failure($"baseline: {baseError}");
             return;
         }
 
