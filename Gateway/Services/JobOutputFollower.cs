@@ -13,7 +13,10 @@ namespace Jobs.Gateway.Services;
 /// </summary>
 public sealed class JobOutputFollower(IClusterClient client)
 {
-    private const int ReadSize = 1024 * 1024;
+    // Per read of a follower that is behind; with one read ahead, each follower holds two. 1 MiB
+    // reads made 32 followers of one job peak at 533-577 MB of server RSS, 256 KiB at 268-274 MB,
+    // at the same aggregate rate (bench fanout).
+    private const int ReadSize = 256 * 1024;
 
     // With no notice for this long, read anyway: a lost notice (even the final one) costs a follower
     // at most this delay, never a follow that does not end.
