@@ -364,7 +364,7 @@ public sealed class JobGrain(
         bool leaving = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
         if (_status is { Ended: true } && _status.State != JobState.Lost && record.State.Output is not null && !leaving)
         {
-            _log.Seal();
+            // Its log was sealed at the job's end (or reopened sealed): no file is open to close.
             return;
         }
 
