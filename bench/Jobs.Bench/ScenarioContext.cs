@@ -32,6 +32,19 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
     public RunRequest Flood(long bytes, int writeSize) =>
         Job(BenchPaths.TestChild, "flood", bytes.ToString(CultureInfo.InvariantCulture), writeSize.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>The Native AOT CLI's path; null, with the failure reported, when it has not been published.</summary>
+    public string? AotCliOrFail()
+    {
+        string jobs = Paths.AotCli;
+        if (File.Exists(jobs))
+        {
+            return jobs;
+        }
+
+        Report.Failure($"no Native AOT CLI at {jobs}: run 'dotnet publish Client -c Release -r linux-x64' first");
+        return null;
+    }
+
     /// <summary>Registers a figure in progress, printed if the scenario times out or is interrupted.</summary>
     public void WhileRunning(string key, Func<string> describe) => _partial.Add((key, describe));
 

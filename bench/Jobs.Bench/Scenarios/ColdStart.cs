@@ -15,10 +15,8 @@ internal static class ColdStart
     public static async Task RunAsync(ScenarioContext ctx)
     {
         int count = ctx.Options.Count ?? 50;
-        string jobs = ctx.Paths.AotCli;
-        if (!File.Exists(jobs))
+        if (ctx.AotCliOrFail() is not { } jobs)
         {
-            ctx.Report.Failure($"no Native AOT CLI at {jobs}: run 'dotnet publish Client -c Release -r linux-x64' first");
             return;
         }
 
