@@ -13,13 +13,19 @@ public interface IChild
 
     /// <summary>
     /// Every chunk the child (and anything it started) wrote to stdout and stderr, in the order the
-    /// reads completed. Completes after the child has exited and its output is drained.
+    /// reads completed. Completes after the child has exited and its output is drained: where the
+    /// whole tree is tracked (a job cgroup), to end of file, however slowly it is read. Output is
+    /// dropped only when the tree could not be proved gone (then an escaped descendant's socket gets
+    /// a bounded drain) or when the consumer takes nothing for a long time after the tree is gone
+    /// (it stopped reading).
     /// </summary>
     ChannelReader<ChildOutput> Output { get; }
 
     /// <summary>
     /// Completes once the child has exited, every other process of its tree is gone, and
-    /// <see cref="Output"/> is complete.
+    /// <see cref="Output"/> is complete. It never faults and never stays pending once the child has
+    /// exited and its output is consumed: when cleaning up after the exit fails, it still completes
+    /// with the exit, and <see cref="ChildExit.Problem"/> says what failed.
     /// </summary>
     Task<ChildExit> Exited { get; }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
@@ -21,17 +22,29 @@ internal sealed class UnixChild : IChild
     // A read this large suggests more is waiting: read again without waiting for readiness first.
     private const int BusyRead = 32 * 1024;
 
-    // Without a job cgroup, a descendant that left the group (its own session) can hold the sockets open forever; after the
-    // group is gone, output gets this long to drain before the job is declared ended.
+    // Without a job cgroup (or when it could not be emptied), a descendant that left the group (its
+    // own session) can hold the sockets open forever: once the group is gone, each reader may wait
+    // this long in all for more data. Time spent handing reads to a slow consumer does not count.
     private static readonly TimeSpan DrainAfterExit = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan GroupGoneTimeout = TimeSpan.FromSeconds(10);
+
+    // Once the tree is gone, a consumer that takes nothing for this long has stopped reading (it
+    // failed, or killed the job and only waits for its end): the rest of the output is dropped so
+    // that the end is still reported. A consumer that is merely slow keeps every byte.
+    private static readonly TimeSpan ConsumerGoneAfter = TimeSpan.FromSeconds(30);
 
     private readonly Channel<ChildOutput> _output = Channel.CreateBounded<ChildOutput>(
         new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = false });
 
-    private readonly CancellationTokenSource _stopReading = new();
+    // Cancelled when the readers may no longer wait for data without a bound (see DrainAfterExit).
+    private readonly CancellationTokenSource _drain = new();
+
+    // Cancelled when the consumer has stopped reading (see ConsumerGoneAfter).
+    private readonly CancellationTokenSource _abandon = new();
     private readonly Action<UnixChild> _onEnded;
     private readonly Task _readers;
+    private readonly Func<Task>? _exitFault;
+    private long _handedOver;
     private readonly Lock _signalGate = new();
     private bool _reaped;
 
@@ -40,11 +53,13 @@ internal sealed class UnixChild : IChild
 
     private readonly JobCgroup? _cgroup;
 
-    public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onEnded)
+    // exitFault: a test's fault in the exit path, run after the reap; null in the server.
+    public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
     {
         Pid = pid;
         _cgroup = cgroup;
         _onEnded = onEnded;
+        _exitFault = exitFault;
         _readers = Task.WhenAll(
             PumpAsync(stdoutFd, ChildStream.Stdout),
             PumpAsync(stderrFd, ChildStream.Stderr));
@@ -100,6 +115,7 @@ internal sealed class UnixChild : IChild
     {
         await Task.Yield();
         using var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        var drainLeft = new DrainBudget { Left = DrainAfterExit };
         try
         {
             bool busy = false;
@@ -109,21 +125,24 @@ internal sealed class UnixChild : IChild
                 // none. After a large read more is likely waiting: read it at once.
                 if (!busy)
                 {
-                    await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _stopReading.Token).ConfigureAwait(false);
+                    await ReceiveAsync(socket, Memory<byte>.Empty, drainLeft).ConfigureAwait(false);
                 }
 
                 byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
                 int read;
                 try
                 {
-                    read = await socket.ReceiveAsync(buffer.AsMemory(0, ReadSize), SocketFlags.None, _stopReading.Token).ConfigureAwait(false);
+                    read = await ReceiveAsync(socket, buffer.AsMemory(0, ReadSize), drainLeft).ConfigureAwait(false);
                     if (read == 0)
                     {
                         return;
                     }
 
                     busy = read >= BusyRead;
-                    await _output.Writer.WriteAsync(new ChildOutput(stream, buffer.AsSpan(0, read).ToArray()), _stopReading.Token).ConfigureAwait(false);
+
+                    // Bytes read are handed over however long the consumer takes, unless it stopped reading.
+                    await _output.Writer.WriteAsync(new ChildOutput(stream, buffer.AsSpan(0, read).ToArray()), _abandon.Token).ConfigureAwait(false);
+                    Interlocked.Add(ref _handedOver, read);
                 }
                 finally
                 {
@@ -133,7 +152,7 @@ internal sealed class UnixChild : IChild
         }
         catch (OperationCanceledException)
         {
-            // The job ended and an escaped descendant still holds the socket, or nobody consumes output.
+            // An escaped descendant still holds the socket after the drain, or nobody consumes output.
         }
         catch (SocketException)
         {
@@ -141,53 +160,152 @@ internal sealed class UnixChild : IChild
         }
     }
 
+    // Unbounded while every writer may still be alive, or while the job's cgroup proves none is left
+    // (then end of file comes once the socket is read out); bounded by the drain once only escaped
+    // descendants could be holding the socket.
+    private async ValueTask<int> ReceiveAsync(Socket socket, Memory<byte> buffer, DrainBudget drainLeft)
+    {
+        if (!_drain.IsCancellationRequested)
+        {
+            try
+            {
+                return await socket.ReceiveAsync(buffer, SocketFlags.None, _drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_drain.IsCancellationRequested)
+            {
+                // Nothing was received: wait again, within the drain.
+            }
+        }
+
+        using var timeout = new CancellationTokenSource(drainLeft.Left > TimeSpan.Zero ? drainLeft.Left : TimeSpan.FromMilliseconds(1));
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            drainLeft.Left -= Stopwatch.GetElapsedTime(started);
+        }
+    }
+
     private async Task<ChildExit> EndAsync(Task leaderExited)
     {
-        await leaderExited.ConfigureAwait(false);
-
-        // The leader is a zombie, so its pid (the group id) cannot be reused yet: sweep the group,
-        // then reap. Nothing is signalled after the reap, so a recycled id is never hit.
-        int result;
-        int status;
-        lock (_signalGate)
+        // Never faults: whatever goes wrong after the leader's exit, the exit is still reported,
+        // with what went wrong beside it, and output and the launcher's table are still finished.
+        var problems = new List<string>();
+        int result = 0;
+        int status = 0;
+        try
         {
-            ProcessGroup.Signal(Pid, LibC.SIGKILL);
-            result = LibC.WaitPid(Pid, 0, out status, out _);
-            _reaped = true;
+            await leaderExited.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            problems.Add($"watching for the exit failed: {e.Message}");
+        }
+
+        try
+        {
+            // The leader is a zombie, so its pid (the group id) cannot be reused yet: sweep the group,
+            // then reap. Nothing is signalled after the reap, so a recycled id is never hit.
+            lock (_signalGate)
+            {
+                ProcessGroup.Signal(Pid, LibC.SIGKILL);
+                result = LibC.WaitPid(Pid, 0, out status, out _);
+                _reaped = true;
+            }
+        }
+        catch (Exception e)
+        {
+            problems.Add($"reaping failed: {e.Message}");
         }
 
         int oomKills = 0;
-        if (_cgroup is not null)
+        bool treeGone = false;
+        try
         {
-            // Exact: the cgroup holds every descendant, in the group or not, and no zombies.
-            // Counted before the folders go; an OOM kill that ended the job has happened by now.
-            oomKills = _cgroup.OomKills();
-            lock (_signalGate)
+            if (_exitFault is not null)
             {
-                _cgroupReleased = true;
+                await _exitFault().ConfigureAwait(false);
             }
 
-            await _cgroup.KillAndRemoveAsync(GroupGoneTimeout).ConfigureAwait(false);
+            if (_cgroup is not null)
+            {
+                // Exact: the cgroup holds every descendant, in the group or not, and no zombies.
+                // Counted before the folders go; an OOM kill that ended the job has happened by now.
+                oomKills = _cgroup.OomKills();
+                lock (_signalGate)
+                {
+                    _cgroupReleased = true;
+                }
+
+                treeGone = await _cgroup.KillAndRemoveAsync(GroupGoneTimeout).ConfigureAwait(false);
+                if (!treeGone)
+                {
+                    problems.Add($"processes of the job were still in {_cgroup.Tracking} after {GroupGoneTimeout.TotalSeconds:0} s of SIGKILL; its removal is retried");
+                }
+            }
+            else if (ProcessGroup.Signal(Pid, 0))
+            {
+                // A group outlives its leader only while other members exist: usually none, and the
+                // check is one call. Members killed above may take a moment to die (zombies of them
+                // may stay when nobody reaps orphans), so only then is /proc read until none is alive.
+                await ProcessGroup.WaitGoneAsync(Pid, GroupGoneTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
         }
-        else if (ProcessGroup.Signal(Pid, 0))
+        catch (Exception e)
         {
-            // A group outlives its leader only while other members exist: usually none, and the
-            // check is one call. Members killed above may take a moment to die (zombies of them
-            // may stay when nobody reaps orphans), so only then is /proc read until none is alive.
-            await ProcessGroup.WaitGoneAsync(Pid, GroupGoneTimeout, CancellationToken.None).ConfigureAwait(false);
+            problems.Add($"ending the job's other processes failed: {e.Message}");
         }
 
-        if (await Task.WhenAny(_readers, Task.Delay(DrainAfterExit)).ConfigureAwait(false) != _readers)
+        try
         {
-            await _stopReading.CancelAsync().ConfigureAwait(false);
+            // With the cgroup empty no writer is left: the readers reach end of file. Otherwise an
+            // escaped descendant may hold a socket, and only a bounded drain is left.
+            if (!treeGone)
+            {
+                await _drain.CancelAsync().ConfigureAwait(false);
+            }
+
+            await WaitForReadersAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            problems.Add($"reading the last output failed: {e.Message}");
         }
 
-        await _readers.ConfigureAwait(false);
         _output.Writer.TryComplete();
-        _stopReading.Dispose();
         _onEnded(this);
+        if (_readers.IsCompleted)
+        {
+            _drain.Dispose();
+            _abandon.Dispose();
+        }
+
         var exit = result == Pid ? Decode(status) : new ChildExit(null, null, "unknown (reaped elsewhere)");
-        return exit with { OomKills = oomKills };
+        return exit with { OomKills = oomKills, Problem = problems.Count == 0 ? null : string.Join("; ", problems) };
+    }
+
+    // Waits for the readers as long as the consumer takes output; stops them once it has taken
+    // nothing for ConsumerGoneAfter.
+    private async Task WaitForReadersAsync()
+    {
+        while (true)
+        {
+            long before = Interlocked.Read(ref _handedOver);
+            if (await Task.WhenAny(_readers, Task.Delay(ConsumerGoneAfter)).ConfigureAwait(false) == _readers)
+            {
+                await _readers.ConfigureAwait(false);
+                return;
+            }
+
+            if (Interlocked.Read(ref _handedOver) == before)
+            {
+                await _drain.CancelAsync().ConfigureAwait(false);
+                await _abandon.CancelAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private static ChildExit Decode(int status)
@@ -199,5 +317,11 @@ internal sealed class UnixChild : IChild
         }
 
         return new ChildExit(null, signal, SignalNames.NameOf(signal));
+    }
+
+    // What one reader may still wait for data once the drain has begun.
+    private sealed class DrainBudget
+    {
+        public TimeSpan Left { get; set; }
     }
 }

@@ -50,6 +50,7 @@ public static class Program
                 "pwd" => Pwd(stdout, rest),
                 "env" => Env(stdout, rest),
                 "args" => Args(stdout, rest),
+                "spin" => Spin(rest),
                 _ => throw new UsageException($"unknown mode '{args[0]}'"),
             };
         }
@@ -259,6 +260,20 @@ public static class Program
         }
         WriteText(stdout, text.ToString());
         return 0;
+    }
+
+    // Keeps one core busy, so that tests can run while the machine is loaded.
+    private static int Spin(ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "spin SECONDS");
+        var until = Stopwatch.GetTimestamp() + (long)(ParseSeconds(args[0]).TotalSeconds * Stopwatch.Frequency);
+        long turns = 0;
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            turns++;
+        }
+
+        return turns >= 0 ? 0 : 1;
     }
 
     private static ProcessStartInfo CreateSelfStartInfo()
