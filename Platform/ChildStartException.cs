@@ -15,7 +15,7 @@ public sealed class ChildStartException : Exception
     /// <summary>The program that could not be started.</summary>
     public string Command { get; }
 
-    /// <summary>The OS error number (errno on Unix, the Win32 error on Windows).</summary>
+    /// <summary>The OS error number (errno on Unix, the Win32 error on Windows); 0 when no OS call failed (the launcher died before the program ran).</summary>
     public int ErrorNumber { get; }
 
     /// <summary>The OS error text, such as "No such file or directory".</summary>

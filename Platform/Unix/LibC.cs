@@ -37,6 +37,7 @@ internal static unsafe partial class LibC
     internal const int ENOENT = 2;
     internal const int ESRCH = 3;
     internal const int ECHILD = 10;
+    internal const int ETIMEDOUT = 110;
     internal const int ERANGE = 34;
     internal const int SIGKILL = 9;
     internal const int SIGTERM = 15;

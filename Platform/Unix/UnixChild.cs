@@ -54,9 +54,10 @@ internal sealed class UnixChild : IChild
     private readonly JobCgroup? _cgroup;
 
     // exitFault: a test's fault in the exit path, run after the reap; null in the server.
-    public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
+    public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onStarted, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
     {
         Pid = pid;
+        onStarted(this);
         _cgroup = cgroup;
         _onEnded = onEnded;
         _exitFault = exitFault;
@@ -230,11 +231,19 @@ internal sealed class UnixChild : IChild
                 await _exitFault().ConfigureAwait(false);
             }
 
+            // Counted before the folders go; an OOM kill that ended the job has happened by now.
+            oomKills = _cgroup?.OomKills() ?? 0;
+        }
+        catch (Exception e)
+        {
+            problems.Add($"counting the job's OOM kills failed: {e.Message}");
+        }
+
+        try
+        {
             if (_cgroup is not null)
             {
                 // Exact: the cgroup holds every descendant, in the group or not, and no zombies.
-                // Counted before the folders go; an OOM kill that ended the job has happened by now.
-                oomKills = _cgroup.OomKills();
                 lock (_signalGate)
                 {
                     _cgroupReleased = true;

@@ -39,6 +39,18 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
     /// <summary>How job trees are tracked here, for the server's start-up log.</summary>
     public string TreeTracking { get; }
 
+    /// <summary>How long the shim may take to report that it reached the program's exec.</summary>
+    internal TimeSpan ShimReportTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>For tests only: a fault the shim acts out before exec (<c>-F</c> in jobs-shim.c).</summary>
+    internal string? ShimFault { get; init; }
+
+    /// <summary>The children started whose exit path has not finished.</summary>
+    internal int Running => _running.Count;
+
+    /// <summary>For tests only: run in each child's exit path after the reap, to make that path fail.</summary>
+    internal Func<Task>? ExitFault { get; init; }
+
     public async Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken)
     {
         // Creating the cgroup and posix_spawn block for as long as the kernel takes (the parent of a
@@ -47,12 +59,15 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         var launched = await Task.Run(() => Launch(spec), CancellationToken.None).ConfigureAwait(false);
         if (launched.ErrorFd >= 0)
         {
-            // The shim closes the error socket by exec'ing the program, or writes why it could not.
             // Awaited, not blocked on: joining a cgroup can take milliseconds.
-            var (step, error) = await ReadShimErrorAsync(launched.ErrorFd).ConfigureAwait(false);
-            if (error != 0)
+            var report = await ReadShimReportAsync(launched.ErrorFd, ShimReportTimeout).ConfigureAwait(false);
+            if (report.Outcome != ShimOutcome.Started)
             {
-                LibC.WaitPid(launched.Pid, 0, out _, out _);
+                // The shim ends by itself after a report; one that hangs or died is ended here. Its
+                // group is its own (and the isolated job's), so nothing else is signalled.
+                LibC.kill(-launched.Pid, LibC.SIGKILL);
+                LibC.kill(launched.Pid, LibC.SIGKILL);
+                int reaped = LibC.WaitPid(launched.Pid, 0, out int status, out _);
                 LibC.close(launched.StdoutFd);
                 LibC.close(launched.StderrFd);
                 if (launched.Cgroup is not null)
@@ -60,13 +75,20 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
                     await launched.Cgroup.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
                 }
 
-                throw step switch
+                throw report.Outcome switch
                 {
-                    ShimStep.Isolate => new LimitUnavailableException(
-                        $"the server cannot isolate jobs here ({LibC.ErrorText(error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
-                    ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(error)}"),
-                    ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(error)}"),
-                    _ => StartError(spec.Command, error),
+                    ShimOutcome.Failed => report.Step switch
+                    {
+                        ShimStep.Isolate => new LimitUnavailableException(
+                            $"the server cannot isolate jobs here ({LibC.ErrorText(report.Error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
+                        ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(report.Error)}"),
+                        ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(report.Error)}"),
+                        _ => StartError(spec.Command, report.Error),
+                    },
+                    ShimOutcome.TimedOut => new ChildStartException(
+                        spec.Command, LibC.ETIMEDOUT, $"the job's launcher (jobs-shim) did not reach the program within {ShimReportTimeout.TotalSeconds:0.#} s and was killed"),
+                    _ => new ChildStartException(
+                        spec.Command, 0, $"the job's launcher (jobs-shim) ended before it started the program ({Ended(reaped == launched.Pid, status)})"),
                 };
             }
         }
@@ -85,7 +107,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw;
         }
 
-        var child = new UnixChild(launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Cgroup, exited, c => _running.TryRemove(c.Pid, out _));
+        var child = new UnixChild(launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Cgroup, exited, _ => { }, c => _running.TryRemove(c.Pid, out _), ExitFault);
         _running[launched.Pid] = child;
         return child;
     }
@@ -182,7 +204,8 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         {
             // The shim looks the program up itself (execvp, in the job's environment).
             string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
-            argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), "--", .. argv];
+            string[] fault = ShimFault is null ? [] : ["-F", ShimFault];
+            argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. fault, "--", .. argv];
             program = _shim;
         }
         else
@@ -283,23 +306,67 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
         Sysfs = 3,
     }
 
-    private static async Task<(ShimStep Step, int Error)> ReadShimErrorAsync(int fd)
+    // What the shim's report socket said (see jobs-shim.c): the byte written just before exec, then
+    // end of file (a successful exec closes it), or a failed step and errno.
+    private enum ShimOutcome
+    {
+        Started,
+        Failed,
+        DiedBeforeExec,
+        TimedOut,
+    }
+
+    private const byte ReachedExec = (byte)'x';
+
+    private readonly record struct ShimReport(ShimOutcome Outcome, ShimStep Step = ShimStep.Exec, int Error = 0);
+
+    private static async Task<ShimReport> ReadShimReportAsync(int fd, TimeSpan timeout)
     {
         using var socket = new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: true));
-        var buffer = new byte[2 * sizeof(int)];
+        using var deadline = new CancellationTokenSource(timeout);
+        var buffer = new byte[1 + 2 * sizeof(int)];
         int got = 0;
-        while (got < buffer.Length)
+        try
         {
-            int read = await socket.ReceiveAsync(buffer.AsMemory(got), System.Net.Sockets.SocketFlags.None).ConfigureAwait(false);
-            if (read == 0)
+            while (got < buffer.Length)
             {
-                break;
-            }
+                int read = await socket.ReceiveAsync(buffer.AsMemory(got), System.Net.Sockets.SocketFlags.None, deadline.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
 
-            got += read;
+                got += read;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return new ShimReport(ShimOutcome.TimedOut);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // Treated as what was read by then says.
         }
 
-        return got == buffer.Length ? ((ShimStep)BitConverter.ToInt32(buffer), BitConverter.ToInt32(buffer, sizeof(int))) : (ShimStep.Exec, 0);
+        // A report comes alone (a step before the exec failed) or after the byte (the exec failed).
+        int start = got > 0 && buffer[0] == ReachedExec ? 1 : 0;
+        if (got - start == 2 * sizeof(int))
+        {
+            return new ShimReport(ShimOutcome.Failed, (ShimStep)BitConverter.ToInt32(buffer, start), BitConverter.ToInt32(buffer, start + sizeof(int)));
+        }
+
+        return got == 1 && start == 1 ? new ShimReport(ShimOutcome.Started) : new ShimReport(ShimOutcome.DiedBeforeExec);
+    }
+
+    private static string Ended(bool reaped, int status)
+    {
+        if (!reaped)
+        {
+            return "its end was not seen";
+        }
+
+        int signal = status & 0x7f;
+        return signal == 0 ? $"exit code {(status >> 8) & 0xff}" : $"killed by {SignalNames.NameOf(signal)}";
     }
 
     private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, JobCgroup? Cgroup, int ErrorFd);

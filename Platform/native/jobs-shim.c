@@ -1,14 +1,18 @@
 /*
  * jobs-shim: the few steps Jobs needs between fork and exec, which .NET cannot run there.
  *
- *   jobs-shim exec [-j CGROUP_PROCS]... [-i] -- PROGRAM [ARGS...]
+ *   jobs-shim exec [-j CGROUP_PROCS]... [-i] [-F FAULT] -- PROGRAM [ARGS...]
  *     Joins each job cgroup given (so that the job and everything it starts are tracked and
  *     limited before its first instruction), then execs PROGRAM (PATH search). With -i the job is
  *     isolated first: new PID, mount and network namespaces, in which PROGRAM runs as PID 1 with a
  *     private /proc, a read-only /sys of its own and only a loopback interface; this process
  *     stays outside as its parent and ends the way PROGRAM ends (same exit code, or same signal).
- *     Fd 3 is the launcher's error socket: it is closed by a successful exec, or receives two ints,
- *     the failed step (STEP_*) and errno.
+ *     Fd 3 is the launcher's report socket: one byte (REACHED_EXEC) is written just before PROGRAM
+ *     is exec'd, and a successful exec closes the socket; a failed step writes two ints, the step
+ *     (STEP_*) and errno. So end of file after REACHED_EXEC alone is a started program, and end of
+ *     file with nothing written is a shim that died on the way (killed, or crashed).
+ *     -F FAULT is for the launcher's tests only: die-before-exec (SIGKILL, as an OOM kill would) or
+ *     hang-before-exec (never reports).
  *
  *   jobs-shim watch CGROUP_DIR...
  *     The server's watchdog: blocks reading stdin (a pipe whose only writer is the server) and,
@@ -37,6 +41,9 @@
 
 /* The steps that can fail, as reported on fd 3 (Platform/Unix/UnixChildLauncher.cs reads them). */
 enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3 };
+#define REACHED_EXEC 'x'
+
+static const char *fault;
 
 #define MAX_CGROUPS 8
 
@@ -44,6 +51,24 @@ static void fail(int step, int error) {
     int report[2] = {step, error};
     (void)!write(3, report, sizeof report);
     _exit(127);
+}
+
+/* Written just before exec: from here on only the exec itself can fail, and it reports if it does. */
+static void exec_program(char **program) {
+    if (fault != NULL && strcmp(fault, "die-before-exec") == 0) {
+        raise(SIGKILL);
+    }
+    if (fault != NULL && strcmp(fault, "hang-before-exec") == 0) {
+        for (;;) {
+            pause();
+        }
+    }
+    char reached = REACHED_EXEC;
+    if (write(3, &reached, 1) != 1) {
+        fail(STEP_EXEC, errno);
+    }
+    execvp(program[0], program);
+    fail(STEP_EXEC, errno);
 }
 
 static void join_cgroup(const char *procs) {
@@ -143,8 +168,7 @@ static void isolate(char **program) {
         fail(STEP_SYSFS, errno);
     }
     loopback_up();
-    execvp(program[0], program);
-    fail(STEP_EXEC, errno);
+    exec_program(program);
 }
 
 static int run_exec(int argc, char **argv) {
@@ -157,12 +181,14 @@ static int run_exec(int argc, char **argv) {
             cgroups[count++] = argv[++i];
         } else if (strcmp(argv[i], "-i") == 0) {
             isolated = 1;
+        } else if (strcmp(argv[i], "-F") == 0 && i + 1 < argc) {
+            fault = argv[++i];
         } else {
             i = argc;
         }
     }
     if (i + 1 >= argc) {
-        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] -- PROGRAM [ARGS...]\n");
+        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] [-F FAULT] -- PROGRAM [ARGS...]\n");
         return 2;
     }
     if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0) {
@@ -175,8 +201,7 @@ static int run_exec(int argc, char **argv) {
     if (isolated) {
         isolate(program);
     }
-    execvp(program[0], program);
-    fail(STEP_EXEC, errno);
+    exec_program(program);
     return 127;
 }
 
