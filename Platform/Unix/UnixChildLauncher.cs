@@ -12,7 +12,9 @@ namespace Jobs.Platform.Unix;
 internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 {
     private readonly Reaper _reaper = new();
-    private readonly ConcurrentDictionary<int, UnixChild> _running = new();
+    // By the child, not its pid: a pid is reused once reaped, and a child leaves this table only
+    // after its tree is gone and its output read, so by pid an ended child could remove a newer one.
+    private readonly ConcurrentDictionary<UnixChild, byte> _running = new();
     private readonly string _shim = Path.Combine(AppContext.BaseDirectory, "jobs-shim");
     private readonly Cgroups? _cgroups;
     private readonly int _watchdogLifeline = -1;
@@ -107,9 +109,12 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
             throw;
         }
 
-        var child = new UnixChild(launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Cgroup, exited, _ => { }, c => _running.TryRemove(c.Pid, out _), ExitFault);
-        _running[launched.Pid] = child;
-        return child;
+        // Entered before its exit path can run, so that an instant exit cannot leave it in the table.
+        return new UnixChild(
+            launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Cgroup, exited,
+            onStarted: c => _running[c] = 0,
+            onEnded: c => _running.TryRemove(c, out _),
+            ExitFault);
     }
 
     private unsafe Launched Launch(ChildSpec spec)
@@ -258,7 +263,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
     public async Task KillAllAsync(CancellationToken cancellationToken)
     {
-        var children = _running.Values.ToArray();
+        var children = _running.Keys.ToArray();
         await Task.WhenAll(children.Select(c => c.KillAsync(cancellationToken))).ConfigureAwait(false);
     }
 
@@ -373,7 +378,7 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
 
     private void SignalAll(int signal)
     {
-        foreach (var child in _running.Values)
+        foreach (var child in _running.Keys)
         {
             child.SignalGroup(signal);
         }
