@@ -22,6 +22,12 @@ internal sealed class Cgroups
     private readonly string _serverFolder;
     private readonly Dictionary<string, string> _v1 = new(StringComparer.Ordinal);
     private readonly HashSet<string> _v2Controllers = new(StringComparer.Ordinal);
+
+    // Folders of ended jobs that could not be emptied or removed in time (a member stuck in the
+    // kernel, a folder made inside the job's): retried until they go, never forgotten.
+    private readonly ConcurrentDictionary<string, byte> _stuck = new(StringComparer.Ordinal);
+    private readonly Lock _retryGate = new();
+    private Timer? _retry;
     private long _next;
 
     private Cgroups(string serverFolder, bool v2)
@@ -37,6 +43,12 @@ internal sealed class Cgroups
     public IReadOnlyList<string> ServerFolders => [Tracking, .. _v1.Where(h => h.Key != "pids").Select(h => h.Value)];
 
     private string Tracking => V2 ? _serverFolder : _v1["pids"];
+
+    /// <summary>How often folders whose removal failed are tried again.</summary>
+    internal TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The folders of ended jobs not removed yet.</summary>
+    internal ICollection<string> Stuck => _stuck.Keys;
 
     /// <summary>What job cgroups offer here, for the server's start-up log.</summary>
     public string Description => V2
@@ -161,7 +173,7 @@ internal sealed class Cgroups
         bool plain = limits is null || limits.None;
         if (plain && _idle.TryPop(out string? reused))
         {
-            return new JobCgroup([reused], MemoryEvents: null) { Pool = this };
+            return new JobCgroup([reused], MemoryEvents: null) { Pool = this, Owner = this };
         }
 
         string name = $"job-{Interlocked.Increment(ref _next)}";
@@ -178,7 +190,7 @@ internal sealed class Cgroups
                     ApplyV2(job, limits);
                 }
 
-                return new JobCgroup(created, MemoryEvents: limits?.MemoryBytes is null ? null : Path.Combine(job, "memory.events")) { Pool = plain ? this : null };
+                return new JobCgroup(created, MemoryEvents: limits?.MemoryBytes is null ? null : Path.Combine(job, "memory.events")) { Pool = plain ? this : null, Owner = this };
             }
 
             created.Add(CreateV1(name, "pids"));
@@ -221,7 +233,7 @@ internal sealed class Cgroups
                 }
             }
 
-            return new JobCgroup(created, oomControl) { Pool = plain ? this : null };
+            return new JobCgroup(created, oomControl) { Pool = plain ? this : null, Owner = this };
         }
         catch
         {
@@ -324,15 +336,63 @@ internal sealed class Cgroups
         }
     }
 
-    private static void TryDelete(string folder)
+    /// <summary>Removes an empty cgroup folder; false when it is still there.</summary>
+    internal static bool TryDelete(string folder)
     {
         try
         {
             Directory.Delete(folder);
+            return true;
         }
-        catch (IOException)
+        catch (DirectoryNotFoundException)
         {
-            // Removed meanwhile, or a member appeared: the next start sweeps it.
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A member appeared, or a folder was made inside it: the caller retries later.
+            return false;
+        }
+    }
+
+    /// <summary>Keeps trying to remove the folder of an ended job until it is gone.</summary>
+    internal void RemoveLater(string folder)
+    {
+        _stuck[folder] = 0;
+        lock (_retryGate)
+        {
+            _retry ??= new Timer(_ => RetryStuck(), null, RetryPeriod, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void RetryStuck()
+    {
+        foreach (string folder in _stuck.Keys)
+        {
+            try
+            {
+                if (Signal(folder, LibC.SIGKILL) == 0 && TryDelete(folder))
+                {
+                    _stuck.TryRemove(folder, out _);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Tried again next time.
+            }
+        }
+
+        lock (_retryGate)
+        {
+            if (_stuck.IsEmpty)
+            {
+                _retry?.Dispose();
+                _retry = null;
+            }
+            else
+            {
+                _retry?.Change(RetryPeriod, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
@@ -383,8 +443,8 @@ internal sealed class Cgroups
         return count;
     }
 
-    /// <summary>Kills every member until none is left (or the time is up), then removes the cgroup.</summary>
-    public static async Task<bool> KillAndRemoveAsync(string cgroup, TimeSpan timeout, Cgroups? pool = null)
+    /// <summary>Kills every member until none is left; false when some are still there when the time is up.</summary>
+    public static async Task<bool> EmptyAsync(string cgroup, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (Signal(cgroup, LibC.SIGKILL) > 0)
@@ -397,11 +457,18 @@ internal sealed class Cgroups
             await Task.Delay(5).ConfigureAwait(false);
         }
 
-        if (pool is null || !pool.TryKeep(cgroup))
+        return true;
+    }
+
+    /// <summary>Kills every member until none is left (or the time is up), then removes the cgroup.</summary>
+    public static async Task<bool> KillAndRemoveAsync(string cgroup, TimeSpan timeout)
+    {
+        if (!await EmptyAsync(cgroup, timeout).ConfigureAwait(false))
         {
-            TryDelete(cgroup);
+            return false;
         }
 
+        TryDelete(cgroup);
         return true;
     }
 
@@ -492,13 +559,25 @@ internal sealed record JobCgroup(IReadOnlyList<string> Folders, string? MemoryEv
         return 0;
     }
 
-    /// <summary>Kills every process of the job until none is left, then removes every folder.</summary>
+    /// <summary>The launcher's cgroups, which retry the removal of folders that could not be removed now.</summary>
+    public Cgroups? Owner { get; init; }
+
+    /// <summary>
+    /// Kills every process of the job until none is left, then removes every folder; true when the
+    /// tracking folder was emptied (no process of the job is left). A folder that cannot be emptied
+    /// or removed now is handed to <see cref="Owner"/> to retry.
+    /// </summary>
     public async Task<bool> KillAndRemoveAsync(TimeSpan timeout)
     {
-        bool gone = await Cgroups.KillAndRemoveAsync(Tracking, timeout, Folders.Count == 1 ? Pool : null).ConfigureAwait(false);
-        foreach (string folder in Folders.Skip(1))
+        bool gone = await Cgroups.EmptyAsync(Tracking, timeout).ConfigureAwait(false);
+        foreach (string folder in Folders)
         {
-            await Cgroups.KillAndRemoveAsync(folder, timeout).ConfigureAwait(false);
+            bool emptied = folder == Tracking ? gone : await Cgroups.EmptyAsync(folder, timeout).ConfigureAwait(false);
+            bool kept = emptied && folder == Tracking && Folders.Count == 1 && Pool is not null && Pool.TryKeep(folder);
+            if (!kept && !(emptied && Cgroups.TryDelete(folder)))
+            {
+                Owner?.RemoveLater(folder);
+            }
         }
 
         return gone;

@@ -69,6 +69,9 @@ internal sealed class UnixChild : IChild
 
     public int Pid { get; }
 
+    /// <summary>The job's cgroups, when it has them.</summary>
+    internal JobCgroup? Cgroup => _cgroup;
+
     public ChannelReader<ChildOutput> Output => _output.Reader;
 
     public Task<ChildExit> Exited { get; }

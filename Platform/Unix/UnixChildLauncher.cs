@@ -47,6 +47,9 @@ internal sealed class UnixChildLauncher : IChildLauncher, IDisposable
     /// <summary>For tests only: a fault the shim acts out before exec (<c>-F</c> in jobs-shim.c).</summary>
     internal string? ShimFault { get; init; }
 
+    /// <summary>The job cgroups this launcher makes, when it can.</summary>
+    internal Cgroups? Cgroups => _cgroups;
+
     /// <summary>The children started whose exit path has not finished.</summary>
     internal int Running => _running.Count;
 
