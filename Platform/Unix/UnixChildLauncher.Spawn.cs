@@ -8,38 +8,7 @@ internal sealed partial class UnixChildLauncher
 {
     private unsafe Launched Launch(ChildSpec spec)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        if (string.IsNullOrEmpty(spec.Command))
-        {
-            throw new ArgumentException("the command is empty", nameof(spec));
-        }
-
-        string[] argv = [spec.Command, .. spec.Args];
-        // The base, not the server's environment: that holds the server's secrets and runtime settings.
-        var environment = new Dictionary<string, string>(ChildEnvironment.Base(), StringComparer.Ordinal);
-        foreach (var (name, value) in spec.Environment ?? new Dictionary<string, string>())
-        {
-            if (ChildEnvironment.CheckVariable(name, value) is { } problem)
-            {
-                throw new ArgumentException(problem, nameof(spec));
-            }
-
-            environment[name] = value;
-        }
-
-        string[] envp = [.. environment.Select(e => $"{e.Key}={e.Value}")];
-        foreach (string s in argv)
-        {
-            if (s.Contains('\0'))
-            {
-                throw new ArgumentException("arguments cannot contain NUL characters", nameof(spec));
-            }
-        }
-
-        if (spec.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
-        {
-            throw new ChildStartException(spec.Command, 2, $"working directory '{cwd}' does not exist");
-        }
+        var (argv, envp, path) = JobArguments(spec);
 
         // The job writes into Unix stream sockets rather than pipes (as systemd does for the journal):
         // the runtime reads sockets through epoll, while its anonymous-pipe reads block a pool
@@ -104,7 +73,7 @@ internal sealed partial class UnixChildLauncher
         }
         else
         {
-            program = FindProgram(spec.Command, environment["PATH"], spec.WorkingDirectory);
+            program = FindProgram(spec.Command, path, spec.WorkingDirectory);
         }
 
         int pid;
