@@ -17,7 +17,7 @@ internal sealed class UnixChild : IChild
     // Below the large object heap's 85,000 bytes: each read is a short-lived array, and large ones
     // would cost a full (gen 2) collection every few megabytes.
     private const int ReadSize = 64 * 1024;
-    private const int Capacity = 16;
+    internal const int Capacity = 16;
 
     // A read this large suggests more is waiting: read again without waiting for readiness first.
     private const int BusyRead = 32 * 1024;

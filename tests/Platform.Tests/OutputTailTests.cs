@@ -128,17 +128,37 @@ public sealed class OutputTailTests : IDisposable
         }
     }
 
-    // Slower than the writer throughout, so the channel is full and the sockets hold data when the
-    // job exits; then it takes nothing for a while. Every byte is checked against the pattern.
+    // Behind the writer on purpose: an item is taken only once the readers have filled the channel
+    // (so a reader holds a read it cannot hand over, and the sockets hold more), until the job has
+    // exited; then nothing is taken for a while. Every byte is checked against the pattern.
     private static async Task<(long Stdout, long Stderr, bool Paused, ChildExit Exit)> ConsumeBehindAsync(IChild child)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(200));
         long stdout = 0;
         long stderr = 0;
+        bool exited = false;
         bool paused = false;
         var expected = new byte[128 * 1024];
-        await foreach (var output in child.Output.ReadAllAsync(timeout.Token))
+        var reader = child.Output;
+        while (await reader.WaitToReadAsync(timeout.Token))
         {
+            while (!exited && reader.Count < UnixChild.Capacity && Processes.IsAlive(child.Pid))
+            {
+                await Task.Delay(1, timeout.Token);
+            }
+
+            if (!exited && !Processes.IsAlive(child.Pid))
+            {
+                exited = true;
+                paused = reader.Count > 0;
+                await Task.Delay(PauseAtExit, timeout.Token);
+            }
+
+            if (!reader.TryRead(out var output))
+            {
+                continue;
+            }
+
             if (output.Stream == ChildStream.Stderr)
             {
                 stderr += output.Data.Length;
@@ -157,15 +177,6 @@ public sealed class OutputTailTests : IDisposable
             }
 
             stdout += output.Data.Length;
-            if (!paused && !Processes.IsAlive(child.Pid))
-            {
-                paused = stdout < FloodBytes;
-                await Task.Delay(PauseAtExit, timeout.Token);
-            }
-            else if (!paused)
-            {
-                await Task.Delay(1, timeout.Token);
-            }
         }
 
         return (stdout, stderr, paused, await child.Exited.WaitAsync(timeout.Token));
