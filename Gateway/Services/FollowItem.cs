@@ -12,6 +12,10 @@ public readonly record struct FollowItem(OutputRecord? Output, JobStatus? End, O
     /// <summary>Another item follows at once (the same read or notice).</summary>
     public bool More { get; init; }
 
-    /// <summary>With <see cref="Dropped"/>: the run not held, and why (its resume mark is <see cref="Dropped"/>).</summary>
+    /// <summary>
+    /// With <see cref="Dropped"/>: the run not held, and why (its resume mark is <see cref="Dropped"/>).
+    /// Its start may lie before what the follower had got: a run still growing when it was met is
+    /// met again, whole, from where the follower left off.
+    /// </summary>
     public OutputGap? Gap { get; init; }
 }
