@@ -267,7 +267,17 @@ internal sealed class OutputLog : IDisposable
             return [];
         }
 
-        IndexFrames();
+        try
+        {
+            IndexFrames();
+        }
+        catch (Exception e) when ((e is IOException or InvalidDataException) && Removed)
+        {
+            Forget();
+            skipped = new OutputGap(OutputMark.Zero, EndMark, OutputDropReason.Budget);
+            return [];
+        }
+
         // Before the first output held: dropped by the cap, unless never stored (a gap from there on).
         if (position < First.Position && !_gaps.Exists(g => g.Start.Position <= position && g.Resume.Position > position))
         {
@@ -348,12 +358,23 @@ internal sealed class OutputLog : IDisposable
     /// </summary>
     public long FindPosition(OutputStreamKind stream, long offset)
     {
+        try
+        {
+            if (!Removed)
+            {
+                IndexFrames();
+            }
+        }
+        catch (Exception e) when ((e is IOException or InvalidDataException) && Removed)
+        {
+            // Removed by the budget meanwhile: a read from the start says so.
+        }
+
         if (Removed)
         {
             return 0;
         }
 
-        IndexFrames();
         var first = First;
         if (offset < (stream == OutputStreamKind.Stdout ? first.StdoutOffset : first.StderrOffset))
         {
