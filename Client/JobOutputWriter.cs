@@ -61,8 +61,7 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
                     await WriteChunkAsync(response.Chunk, cancellationToken).ConfigureAwait(false);
                     break;
                 case LogsResponse.ItemOneofCase.Dropped:
-                    console.WriteErrorLine(
-                        $"jobs: older output was dropped by the server's per-job cap; continuing from stdout offset {response.Dropped.StdoutOffset}, stderr offset {response.Dropped.StderrOffset}");
+                    console.WriteErrorLine(StatusFormatter.DroppedNotice(response.Dropped));
                     break;
                 case LogsResponse.ItemOneofCase.End:
                     return response.End;

@@ -19,7 +19,40 @@ internal static class StatusFormatter
             EndReason.TimedOut => " (timed out)",
             EndReason.OutOfMemory => " (out of memory)",
             _ => status.OomKills > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({status.OomKills} of its processes killed for memory)") : string.Empty,
-        };
+        }
+        + (OutputLoss(status) is { } loss ? "; " + loss : string.Empty);
+
+    /// <summary>
+    /// Output the server could not keep, e.g. <c>output lost: 73400320 bytes, disk full</c>; null when
+    /// none was lost (the per-job cap's drops are not counted).
+    /// </summary>
+    public static string? OutputLoss(JobStatus status) => status switch
+    {
+        { OutputRemoved: true } => string.Create(CultureInfo.InvariantCulture, $"output removed: {status.OutputLostBytes} bytes, over the server's output budget"),
+        { OutputLostBytes: > 0 } => string.Create(CultureInfo.InvariantCulture, $"output lost: {status.OutputLostBytes} bytes, {Reason(status.OutputLostReason)}"),
+        _ => null,
+    };
+
+    /// <summary>The stderr line for an <c>OutputDropped</c> item of a follow: which bytes of each stream are missing, and why.</summary>
+    public static string DroppedNotice(OutputDropped dropped)
+    {
+        string Range(string stream, long from, long to) => to > from
+            ? string.Create(CultureInfo.InvariantCulture, $"{stream} bytes {from}-{to - 1} ({to - from} bytes)")
+            : string.Empty;
+
+        string ranges = string.Join(", ", new[] { Range("stdout", dropped.StdoutFrom, dropped.StdoutOffset), Range("stderr", dropped.StderrFrom, dropped.StderrOffset) }.Where(r => r.Length > 0));
+        return dropped.Reason == DropReason.Cap || dropped.Reason == DropReason.Unspecified
+            ? string.Create(CultureInfo.InvariantCulture, $"jobs: older output was dropped by the server's per-job cap; continuing from stdout offset {dropped.StdoutOffset}, stderr offset {dropped.StderrOffset}")
+            : $"jobs: output missing ({Reason(dropped.Reason)}): {(ranges.Length > 0 ? ranges : "none of the streams shown")}; continuing from stdout offset {dropped.StdoutOffset.ToString(CultureInfo.InvariantCulture)}, stderr offset {dropped.StderrOffset.ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    private static string Reason(DropReason reason) => reason switch
+    {
+        DropReason.DiskFull => "disk full",
+        DropReason.Budget => "over the server's output budget",
+        DropReason.Cap => "the per-job cap",
+        _ => "not kept",
+    };
 
     /// <summary>The stderr line of <c>logs</c>, <c>wait</c> and <c>run --follow/--wait</c> for a job whose node left the cluster.</summary>
     public static string LostNotice(string jobId, JobStatus status) =>

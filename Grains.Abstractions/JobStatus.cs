@@ -58,6 +58,21 @@ public sealed record JobStatus(
     [Id(17)]
     public string Node { get; init; } = string.Empty;
 
+    /// <summary>
+    /// Bytes the job wrote that the server could not keep (a full disk, the node's output budget),
+    /// counted in <see cref="StdoutBytes"/> and <see cref="StderrBytes"/>; the per-job cap's drops are not counted.
+    /// </summary>
+    [Id(18)]
+    public long OutputLostBytes { get; init; }
+
+    /// <summary>Why <see cref="OutputLostBytes"/> were lost: the reason of the latest loss.</summary>
+    [Id(19)]
+    public OutputDropReason OutputLostReason { get; init; }
+
+    /// <summary>True when the job's output was removed after it ended, to make room in the node's output budget.</summary>
+    [Id(20)]
+    public bool OutputRemoved { get; init; }
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

@@ -10,6 +10,7 @@ namespace Jobs.Grains;
 /// <param name="End">Output bytes written in all, both streams.</param>
 /// <param name="StdoutBytes">Bytes written to stdout.</param>
 /// <param name="StderrBytes">Bytes written to stderr.</param>
+/// <param name="Gaps">Runs of output after <paramref name="First"/> that were never stored (disk full, the node's budget), oldest first.</param>
 [GenerateSerializer, Immutable, Alias("Jobs.OutputIndex")]
 public sealed record OutputIndex(
     [property: Id(0)] long FilePosition,
@@ -17,4 +18,5 @@ public sealed record OutputIndex(
     [property: Id(2)] long FileEnd,
     [property: Id(3)] long End,
     [property: Id(4)] long StdoutBytes,
-    [property: Id(5)] long StderrBytes);
+    [property: Id(5)] long StderrBytes,
+    [property: Id(6)] OutputGap[]? Gaps = null);

@@ -24,6 +24,7 @@ namespace Jobs.Grains;
 public sealed class JobGrain(
     IChildLauncher launcher,
     DataDirectory dataDirectory,
+    OutputBudget budget,
     NodeState node,
     IClusterView cluster,
     [PersistentState("record", JobStorage.Name)] IPersistentState<JobRecord> record,
@@ -58,7 +59,7 @@ public sealed class JobGrain(
             AnswerForRecord(recorded, record.State.Silo, record.State.Output);
         }
 
-        _log ??= new OutputLog(JobFolder, options.Value.MaxOutputBytesPerJob, options.Value.HotWindowBytes);
+        _log ??= new OutputLog(JobFolder, options.Value.MaxOutputBytesPerJob, options.Value.HotWindowBytes, budget: budget);
         return Task.CompletedTask;
     }
 
@@ -79,7 +80,7 @@ public sealed class JobGrain(
         {
             // Its status is the recorded one and its output is in the spool, as it was left.
             _status = recorded;
-            _log = OutputLog.Reopen(JobFolder, options.Value.MaxOutputBytesPerJob, options.Value.HotWindowBytes, output);
+            _log = OutputLog.Reopen(JobFolder, options.Value.MaxOutputBytesPerJob, options.Value.HotWindowBytes, output, budget: budget);
         }
         else
         {
@@ -302,9 +303,9 @@ public sealed class JobGrain(
             return Task.FromResult(new OutputSlice([], position, position, status, first));
         }
 
-        var records = _log.Read(position, Math.Clamp(maxBytes, 1, 4 * 1024 * 1024));
-        long next = records.Length == 0 ? Math.Max(position, first.Position) : records[^1].EndPosition;
-        return Task.FromResult(new OutputSlice(records, next, _log.End, status.Ended ? status : null, first));
+        var records = _log.Read(position, Math.Clamp(maxBytes, 1, 4 * 1024 * 1024), out var skipped);
+        long next = records.Length > 0 ? records[^1].EndPosition : skipped?.Resume.Position ?? Math.Max(position, first.Position);
+        return Task.FromResult(new OutputSlice(records, next, _log.End, status.Ended ? status : null, _log.First, skipped));
     }
 
     public Task<long> FindPositionAsync(OutputStreamKind stream, long offset)
@@ -423,12 +424,20 @@ public sealed class JobGrain(
         }
 
         // A lost job's counts are the ones recorded at its end; this activation holds none of its output.
-        return _status.State == JobState.Lost ? _status : _status with { StdoutBytes = _log.StdoutBytes, StderrBytes = _log.StderrBytes };
+        return _status.State == JobState.Lost ? _status : _status with
+        {
+            StdoutBytes = _log.StdoutBytes,
+            StderrBytes = _log.StderrBytes,
+            OutputLostBytes = _log.Removed ? _log.StdoutBytes + _log.StderrBytes : _log.LostBytes,
+            OutputLostReason = _log.Removed ? OutputDropReason.Budget : _log.LostReason,
+            OutputRemoved = _log.Removed,
+        };
     }
 
     // Runs as grain turns: the channel hands each chunk over to the grain's scheduler.
     private async Task RecordAsync(IChild child)
     {
+        var lostReason = OutputDropReason.None;
         try
         {
             // Everything the readers have handed over is recorded in one turn and announced once.
@@ -437,7 +446,14 @@ public sealed class JobGrain(
             {
                 while (reader.TryRead(out var output))
                 {
-                    _log.Append(output);
+                    // Output that cannot be stored is counted and the job goes on: never killed for it.
+                    var refused = _log.Append(output);
+                    if (refused != lostReason)
+                    {
+                        LogOutputStorage(refused);
+                        lostReason = refused;
+                    }
+
                     JobMetrics.Output(output.Stream, output.Data.Length);
                 }
 
@@ -511,6 +527,20 @@ public sealed class JobGrain(
         }
     }
 
+    private void LogOutputStorage(OutputDropReason refused)
+    {
+        if (refused == OutputDropReason.None)
+        {
+            logger.LogInformation("Job {JobId}: output is stored again; {Bytes} bytes were lost", this.GetPrimaryKeyString(), _log.LostBytes);
+        }
+        else
+        {
+            logger.LogWarning(
+                "Job {JobId}: output cannot be stored ({Reason}: {Error}); it is counted as lost, and the job goes on",
+                this.GetPrimaryKeyString(), refused, refused == OutputDropReason.DiskFull ? _log.LastWriteError : $"{JobOptions.Section}:MaxOutputBytesTotal is {budget.Limit} bytes");
+        }
+    }
+
     // Callers inside the cluster (tests, tools) may start jobs without an identity; they share one.
     private IOwnerGrain Owner(string identity) => GrainFactory.GetGrain<IOwnerGrain>(identity.Length == 0 ? "(no identity)" : identity);
 
@@ -544,7 +574,11 @@ public sealed class JobGrain(
                 long start = _published;
                 long end = _log.End;
                 var final = _status.Ended ? CurrentStatus() : null;
-                var records = end - start <= InlineLimit && end > start ? _log.Read(start, InlineLimit) : null;
+                OutputGap? skipped = null;
+                var records = end - start <= InlineLimit && end > start ? _log.Read(start, InlineLimit, out skipped) : null;
+
+                // Output not held in between: followers read by position, and are told of it there.
+                records = skipped is null && (records is null || records.Length == 0 || records[^1].EndPosition == end) ? records : null;
                 await _stream!.OnNextAsync(new OutputNotice(start, end, records, final));
                 _published = end;
                 _finalPublished |= final is not null;

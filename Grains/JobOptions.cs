@@ -41,6 +41,15 @@ public sealed class JobOptions
     /// <summary>Output kept per job, in bytes; the oldest output beyond it is dropped.</summary>
     public long MaxOutputBytesPerJob { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// Output kept for all jobs of this node together, in bytes (frame headers included). When a write
+    /// would go beyond it, the oldest finished jobs' output is removed first (their status stays,
+    /// marked as output removed); a running job's output that still does not fit is not kept and is
+    /// counted as lost (reason budget). Unset: half of the data directory's free space when the server
+    /// starts. 0: no budget (only the disk's size bounds output).
+    /// </summary>
+    public long? MaxOutputBytesTotal { get; set; }
+
     /// <summary>The newest output of a job kept in memory as well, for followers that keep up.</summary>
     public int HotWindowBytes { get; set; } = 256 * 1024;
 

@@ -11,6 +11,14 @@ namespace Jobs.Grains;
 /// memory holds only the newest records (the hot window) and a sparse index of frame boundaries,
 /// so a job's memory does not grow with its output. Beyond the cap the oldest segments are dropped.
 /// </summary>
+/// <remarks>
+/// A read that cannot be stored (the disk is full, no file handle is left, or the node's output
+/// budget has no room) is never an error: its bytes keep their positions and stream offsets, are
+/// counted as lost, and are held as a gap that readers are told of, so the job goes on running and
+/// its output is still read. After a failed write the log tries the disk again with the first read
+/// a second later (reads before that are not written), so a full disk costs a failing write a second,
+/// and output is stored again once space returns.
+/// </remarks>
 internal sealed class OutputLog : IDisposable
 {
     private const int HeaderSize = 13;
@@ -24,11 +32,19 @@ internal sealed class OutputLog : IDisposable
     private const int MergeLimit = 64 * 1024;
     private const int ReadBlock = 256 * 1024;
 
+    private static readonly TimeSpan DiskRetry = TimeSpan.FromSeconds(1);
+
     private readonly SpoolFile _file;
     private readonly long _cap;
     private readonly long _checkpointInterval;
     private readonly int _hotWindowBytes;
     private readonly List<Checkpoint> _checkpoints = [];
+
+    // Runs of output never stored, oldest first; those before First go with the cap's drop.
+    private readonly List<OutputGap> _gaps = [];
+    private readonly OutputBudget.Account? _account;
+    private bool _afterGap;
+    private long _diskRetryTicks;
 
     // A reopened log's index until its frames are read again (on its first read).
     private OutputIndex? _unindexed;
@@ -40,14 +56,15 @@ internal sealed class OutputLog : IDisposable
     // One frame header at a time: the log has one owner, and the file takes it before Append returns.
     private readonly byte[] _header = new byte[HeaderSize];
 
-    public OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time = null)
-        : this(directory, cap, hotWindowBytes, time, null)
+    public OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time = null, OutputBudget? budget = null)
+        : this(directory, cap, hotWindowBytes, time, null, budget)
     {
     }
 
-    private OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time, OutputIndex? index)
+    private OutputLog(string directory, long cap, int hotWindowBytes, TimeProvider? time, OutputIndex? index, OutputBudget? budget)
     {
         _time = time ?? TimeProvider.System;
+        _account = budget?.Open(directory);
         ArgumentOutOfRangeException.ThrowIfLessThan(cap, 4096);
         long segment = Math.Clamp(cap / 8, 1024, 64L * 1024 * 1024);
         _checkpointInterval = Math.Clamp(segment / 4, 256, 64 * 1024);
@@ -60,6 +77,9 @@ internal sealed class OutputLog : IDisposable
             End = index.End;
             StdoutBytes = index.StdoutBytes;
             StderrBytes = index.StderrBytes;
+            _gaps.AddRange(index.Gaps ?? []);
+            LostBytes = _gaps.Sum(g => g.Length);
+            LostReason = _gaps.Count > 0 ? _gaps[^1].Reason : OutputDropReason.None;
         }
     }
 
@@ -67,18 +87,30 @@ internal sealed class OutputLog : IDisposable
     /// The sealed log of a finished job, opened again from the spool files it left and its
     /// <see cref="Index"/> (same directory, cap and settings). Its frames are indexed on the first read.
     /// </summary>
-    public static OutputLog Reopen(string directory, long cap, int hotWindowBytes, OutputIndex index, TimeProvider? time = null) =>
-        new(directory, cap, hotWindowBytes, time, index);
+    public static OutputLog Reopen(string directory, long cap, int hotWindowBytes, OutputIndex index, TimeProvider? time = null, OutputBudget? budget = null) =>
+        new(directory, cap, hotWindowBytes, time, index, budget);
 
     /// <summary>What <see cref="Reopen"/> needs to open this log again once it is sealed.</summary>
     public OutputIndex Index => _unindexed ?? new OutputIndex(
-        _checkpoints.Count == 0 ? _file.Start : _checkpoints[0].FilePosition, First, _file.End, End, StdoutBytes, StderrBytes);
+        _checkpoints.Count == 0 ? _file.Start : _checkpoints[0].FilePosition, First, _file.End, End, StdoutBytes, StderrBytes, _gaps.Count == 0 ? null : [.. _gaps]);
 
     public long End { get; private set; }
 
     public long StdoutBytes { get; private set; }
 
     public long StderrBytes { get; private set; }
+
+    /// <summary>Bytes that could not be stored (disk full, the budget); the cap's drops are not counted.</summary>
+    public long LostBytes { get; private set; }
+
+    /// <summary>Why the latest bytes were lost.</summary>
+    public OutputDropReason LostReason { get; private set; }
+
+    /// <summary>The whole output was removed after the job ended, to make room in the node's budget.</summary>
+    public bool Removed => _account?.Removed == true;
+
+    /// <summary>The latest write error, when the disk refused output.</summary>
+    public string? LastWriteError { get; private set; }
 
     /// <summary>The oldest output still held.</summary>
     public OutputMark First => _unindexed is { } index ? index.First : _checkpoints.Count == 0
@@ -91,20 +123,21 @@ internal sealed class OutputLog : IDisposable
     /// <summary>Output bytes still held, from <see cref="First"/> to <see cref="End"/>.</summary>
     public long HeldBytes => End - First.Position;
 
-    public void Append(ChildOutput output)
+    /// <summary>
+    /// Records one read of the job's output: stored, or (when the disk or the budget refuses it)
+    /// counted as lost. Never throws for want of space.
+    /// </summary>
+    /// <returns>Why the bytes were not stored; <see cref="OutputDropReason.None"/> when they were.</returns>
+    public OutputDropReason Append(ChildOutput output)
     {
         var stream = output.Stream == ChildStream.Stdout ? OutputStreamKind.Stdout : OutputStreamKind.Stderr;
-        if (_checkpoints.Count == 0 || _file.End - _checkpoints[^1].FilePosition >= _checkpointInterval)
-        {
-            _checkpoints.Add(new Checkpoint(_file.End, End, StdoutBytes, StderrBytes));
-        }
-
         long ticks = _time.GetUtcNow().UtcTicks;
-        var header = _header.AsSpan();
-        header[0] = (byte)stream;
-        BinaryPrimitives.WriteInt32LittleEndian(header[1..], output.Data.Length);
-        BinaryPrimitives.WriteInt64LittleEndian(header[5..], ticks);
-        _file.Append(_header, output.Data);
+        var refused = Store(stream, output.Data, ticks);
+        if (refused != OutputDropReason.None)
+        {
+            AddGap(stream, output.Data.Length, refused);
+            return refused;
+        }
 
         var record = new OutputRecord(stream, stream == OutputStreamKind.Stdout ? StdoutBytes : StderrBytes, End, output.Data, ticks);
         End += output.Data.Length;
@@ -128,38 +161,195 @@ internal sealed class OutputLog : IDisposable
         {
             DropOldest();
         }
+
+        return OutputDropReason.None;
+    }
+
+    // Writes one frame, or says why not; a frame that is not written leaves the spool as it was.
+    private OutputDropReason Store(OutputStreamKind stream, byte[] data, long ticks)
+    {
+        if (Removed)
+        {
+            return OutputDropReason.Budget;
+        }
+
+        if (ticks < _diskRetryTicks)
+        {
+            return OutputDropReason.DiskFull;
+        }
+
+        long size = HeaderSize + data.Length;
+        if (_account is not null && !_account.TryReserve(size))
+        {
+            return OutputDropReason.Budget;
+        }
+
+        var header = _header.AsSpan();
+        header[0] = (byte)stream;
+        BinaryPrimitives.WriteInt32LittleEndian(header[1..], data.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(header[5..], ticks);
+        long filePosition = _file.End;
+        try
+        {
+            _file.Append(_header, data);
+        }
+        catch (IOException e)
+        {
+            _account?.Release(size);
+            _diskRetryTicks = ticks + DiskRetry.Ticks;
+            LastWriteError = e.Message;
+            return OutputDropReason.DiskFull;
+        }
+
+        // A checkpoint starts every frame that follows a gap: a read never walks frames across one.
+        if (_checkpoints.Count == 0 || _afterGap || filePosition - _checkpoints[^1].FilePosition >= _checkpointInterval)
+        {
+            _checkpoints.Add(new Checkpoint(filePosition, End, StdoutBytes, StderrBytes));
+        }
+
+        _afterGap = false;
+        return OutputDropReason.None;
+    }
+
+    // Lost bytes keep their place: positions and stream offsets go on as if they were stored.
+    private void AddGap(OutputStreamKind stream, int length, OutputDropReason reason)
+    {
+        var start = new OutputMark(End, StdoutBytes, StderrBytes);
+        End += length;
+        if (stream == OutputStreamKind.Stdout)
+        {
+            StdoutBytes += length;
+        }
+        else
+        {
+            StderrBytes += length;
+        }
+
+        var resume = new OutputMark(End, StdoutBytes, StderrBytes);
+        if (_gaps.Count > 0 && _gaps[^1].Resume.Position == start.Position && _gaps[^1].Reason == reason)
+        {
+            _gaps[^1] = _gaps[^1] with { Resume = resume };
+        }
+        else
+        {
+            _gaps.Add(new OutputGap(start, resume, reason));
+        }
+
+        LostBytes += length;
+        LostReason = reason;
+        _afterGap = true;
     }
 
     /// <summary>
     /// Records from <paramref name="position"/> on (from <see cref="First"/> when that is later),
     /// about <paramref name="maxBytes"/> at most, at least one record when there is output.
     /// </summary>
-    public OutputRecord[] Read(long position, int maxBytes)
+    public OutputRecord[] Read(long position, int maxBytes) => Read(position, maxBytes, out _);
+
+    /// <summary>
+    /// As <see cref="Read(long, int)"/>, and says what was skipped when output from
+    /// <paramref name="position"/> on is not held (dropped by the cap, never stored, removed): the
+    /// records then begin at <paramref name="skipped"/>'s resume mark. Records stop before the next
+    /// run of output not held, so a reader meets every gap at the start of a read.
+    /// </summary>
+    public OutputRecord[] Read(long position, int maxBytes, out OutputGap? skipped)
     {
         if (position < 0 || position > End)
         {
             throw new ArgumentOutOfRangeException(nameof(position), position, $"output positions run from 0 to {End}");
         }
 
-        IndexFrames();
-        position = Math.Max(position, First.Position);
-        var merger = new Merger(maxBytes);
-        if (_hot.Count > 0 && position >= _hot.Peek().Position)
+        skipped = null;
+        if (Removed)
         {
-            foreach (var record in _hot)
+            Forget();
+            skipped = position < End ? new OutputGap(OutputMark.Zero, EndMark, OutputDropReason.Budget) : null;
+            return [];
+        }
+
+        try
+        {
+            IndexFrames();
+        }
+        catch (Exception e) when ((e is IOException or InvalidDataException) && Removed)
+        {
+            Forget();
+            skipped = new OutputGap(OutputMark.Zero, EndMark, OutputDropReason.Budget);
+            return [];
+        }
+
+        // Before the first output held: dropped by the cap, unless never stored (a gap from there on).
+        if (position < First.Position && !_gaps.Exists(g => g.Start.Position <= position && g.Resume.Position > position))
+        {
+            skipped = new OutputGap(OutputMark.Zero, First, OutputDropReason.Cap);
+            position = First.Position;
+        }
+
+        long limit = End;
+        foreach (var gap in _gaps)
+        {
+            if (gap.Resume.Position <= position)
             {
-                if (record.EndPosition > position && !merger.Full)
+                continue;
+            }
+
+            if (gap.Start.Position <= position)
+            {
+                skipped = skipped is null ? gap : gap with { Start = skipped.Start };
+                position = gap.Resume.Position;
+                continue;
+            }
+
+            limit = gap.Start.Position;
+            break;
+        }
+
+        var merger = new Merger(maxBytes);
+        try
+        {
+            if (_hot.Count > 0 && position >= _hot.Peek().Position)
+            {
+                foreach (var record in _hot)
                 {
-                    merger.Add(record.From(position));
+                    if (record.Position >= limit || merger.Full)
+                    {
+                        break;
+                    }
+
+                    if (record.EndPosition > position)
+                    {
+                        merger.Add(record.From(position));
+                    }
                 }
             }
+            else if (position < limit)
+            {
+                ReadSpooled(position, limit, merger);
+            }
         }
-        else if (position < End)
+        catch (IOException) when (Removed)
         {
-            ReadSpooled(position, merger);
+            // Removed by the budget while this read was under way.
+            Forget();
+            skipped = new OutputGap(OutputMark.Zero, EndMark, OutputDropReason.Budget);
+            return [];
         }
 
         return merger.ToArray();
+    }
+
+    private OutputMark EndMark => new(End, StdoutBytes, StderrBytes);
+
+    // Removed by the budget: the index of files that are gone is no use.
+    private void Forget()
+    {
+        _unindexed = null;
+        _checkpoints.Clear();
+        _checkpoints.TrimExcess();
+        _gaps.Clear();
+        _gaps.TrimExcess();
+        _hot.Clear();
+        _hotBytes = 0;
     }
 
     /// <summary>
@@ -168,7 +358,23 @@ internal sealed class OutputLog : IDisposable
     /// </summary>
     public long FindPosition(OutputStreamKind stream, long offset)
     {
-        IndexFrames();
+        try
+        {
+            if (!Removed)
+            {
+                IndexFrames();
+            }
+        }
+        catch (Exception e) when ((e is IOException or InvalidDataException) && Removed)
+        {
+            // Removed by the budget meanwhile: a read from the start says so.
+        }
+
+        if (Removed)
+        {
+            return 0;
+        }
+
         var first = First;
         if (offset < (stream == OutputStreamKind.Stdout ? first.StdoutOffset : first.StderrOffset))
         {
@@ -200,10 +406,16 @@ internal sealed class OutputLog : IDisposable
         _hot.TrimExcess();
         _hotBytes = 0;
         _checkpoints.TrimExcess();
+        _gaps.TrimExcess();
         _file.Close();
+        _account?.Finish();
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _file.Dispose();
+        _account?.Close();
+    }
 
     // A reopened log learns its frame boundaries again from the frame headers, placing checkpoints
     // by the rule Append placed them: the same index as before the log was sealed.
@@ -220,12 +432,26 @@ internal sealed class OutputLog : IDisposable
         long stdout = index.First.StdoutOffset;
         long stderr = index.First.StderrOffset;
         Span<byte> header = stackalloc byte[HeaderSize];
+        int nextGap = 0;
+        bool afterGap = false;
         while (filePosition < index.FileEnd)
         {
-            if (_checkpoints.Count == 0 || filePosition - _checkpoints[^1].FilePosition >= _checkpointInterval)
+            // The gaps where Append met them: between frames, each followed by a checkpoint.
+            while (nextGap < _gaps.Count && _gaps[nextGap].Start.Position <= at)
+            {
+                at = _gaps[nextGap].Resume.Position;
+                stdout = _gaps[nextGap].Resume.StdoutOffset;
+                stderr = _gaps[nextGap].Resume.StderrOffset;
+                afterGap = true;
+                nextGap++;
+            }
+
+            if (_checkpoints.Count == 0 || afterGap || filePosition - _checkpoints[^1].FilePosition >= _checkpointInterval)
             {
                 _checkpoints.Add(new Checkpoint(filePosition, at, stdout, stderr));
             }
+
+            afterGap = false;
 
             if (_file.Read(filePosition, header) < HeaderSize)
             {
@@ -246,6 +472,11 @@ internal sealed class OutputLog : IDisposable
             filePosition += HeaderSize + length;
         }
 
+        if (nextGap < _gaps.Count)
+        {
+            at = _gaps[^1].Resume.Position;
+        }
+
         if (at != index.End)
         {
             throw new InvalidDataException($"the spool's frames hold {at} bytes of output, not the {index.End} recorded");
@@ -262,12 +493,16 @@ internal sealed class OutputLog : IDisposable
             return;
         }
 
+        long before = SpooledBytes;
         _file.DropBefore(_checkpoints[keep].FilePosition);
+        long droppedBytes = before - SpooledBytes;
         int firstHeld = _checkpoints.FindIndex(c => c.FilePosition >= _file.Start);
         _checkpoints.RemoveRange(0, firstHeld);
+        _gaps.RemoveAll(g => g.Resume.Position <= _checkpoints[0].Position);
+        _account?.Release(droppedBytes);
     }
 
-    private void ReadSpooled(long position, Merger merger)
+    private void ReadSpooled(long position, long limit, Merger merger)
     {
         var checkpoint = _checkpoints[LastCheckpointAtOrBefore(position)];
         long filePosition = checkpoint.FilePosition;
@@ -280,7 +515,7 @@ internal sealed class OutputLog : IDisposable
         int blockLength = 0;
         try
         {
-            while (at < End && !merger.Full)
+            while (at < limit && !merger.Full)
             {
                 if (filePosition + HeaderSize > blockStart + blockLength)
                 {

@@ -267,6 +267,7 @@ public static class SiloSetup
                 throw new InvalidOperationException($"{JobOptions.Section}:DataDirectory: {e.Message} (or configure another {JobOptions.Section}:DataDirectory)", e);
             }
         });
+        services.AddSingleton<OutputBudget>();
         services.AddHostedService<SweepOutputOnStart>();
         services.AddHostedService<KillJobsOnStop>();
         return services;

@@ -38,9 +38,9 @@ public sealed class JobOutputFollower(IClusterClient client)
             var slice = await grain.ReadOutputAsync(next, ReadSize);
             end = end < 0 ? slice.EndPosition : end;
             var records = slice.Records.Where(r => r.Position < end).ToArray();
-            if (slice.First.Position > next)
+            if (Skipped(slice, next) is { } gap)
             {
-                yield return new FollowItem(null, null, slice.First) { More = records.Length > 0 };
+                yield return new FollowItem(null, null, gap.Resume) { More = records.Length > 0, Gap = gap };
             }
 
             for (int i = 0; i < records.Length; i++)
@@ -94,7 +94,7 @@ public sealed class JobOutputFollower(IClusterClient client)
                 do
                 {
                     slice = await reading;
-                    bool dropped = slice.First.Position > next;
+                    var gap = Skipped(slice, next);
                     next = slice.NextPosition;
 
                     // Read ahead while this slice goes out to the caller: the grain and the network overlap.
@@ -104,9 +104,9 @@ public sealed class JobOutputFollower(IClusterClient client)
                         reading = ReadAsync(grain, next, cancellationToken);
                     }
 
-                    if (dropped)
+                    if (gap is not null)
                     {
-                        yield return new FollowItem(null, null, slice.First) { More = slice.Records.Length > 0 };
+                        yield return new FollowItem(null, null, gap.Resume) { More = slice.Records.Length > 0, Gap = gap };
                     }
 
                     for (int i = 0; i < slice.Records.Length; i++)
@@ -130,6 +130,12 @@ public sealed class JobOutputFollower(IClusterClient client)
                         for (int i = 0; i < notice.Records.Length; i++)
                         {
                             var record = notice.Records[i];
+                            if (record.Position > next)
+                            {
+                                // Output in between is not held: the read by position says so.
+                                break;
+                            }
+
                             if (record.EndPosition > next)
                             {
                                 yield return new FollowItem(record.From(next), null) { More = i < notice.Records.Length - 1 };
@@ -163,6 +169,11 @@ public sealed class JobOutputFollower(IClusterClient client)
             }
         }
     }
+
+    // What a slice says is not held from the position asked for on; a grain that names no gap
+    // (an older one) has only the cap's drop, before its first mark.
+    private static OutputGap? Skipped(OutputSlice slice, long position) =>
+        slice.Skipped ?? (slice.First.Position > position ? new OutputGap(OutputMark.Zero, slice.First, OutputDropReason.Cap) : null);
 
     // A node that dies is not known dead at once: until it is, calls to its jobs fail or time out.
     // Then a read is answered again, for a job on a node that is gone with its LOST status.

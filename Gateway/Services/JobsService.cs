@@ -83,7 +83,7 @@ public sealed class JobsService(
             var response = item switch
             {
                 { Output: { } record } => selection.Select(record) is { } selected ? new LogsResponse { Chunk = selected.ToProto() } : null,
-                { Dropped: { } first } => selection.LostBefore(first) ? new LogsResponse { Dropped = first.ToDroppedProto() } : null,
+                { Dropped: { } resume } => selection.Dropped(resume, item.Gap) is { } dropped ? new LogsResponse { Dropped = dropped } : null,
                 { End: { } end } => new LogsResponse { End = end.ToProto() },
                 _ => null,
             };

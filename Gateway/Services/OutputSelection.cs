@@ -1,5 +1,6 @@
 using Jobs.Grains;
 using Jobs.Protos;
+using DropNotice = Jobs.Protos.OutputDropped;
 
 namespace Jobs.Gateway.Services;
 
@@ -10,6 +11,10 @@ internal sealed class OutputSelection
     private readonly bool _stderr;
     private readonly long _stdoutOffset;
     private readonly long _stderrOffset;
+
+    // The offsets a follower has reached in each stream: where output it is told is missing begins.
+    private long _stdoutNext;
+    private long _stderrNext;
     private readonly long _sinceTicks;
 
     private OutputSelection(bool stdout, bool stderr, long stdoutOffset, long stderrOffset, long sinceTicks)
@@ -19,6 +24,8 @@ internal sealed class OutputSelection
         _stderr = stderr;
         _stdoutOffset = stdoutOffset;
         _stderrOffset = stderrOffset;
+        _stdoutNext = stdoutOffset;
+        _stderrNext = stderrOffset;
     }
 
     public static OutputSelection From(LogsRequest request)
@@ -56,10 +63,44 @@ internal sealed class OutputSelection
             return null;
         }
 
-        return record.From(record.Position + Math.Max(0, from - record.Offset));
+        var selected = record.From(record.Position + Math.Max(0, from - record.Offset));
+        if (stdout)
+        {
+            _stdoutNext = Math.Max(_stdoutNext, selected.Offset + selected.Data.Length);
+        }
+        else
+        {
+            _stderrNext = Math.Max(_stderrNext, selected.Offset + selected.Data.Length);
+        }
+
+        return selected;
     }
 
-    /// <summary>True when output of a wanted stream was dropped before the caller got it.</summary>
-    public bool LostBefore(OutputMark first) =>
-        (_stdout && first.StdoutOffset > _stdoutOffset) || (_stderr && first.StderrOffset > _stderrOffset);
+    /// <summary>
+    /// The notice of a run not held, for the streams wanted: from the offsets reached to where output
+    /// resumes; null when none of the wanted streams' bytes from there on are missing.
+    /// </summary>
+    public DropNotice? Dropped(OutputMark resume, OutputGap? gap)
+    {
+        var start = gap?.Start ?? OutputMark.Zero;
+        long stdoutFrom = Math.Max(_stdoutNext, start.StdoutOffset);
+        long stderrFrom = Math.Max(_stderrNext, start.StderrOffset);
+        bool lost = (_stdout && resume.StdoutOffset > stdoutFrom) || (_stderr && resume.StderrOffset > stderrFrom);
+        if (!lost)
+        {
+            return null;
+        }
+
+        var notice = new DropNotice
+        {
+            StdoutOffset = resume.StdoutOffset,
+            StderrOffset = resume.StderrOffset,
+            StdoutFrom = Math.Min(stdoutFrom, resume.StdoutOffset),
+            StderrFrom = Math.Min(stderrFrom, resume.StderrOffset),
+            Reason = (gap?.Reason ?? OutputDropReason.Cap).ToProto(),
+        };
+        _stdoutNext = Math.Max(_stdoutNext, resume.StdoutOffset);
+        _stderrNext = Math.Max(_stderrNext, resume.StderrOffset);
+        return notice;
+    }
 }

@@ -42,6 +42,9 @@ internal static class ProtoMapping
             Isolated = status.Isolated,
             Owner = status.Owner,
             Node = status.Node,
+            OutputLostBytes = status.OutputLostBytes,
+            OutputLostReason = status.OutputLostReason.ToProto(),
+            OutputRemoved = status.OutputRemoved,
         };
         proto.Args.AddRange(status.Args);
         return proto;
@@ -129,10 +132,12 @@ internal static class ProtoMapping
         ? new IoRate(string.IsNullOrEmpty(rate.Device) ? null : rate.Device, rate.BytesPerSecond)
         : throw new InvalidJobSpecException($"the I/O rate for '{(rate.Device.Length == 0 ? "every device" : rate.Device)}' must be positive");
 
-    public static Proto.OutputDropped ToDroppedProto(this OutputMark first) => new()
+    public static Proto.DropReason ToProto(this OutputDropReason reason) => reason switch
     {
-        StdoutOffset = first.StdoutOffset,
-        StderrOffset = first.StderrOffset,
+        OutputDropReason.Cap => Proto.DropReason.Cap,
+        OutputDropReason.DiskFull => Proto.DropReason.DiskFull,
+        OutputDropReason.Budget => Proto.DropReason.Budget,
+        _ => Proto.DropReason.Unspecified,
     };
 
     public static Proto.OutputChunk ToProto(this OutputRecord record) => new()

@@ -103,6 +103,9 @@ public sealed class DataDirectory : IDisposable
         }
     }
 
+    /// <summary>Bytes free for this user on the file system that holds the directory, now.</summary>
+    public long AvailableBytes() => new DriveInfo(Root).AvailableFreeSpace;
+
     /// <summary>The folder for one job's output.</summary>
     public string JobFolder(string jobId) => Path.Combine(ServerFolder, jobId);
 

@@ -53,11 +53,68 @@ public sealed class SpoolFile : IDisposable
     /// <summary>The offset the next append goes to.</summary>
     public long End { get; private set; }
 
-    /// <summary>Appends bytes at <see cref="End"/>.</summary>
+    /// <summary>
+    /// Appends bytes at <see cref="End"/>: all of them, or none when the write fails (a full disk,
+    /// no file handle left). What a failed append had written is cut off again, so the spool is as
+    /// it was and a later append can go on at the same <see cref="End"/>.
+    /// </summary>
+    /// <exception cref="IOException">The bytes could not be written; nothing was appended.</exception>
     public void Append(ReadOnlySpan<byte> data)
     {
         ObjectDisposedException.ThrowIf(Disposed, this);
         ThrowIfClosed();
+        var undo = new Undo(this);
+        try
+        {
+            AppendSpan(data);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            undo.Apply();
+            throw e as IOException ?? new IOException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="header"/> then <paramref name="data"/> at <see cref="End"/>: one
+    /// write when both fit in the current segment; both or neither, as <see cref="Append(ReadOnlySpan{byte})"/>.
+    /// </summary>
+    /// <exception cref="IOException">The bytes could not be written; nothing was appended.</exception>
+    public void Append(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> data)
+    {
+        ObjectDisposedException.ThrowIf(Disposed, this);
+        ThrowIfClosed();
+        var undo = new Undo(this);
+        try
+        {
+            long inSegment = End % _segmentSize;
+            long length = header.Length + data.Length;
+            if (inSegment == 0 || inSegment + length > _segmentSize)
+            {
+                AppendSpan(header.Span);
+                AppendSpan(data.Span);
+                return;
+            }
+
+            _gather[0] = header;
+            _gather[1] = data;
+            RandomAccess.Write(_segments[^1]!.Value.Handle, _gather, inSegment);
+            End += length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            undo.Apply();
+            throw e as IOException ?? new IOException(e.Message, e);
+        }
+        finally
+        {
+            _gather[0] = default;
+            _gather[1] = default;
+        }
+    }
+
+    private void AppendSpan(ReadOnlySpan<byte> data)
+    {
         while (!data.IsEmpty)
         {
             long inSegment = End % _segmentSize;
@@ -71,29 +128,6 @@ public sealed class SpoolFile : IDisposable
             End += count;
             data = data[count..];
         }
-    }
-
-    /// <summary>
-    /// Appends <paramref name="header"/> then <paramref name="data"/> at <see cref="End"/>: one
-    /// write when both fit in the current segment.
-    /// </summary>
-    public void Append(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> data)
-    {
-        ObjectDisposedException.ThrowIf(Disposed, this);
-        ThrowIfClosed();
-        long inSegment = End % _segmentSize;
-        long length = header.Length + data.Length;
-        if (inSegment == 0 || inSegment + length > _segmentSize)
-        {
-            Append(header.Span);
-            Append(data.Span);
-            return;
-        }
-
-        _gather[0] = header;
-        _gather[1] = data;
-        RandomAccess.Write(_segments[^1]!.Value.Handle, _gather, inSegment);
-        End += length;
     }
 
     /// <summary>Reads bytes from <paramref name="offset"/> (at least <see cref="Start"/>); returns how many (0 at the end).</summary>
@@ -169,9 +203,13 @@ public sealed class SpoolFile : IDisposable
         }
 
         _segments.Clear();
-        if (Directory.Exists(_directory))
+        try
         {
             Directory.Delete(_directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Never made (nothing was appended), or deleted already (the node's output budget).
         }
     }
 
@@ -212,6 +250,52 @@ public sealed class SpoolFile : IDisposable
 
         var stream = new FileStream(SegmentPath(index), options);
         _segments.Add(new Segment(stream, stream.SafeFileHandle));
+    }
+
+    // What an append found, to put back when it fails: segments it opened are deleted, and the
+    // segment it wrote into is cut to its length before the append (a short write leaves bytes
+    // past End that would hold disk space for nothing).
+    private readonly struct Undo(SpoolFile spool)
+    {
+        private readonly long _end = spool.End;
+        private readonly int _segments = spool._segments.Count;
+
+        public void Apply()
+        {
+            while (spool._segments.Count > _segments)
+            {
+                long index = spool._firstSegment + spool._segments.Count - 1;
+                spool._segments[^1]?.Dispose();
+                spool._segments.RemoveAt(spool._segments.Count - 1);
+                TryDelete(spool.SegmentPath(index));
+            }
+
+            spool.End = _end;
+            long inSegment = _end % spool._segmentSize;
+            if (spool._segments.Count > 0 && inSegment > 0 && spool._segments[^1] is { } last)
+            {
+                try
+                {
+                    RandomAccess.SetLength(last.Handle, inSegment);
+                }
+                catch (IOException)
+                {
+                    // Bytes past End are never read; the next append writes over them.
+                }
+            }
+        }
+
+        private static void TryDelete(string path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // An empty segment file left behind goes with the spool's folder.
+            }
+        }
     }
 
     // The handle is taken once: FileStream.SafeFileHandle seeks the file to the stream's position on
