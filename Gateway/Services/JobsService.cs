@@ -213,18 +213,9 @@ public sealed class JobsService(
 
         // The grain answers within seconds, however long the grace: a kill still under way is
         // waited for here, on the job's stream, for as long as the caller's deadline allows.
-        var status = await grain.KillAsync(ProtoMapping.FromProto(request.Grace, "grace") ?? options.Value.DefaultKillGrace);
-        if (!status.Ended)
-        {
-            status = await WaitForKillAsync(status.JobId, context);
-        }
-
-        return new KillResponse { Status = status.ToProto() };
-    }
-
-    private async Task<Grains.JobStatus> WaitForKillAsync(string jobId, ServerCallContext context)
-    {
+        var grace = ProtoMapping.FromProto(request.Grace, "grace") ?? options.Value.DefaultKillGrace;
         using var call = stopping.Link(context.CancellationToken);
+
         // No deadline, or one past any grace: the kill's own end (SIGKILL after the grace) bounds the wait.
         var left = context.Deadline - DateTime.UtcNow;
         if (left < TimeSpan.FromDays(1))
@@ -234,12 +225,22 @@ public sealed class JobsService(
             call.CancelAfter(left - margin > TimeSpan.Zero ? left - margin : TimeSpan.Zero);
         }
 
+        var killing = grain.KillAsync(grace);
         try
         {
-            return await waiter.WaitAsync(jobId, _ => true, call.Token);
+            var status = await killing.WaitAsync(call.Token);
+            if (!status.Ended)
+            {
+                status = await waiter.WaitAsync(status.JobId, _ => true, call.Token);
+            }
+
+            return new KillResponse { Status = status.ToProto() };
         }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested && !stopping.IsStopping)
+        catch (OperationCanceledException) when (call.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested && !stopping.IsStopping)
         {
+            // The grain call goes on without a listener: its failure, if any, is the grain's to log.
+            _ = killing.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            string jobId = request.JobId;
             throw new RpcException(new Status(
                 StatusCode.DeadlineExceeded,
                 $"job {jobId} had not ended by the call's deadline; the kill goes on (SIGKILL when the grace ends): 'jobs wait {jobId}' answers once it has"));
