@@ -8,6 +8,7 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="InvalidJobSpecException">The command is empty or cannot be passed to the OS.</exception>
     /// <exception cref="JobStartFailedException">The program does not exist or cannot be executed; no job exists then.</exception>
     /// <exception cref="JobAlreadyExistsException">This id was used already.</exception>
+    /// <exception cref="DuplicateRunException">The spec's request id started another job of its owner, still kept; nothing was started.</exception>
     Task<JobStatus> StartAsync(JobSpec spec);
 
     /// <summary>The job's current status.</summary>
@@ -17,9 +18,13 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>
     /// Stops the job's whole process tree: SIGTERM, up to <paramref name="grace"/> to exit, then
-    /// SIGKILL. Answers with the final status once the tree is gone; a finished job just answers.
+    /// SIGKILL. Answers with the final status if the tree is gone within a few seconds (a third of
+    /// the silo's response timeout, 10 s at most); otherwise with the status then, still running,
+    /// and the kill goes on: its end is announced on the job's stream like any end. No call waits
+    /// out a long grace, so none times out while a kill goes on.
     /// </summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    /// <exception cref="InvalidRequestException">The grace is negative or longer than the server allows.</exception>
     Task<JobStatus> KillAsync(TimeSpan grace);
 
     /// <summary>Sends one signal to the job's process tree and nothing else; answers with the status at once.</summary>

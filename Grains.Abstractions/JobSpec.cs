@@ -38,4 +38,12 @@ public sealed record JobSpec(
     /// </summary>
     [Id(8)]
     public string? Silo { get; init; }
+
+    /// <summary>
+    /// Chosen by the client so that it may retry a start: a second start with the same id from the
+    /// same <see cref="Owner"/>, while the first job is kept, answers with that job and starts nothing
+    /// (<see cref="DuplicateRunException"/>). Null: every start is a new job.
+    /// </summary>
+    [Id(9)]
+    public string? RequestId { get; init; }
 }

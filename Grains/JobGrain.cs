@@ -3,6 +3,7 @@ using Jobs.Platform.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Configuration;
 using Orleans.Placement;
 using Orleans.Streams;
 
@@ -29,9 +30,14 @@ public sealed class JobGrain(
     IClusterView cluster,
     [PersistentState("record", JobStorage.Name)] IPersistentState<JobRecord> record,
     IOptions<JobOptions> options,
+    IOptions<SiloMessagingOptions> messaging,
     ILogger<JobGrain> logger)
     : Grain, IJobGrain
 {
+    // How long a kill's answer waits for the end: well inside any caller's response timeout, so a
+    // long grace never fails the call; past it the caller waits on the job's stream (as Wait does).
+    private TimeSpan KillAnswerWithin => TimeSpan.FromTicks(Math.Min(messaging.Value.ResponseTimeout.Ticks / 3, TimeSpan.FromSeconds(10).Ticks));
+
     // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
     private const int InlineLimit = 16 * 1024;
 
@@ -105,16 +111,17 @@ public sealed class JobGrain(
             throw new JobAlreadyExistsException($"job {this.GetPrimaryKeyString()} exists already");
         }
 
-        if (spec.Timeout is { } limit && limit <= TimeSpan.Zero)
-        {
-            DeactivateOnIdle();
-            throw new InvalidJobSpecException("the timeout must be positive");
-        }
-
         JobLimits limits;
         Dictionary<string, string> environment;
         try
         {
+            // Before anything is spawned: a timer that cannot be armed must not fail a started job.
+            if (spec.Timeout is { } limit && (limit <= TimeSpan.Zero || limit > TimerLimit.Longest))
+            {
+                throw new InvalidJobSpecException($"the timeout must be positive and at most {TimerLimit.Describe()}");
+            }
+
+            RequestIds.Check(spec.RequestId);
             limits = options.Value.Limits.Resolve(spec.Limits);
             environment = JobEnvironment.Compose(options.Value, spec.Environment, this.GetPrimaryKeyString());
         }
@@ -145,7 +152,7 @@ public sealed class JobGrain(
         bool admitted;
         try
         {
-            admitted = await owner.AdmitAsync(this.GetPrimaryKeyString(), cap, cluster.LocalSilo);
+            admitted = await owner.AdmitAsync(this.GetPrimaryKeyString(), cap, cluster.LocalSilo, spec.RequestId);
         }
         catch (Exception) when (Unstarted())
         {
@@ -171,21 +178,23 @@ public sealed class JobGrain(
                 new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate),
                 CancellationToken.None);
         }
-        catch (Exception) when (Forget(owner) || Unstarted())
+        catch (Exception e)
         {
-            throw;
-        }
-        catch (ChildStartException e)
-        {
-            throw new JobStartFailedException(e.Message);
-        }
-        catch (LimitUnavailableException e)
-        {
-            throw new JobLimitUnavailableException(e.Message);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidJobSpecException(e.Message);
+            Unstarted();
+
+            // Awaited, so that a retry with the same request id, once this failure is answered, may start.
+            await ForgetNowAsync(owner);
+            switch (e)
+            {
+                case ChildStartException:
+                    throw new JobStartFailedException(e.Message);
+                case LimitUnavailableException:
+                    throw new JobLimitUnavailableException(e.Message);
+                case ArgumentException:
+                    throw new InvalidJobSpecException(e.Message);
+                default:
+                    throw;
+            }
         }
 
         // A running child is not activity Orleans can see: keep the activation until the job ends.
@@ -214,7 +223,7 @@ public sealed class JobGrain(
         catch (Exception e)
         {
             logger.LogError(e, "Job {JobId}: the cluster store cannot record it; killing it", _status.JobId);
-            await StopAsync(EndReason.KilledByRequest, TimeSpan.Zero);
+            await StopAsync(EndReason.KilledByRequest, TimeSpan.Zero, KillAnswerWithin);
             throw new JobStartFailedException("the cluster store cannot record the job; it was not started");
         }
 
@@ -264,13 +273,14 @@ public sealed class JobGrain(
 
     public Task<JobStatus> KillAsync(TimeSpan grace)
     {
-        var limit = options.Value.MaxKillGrace;
+        // A grace a timer cannot hold is refused too, however the server's maximum is configured.
+        var limit = options.Value.MaxKillGrace < TimerLimit.Longest ? options.Value.MaxKillGrace : TimerLimit.Longest;
         if (grace < TimeSpan.Zero || grace > limit)
         {
             throw new InvalidRequestException($"the grace period must be between 0 and {limit}");
         }
 
-        return StopAsync(EndReason.KilledByRequest, grace);
+        return StopAsync(EndReason.KilledByRequest, grace, KillAnswerWithin);
     }
 
     public Task<JobStatus> SignalAsync(string signal)
@@ -378,7 +388,9 @@ public sealed class JobGrain(
         _log.Dispose();
     }
 
-    private async Task<JobStatus> StopAsync(EndReason reason, TimeSpan grace)
+    // Starts the stop and waits for the end at most `answerWithin`: the stop goes on by itself, and
+    // the end comes through the exit path (which always ends the job), never through this call.
+    private async Task<JobStatus> StopAsync(EndReason reason, TimeSpan grace, TimeSpan answerWithin)
     {
         var status = CurrentStatus();
         if (status.Ended || _child is null)
@@ -391,18 +403,38 @@ public sealed class JobGrain(
             _endReason = reason;
         }
 
-        await _child.StopAsync(grace, CancellationToken.None);
-        await _ended.Task;
+        _ = StopChildAsync(_child, grace);
+        if (answerWithin > TimeSpan.Zero)
+        {
+            await Task.WhenAny(_ended.Task, Task.Delay(answerWithin));
+        }
+
         return CurrentStatus();
     }
 
-    private async Task TimeOutAsync(CancellationToken cancellationToken)
+    private async Task StopChildAsync(IChild child, TimeSpan grace)
+    {
+        try
+        {
+            await child.StopAsync(grace, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The exit path ends the job whatever happened here (and kills the tree if it can).
+            logger.LogError(e, "Job {JobId}: stopping its process tree failed", this.GetPrimaryKeyString());
+        }
+    }
+
+    private Task TimeOutAsync(CancellationToken cancellationToken)
     {
         if (_status is { Ended: false })
         {
             logger.LogInformation("Job {JobId} ran past its timeout; stopping it", _status.JobId);
-            await StopAsync(EndReason.TimedOut, options.Value.DefaultKillGrace);
+            var grace = options.Value.DefaultKillGrace < TimerLimit.Longest ? options.Value.DefaultKillGrace : TimerLimit.Longest;
+            return StopAsync(EndReason.TimedOut, grace, TimeSpan.Zero);
         }
+
+        return Task.CompletedTask;
     }
 
     private JobStatus CurrentStatus()
@@ -434,8 +466,53 @@ public sealed class JobGrain(
         };
     }
 
-    // Runs as grain turns: the channel hands each chunk over to the grain's scheduler.
+    // Runs as grain turns: the channel hands each chunk over to the grain's scheduler. Whatever
+    // fails on the way, the job ends here: a job left Running would pin its grain, hold its owner's
+    // slot and keep every kill and waiter waiting.
     private async Task RecordAsync(IChild child)
+    {
+        ChildExit exit;
+        try
+        {
+            exit = await RecordOutputAsync(child);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Job {JobId}: its exit could not be read; it is ended with its exit unknown", this.GetPrimaryKeyString());
+            await KillQuietlyAsync(child);
+            exit = new ChildExit(null, null, null);
+        }
+
+        try
+        {
+            await EndAsync(exit);
+        }
+        catch (Exception e)
+        {
+            // EndAsync guards each of its steps; this is the last line, so the end is never lost.
+            logger.LogError(e, "Job {JobId}: recording its end failed", this.GetPrimaryKeyString());
+            _status = _status! with { State = JobState.Killed, EndedAt = _status.EndedAt ?? DateTimeOffset.UtcNow };
+            node.Remove(this.GetPrimaryKeyString());
+            DelayDeactivation(TimeSpan.Zero);
+            _ended.TrySetResult();
+        }
+    }
+
+    private async Task KillQuietlyAsync(IChild child)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await child.KillAsync(bounded.Token);
+        }
+        catch (Exception e)
+        {
+            // The launcher's stop (KillJobsOnStop) still kills whatever is left of the tree.
+            logger.LogError(e, "Job {JobId}: killing its process tree failed", this.GetPrimaryKeyString());
+        }
+    }
+
+    private async Task<ChildExit> RecordOutputAsync(IChild child)
     {
         var lostReason = OutputDropReason.None;
         try
@@ -467,10 +544,21 @@ public sealed class JobGrain(
             await child.KillAsync(CancellationToken.None);
         }
 
-        var exit = await child.Exited;
+        return await child.Exited;
+    }
 
-        // All output is in: a finished job is kept for its retention, holding its index alone.
-        _log.Seal();
+    private async Task EndAsync(ChildExit exit)
+    {
+        try
+        {
+            // All output is in: a finished job is kept for its retention, holding its index alone.
+            _log.Seal();
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Job {JobId}: sealing its output log failed", this.GetPrimaryKeyString());
+        }
+
         _child = null;
         node.Remove(this.GetPrimaryKeyString());
         _status = _status! with
@@ -502,6 +590,12 @@ public sealed class JobGrain(
         logger.LogInformation(
             "Job {JobId} ended: {State} code={ExitCode} signal={Signal}, {Bytes} bytes of output",
             _status.JobId, _status.State, exit.ExitCode, exit.SignalName, _log.End);
+        if (exit.Problem is { } problem)
+        {
+            // The exit is still exact; what failed is the clean-up around it (a cgroup, the last reads).
+            logger.LogWarning("Job {JobId}: its end was not clean: {Problem}", _status.JobId, problem);
+        }
+
         // From now on it is collected like any idle grain (after Jobs:FinishedIdle without a call).
         DelayDeactivation(TimeSpan.Zero);
         _ended.TrySetResult();
@@ -538,6 +632,18 @@ public sealed class JobGrain(
             logger.LogWarning(
                 "Job {JobId}: output cannot be stored ({Reason}: {Error}); it is counted as lost, and the job goes on",
                 this.GetPrimaryKeyString(), refused, refused == OutputDropReason.DiskFull ? _log.LastWriteError : $"{JobOptions.Section}:MaxOutputBytesTotal is {budget.Limit} bytes");
+        }
+    }
+
+    private async Task ForgetNowAsync(IOwnerGrain owner)
+    {
+        try
+        {
+            await owner.ForgetAsync(this.GetPrimaryKeyString());
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Job {JobId}: could not remove it from its owner's jobs", this.GetPrimaryKeyString());
         }
     }
 

@@ -69,6 +69,13 @@ public sealed class NodeGrain(
                     logger.LogWarning(e, "Node {Node}: killing job {JobId} at the end of the drain failed", cluster.LocalNode, id);
                 }
             }));
+
+            // A kill answers before a long grace is out; the node leaves once its jobs have ended.
+            var killed = DateTime.UtcNow + options.Value.DefaultKillGrace + TimeSpan.FromSeconds(10);
+            while (node.RunningJobs > 0 && DateTime.UtcNow < killed)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+            }
         }
 
         // Followers of the last jobs read their end from this node: give them a moment before it goes.

@@ -24,8 +24,14 @@ public sealed class OwnerGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<bool> AdmitAsync(string jobId, int limit, string silo)
+    public async Task<bool> AdmitAsync(string jobId, int limit, string silo, string? requestId)
     {
+        // Calls here take turns, so of concurrent starts with one request id exactly one is admitted.
+        if (requestId is not null && Record.Requests.TryGetValue(requestId, out string? first) && first != jobId)
+        {
+            throw new DuplicateRunException($"request id '{requestId}' started job {first} already", first);
+        }
+
         if (!Record.Running.ContainsKey(jobId) && Record.Running.Count >= limit)
         {
             await ReleaseLostAsync();
@@ -36,9 +42,15 @@ public sealed class OwnerGrain(
         }
 
         Record.Running[jobId] = silo;
-        bool first = Record.Jobs.Add(jobId) && Record.Jobs.Count == 1;
+        bool firstJob = Record.Jobs.Add(jobId) && Record.Jobs.Count == 1;
+        if (requestId is not null)
+        {
+            Record.Requests[requestId] = jobId;
+            Record.RequestOf[jobId] = requestId;
+        }
+
         await state.WriteStateAsync();
-        if (first)
+        if (firstJob)
         {
             // The sets are the only record of these jobs: keep them while there are any.
             DelayDeactivation(TimeSpan.MaxValue);
@@ -60,7 +72,14 @@ public sealed class OwnerGrain(
     {
         bool running = Record.Running.Remove(jobId);
         bool known = Record.Jobs.Remove(jobId);
-        if (running || known)
+        bool requested = Record.RequestOf.Remove(jobId, out string? requestId);
+        if (requested)
+        {
+            // The id may start a job again: what it started is gone.
+            Record.Requests.Remove(requestId!);
+        }
+
+        if (running || known || requested)
         {
             await state.WriteStateAsync();
         }

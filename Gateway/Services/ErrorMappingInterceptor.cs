@@ -5,7 +5,7 @@ using Jobs.Grains;
 namespace Jobs.Gateway.Services;
 
 /// <summary>The one place domain exceptions become gRPC status codes; internal details go to the log only.</summary>
-public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+public sealed class ErrorMappingInterceptor(ServerStopping stopping, ILogger<ErrorMappingInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -43,7 +43,14 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
+            // Follows, waits and a kill's wait end at once when the server stops, instead of holding the stop.
+            _ when stopping.IsStopping && (e is OperationCanceledException or ObjectDisposedException || NodeFaults.IsClusterUnreachable(e)) =>
+                new Status(StatusCode.Unavailable, "server stopping; try again once it is back (or through another gateway)"),
             NodeUnreachableException => new Status(StatusCode.Unavailable, e.Message),
+            _ when NodeFaults.IsClusterUnreachable(e) => new Status(StatusCode.Unavailable, "server unavailable: this gateway reaches no silo of the cluster now; try again"),
+            // A grain call that got no answer in time (Orleans' response timeout): the node may be
+            // leaving the cluster or overloaded; the call may or may not have taken effect.
+            TimeoutException => new Status(StatusCode.DeadlineExceeded, "the cluster did not answer in time (a node may be leaving it, or be overloaded); try again"),
             // Not the caller's: Orleans' directory gave up while a dying node's range changed hands.
             OperationCanceledException => new Status(StatusCode.Unavailable, "the cluster is settling after a node left; try again"),
             _ when NodeFaults.IsTransient(e) => new Status(StatusCode.Unavailable, "the job's node does not answer now (it may be leaving the cluster); try again"),

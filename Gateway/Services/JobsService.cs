@@ -13,6 +13,7 @@ public sealed class JobsService(
     JobOutputFollower follower,
     JobEndWaiter waiter,
     FollowerCounts followers,
+    ServerStopping stopping,
     Microsoft.Extensions.Options.IOptions<JobOptions> options,
     Microsoft.Extensions.Options.IOptions<GatewayOptions> gateway)
     : Protos.Jobs.JobsBase
@@ -42,14 +43,20 @@ public sealed class JobsService(
             Owner = Caller.Of(context).Name,
             WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
             Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),
-            Timeout = request.Timeout?.ToTimeSpan(),
+            Timeout = ProtoMapping.FromProto(request.Timeout, "timeout"),
             Limits = ProtoMapping.FromProto(request.Limits),
             Isolate = request.Isolate,
+            RequestId = string.IsNullOrEmpty(request.RequestId) ? null : request.RequestId,
         };
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(node.Address));
         try
         {
             await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
+        }
+        catch (DuplicateRunException e)
+        {
+            // A retry of a Run that started its job already: that job is the answer.
+            return new RunResponse { JobId = e.JobId };
         }
         finally
         {
@@ -65,6 +72,7 @@ public sealed class JobsService(
         var selection = OutputSelection.From(request);
         var (grain, _) = await OwnedAsync(jobId, context);
         var caller = Caller.Of(context);
+        using var call = stopping.Link(context.CancellationToken);
         using var slot = followers.TryEnter(caller.Name, gateway.Value.Limits.MaxFollowersPerIdentity)
             ?? throw new RpcException(new Status(
                 StatusCode.ResourceExhausted,
@@ -72,8 +80,8 @@ public sealed class JobsService(
         using var counted = GatewayMetrics.Follower();
         long start = await selection.StartPositionAsync(grain);
         var items = request.NoFollow
-            ? follower.SnapshotAsync(jobId, start, context.CancellationToken)
-            : follower.FollowAsync(jobId, start, context.CancellationToken);
+            ? follower.SnapshotAsync(jobId, start, call.Token)
+            : follower.FollowAsync(jobId, start, call.Token);
         // What arrives together goes out in one flush: every write but the last of a batch is
         // buffered (grpc-dotnet flushes each write unless told otherwise), and a batch always ends
         // with a flush, so nothing waits for output that may never come.
@@ -91,7 +99,7 @@ public sealed class JobsService(
             {
                 if (pending is not null)
                 {
-                    await WriteAsync(responseStream, pending, Buffered, context.CancellationToken);
+                    await WriteAsync(responseStream, pending, Buffered, call.Token);
                 }
 
                 pending = response;
@@ -99,14 +107,16 @@ public sealed class JobsService(
 
             if (!item.More && pending is not null)
             {
-                await WriteAsync(responseStream, pending, null, context.CancellationToken);
+                await WriteAsync(responseStream, pending, null, call.Token);
                 pending = null;
             }
         }
 
+        // A snapshot ends quietly when cancelled: a stopping server says so rather than end the stream as if complete.
+        call.Token.ThrowIfCancellationRequested();
         if (pending is not null)
         {
-            await WriteAsync(responseStream, pending, null, context.CancellationToken);
+            await WriteAsync(responseStream, pending, null, call.Token);
         }
     }
 
@@ -177,7 +187,8 @@ public sealed class JobsService(
     public override async Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context)
     {
         var caller = Caller.Of(context);
-        var status = await waiter.WaitAsync(JobIds.Parse(request.JobId), caller.MayAccess, context.CancellationToken);
+        using var call = stopping.Link(context.CancellationToken);
+        var status = await waiter.WaitAsync(JobIds.Parse(request.JobId), caller.MayAccess, call.Token);
         return new WaitResponse { Status = status.ToProto() };
     }
 
@@ -195,10 +206,45 @@ public sealed class JobsService(
     public override async Task<KillResponse> Kill(KillRequest request, ServerCallContext context)
     {
         var (grain, _) = await OwnedAsync(JobIds.Parse(request.JobId), context);
-        var status = string.IsNullOrEmpty(request.Signal)
-            ? await grain.KillAsync(request.Grace?.ToTimeSpan() ?? options.Value.DefaultKillGrace)
-            : await grain.SignalAsync(request.Signal);
-        return new KillResponse { Status = status.ToProto() };
+        if (!string.IsNullOrEmpty(request.Signal))
+        {
+            return new KillResponse { Status = (await grain.SignalAsync(request.Signal)).ToProto() };
+        }
+
+        // The grain answers within seconds, however long the grace: a kill still under way is
+        // waited for here, on the job's stream, for as long as the caller's deadline allows.
+        var grace = ProtoMapping.FromProto(request.Grace, "grace") ?? options.Value.DefaultKillGrace;
+        using var call = stopping.Link(context.CancellationToken);
+
+        // No deadline, or one past any grace: the kill's own end (SIGKILL after the grace) bounds the wait.
+        var left = context.Deadline - DateTime.UtcNow;
+        if (left < TimeSpan.FromDays(1))
+        {
+            // Answer a little before the caller's deadline, so that it hears why rather than a bare deadline.
+            var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, left.Ticks / 5));
+            call.CancelAfter(left - margin > TimeSpan.Zero ? left - margin : TimeSpan.Zero);
+        }
+
+        var killing = grain.KillAsync(grace);
+        try
+        {
+            var status = await killing.WaitAsync(call.Token);
+            if (!status.Ended)
+            {
+                status = await waiter.WaitAsync(status.JobId, _ => true, call.Token);
+            }
+
+            return new KillResponse { Status = status.ToProto() };
+        }
+        catch (OperationCanceledException) when (call.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested && !stopping.IsStopping)
+        {
+            // The grain call goes on without a listener: its failure, if any, is the grain's to log.
+            _ = killing.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            string jobId = request.JobId;
+            throw new RpcException(new Status(
+                StatusCode.DeadlineExceeded,
+                $"job {jobId} had not ended by the call's deadline; the kill goes on (SIGKILL when the grace ends): 'jobs wait {jobId}' answers once it has"));
+        }
     }
 
     // Someone else's job is answered exactly like a job that does not exist, so ids cannot be probed.

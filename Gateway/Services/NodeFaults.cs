@@ -1,4 +1,5 @@
 using Jobs.Grains;
+using Orleans.Runtime.Messaging;
 
 namespace Jobs.Gateway.Services;
 
@@ -11,4 +12,12 @@ internal static class NodeFaults
     // The distributed directory gives up on a range whose owner is dying with a cancellation of its own.
     public static bool IsTransient(Exception e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or NodeUnreachableException or OperationCanceledException;
+
+    /// <summary>
+    /// This gateway reaches no silo at all (a split gateway whose silos are stopped or unreachable,
+    /// or whose Orleans client is not connected yet or any more): nothing to do with any one job.
+    /// </summary>
+    public static bool IsClusterUnreachable(Exception e) =>
+        e is ConnectionFailedException or ClientNotAvailableException or GatewayTooBusyException or OrleansLifecycleCanceledException
+        || (e is OrleansMessageRejectionException and not SiloUnavailableException && e.Message.Contains("gateway", StringComparison.OrdinalIgnoreCase));
 }

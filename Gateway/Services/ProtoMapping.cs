@@ -132,6 +132,19 @@ internal static class ProtoMapping
         ? new IoRate(string.IsNullOrEmpty(rate.Device) ? null : rate.Device, rate.BytesPerSecond)
         : throw new InvalidJobSpecException($"the I/O rate for '{(rate.Device.Length == 0 ? "every device" : rate.Device)}' must be positive");
 
+    /// <exception cref="InvalidRequestException">The duration is not a valid (normalized) protobuf duration.</exception>
+    public static TimeSpan? FromProto(Duration? duration, string field)
+    {
+        try
+        {
+            return duration?.ToTimeSpan();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new InvalidRequestException($"{field} is not a valid duration (seconds and nanos of one sign, nanos below 1e9, within 10,000 years)");
+        }
+    }
+
     public static Proto.DropReason ToProto(this OutputDropReason reason) => reason switch
     {
         OutputDropReason.Cap => Proto.DropReason.Cap,
