@@ -9,16 +9,6 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
     // With timestamps: whether the next byte of each stream starts a line.
     private readonly Dictionary<OutputStream, bool> _atLineStart = new() { [OutputStream.Stdout] = true, [OutputStream.Stderr] = true };
 
-    /// <summary>Asks the server for the job's end (the Wait call, no output); returns its final status.</summary>
-    public static async Task<JobStatus> WaitAsync(Protos.Jobs.JobsClient client, string jobId, CancellationToken cancellationToken) =>
-        (await client.WaitAsync(new WaitRequest { JobId = jobId }, cancellationToken: cancellationToken).ConfigureAwait(false)).Status
-            ?? throw new CliException(ExitCodes.Failure, $"the server answered the wait for job {jobId} without its status");
-
-    /// <summary>Copies output until the job has ended; returns its final status.</summary>
-    public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken) =>
-        await CopyAsync(client, request, cancellationToken).ConfigureAwait(false)
-            ?? throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
-
     /// <summary>
     /// Copies what the server sends (all output so far, for a request with <c>no_follow</c>); the
     /// final status if it came. With <paramref name="collect"/>, chunks go there instead of out, and

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Jobs.Client.Connection;
+using Jobs.Client.Following;
 using Jobs.Protos;
 
 namespace Jobs.Client.Commands;
@@ -168,9 +169,10 @@ internal sealed class RunCommand : Command
             var writer = new JobOutputWriter(_console, follow ? format : OutputFormat.Text);
 
             // Waiting needs only the end: the server answers with it and sends none of the output.
+            var follower = new JobFollower(connection.Client);
             var end = follow
-                ? await writer.FollowAsync(connection.Client, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
-                : await JobOutputWriter.WaitAsync(connection.Client, response.JobId, cancellationToken).ConfigureAwait(false);
+                ? await follower.FollowAsync(writer, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
+                : await follower.WaitAsync(response.JobId, cancellationToken).ConfigureAwait(false);
             if (!follow && format == OutputFormat.Json)
             {
                 await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);
