@@ -12,13 +12,15 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
     /// <summary>
     /// Copies what the server sends (all output so far, for a request with <c>no_follow</c>); the
     /// final status if it came. With <paramref name="collect"/>, chunks go there instead of out, and
-    /// the final status is returned without being written.
+    /// the final status is returned without being written. The request's offsets advance past every
+    /// chunk received, so that a broken stream resumes from them without a byte lost or repeated.
     /// </summary>
     public async Task<JobStatus?> CopyAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken, Action<OutputChunk>? collect = null)
     {
-        using var call = client.Logs(request, cancellationToken: cancellationToken);
+        using var call = client.Logs(request.Clone(), cancellationToken: cancellationToken);
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            Advance(request, response);
             if (collect is not null)
             {
                 if (response.ItemCase == LogsResponse.ItemOneofCase.Chunk)
@@ -115,6 +117,25 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
 
         console.WriteErrorLine(StatusFormatter.LostNotice(jobId, end));
         return true;
+    }
+
+    // A chunk is taken whole or not at all (a gRPC message), and a write that fails ends the command,
+    // so advancing as soon as it arrives is exact. A drop moves the offsets to the first bytes held.
+    private static void Advance(LogsRequest request, LogsResponse response)
+    {
+        switch (response.ItemCase)
+        {
+            case LogsResponse.ItemOneofCase.Chunk when response.Chunk.Stream == OutputStream.Stdout:
+                request.StdoutOffset = Math.Max(request.StdoutOffset, response.Chunk.Offset + response.Chunk.Data.Length);
+                break;
+            case LogsResponse.ItemOneofCase.Chunk when response.Chunk.Stream == OutputStream.Stderr:
+                request.StderrOffset = Math.Max(request.StderrOffset, response.Chunk.Offset + response.Chunk.Data.Length);
+                break;
+            case LogsResponse.ItemOneofCase.Dropped:
+                request.StdoutOffset = Math.Max(request.StdoutOffset, response.Dropped.StdoutOffset);
+                request.StderrOffset = Math.Max(request.StderrOffset, response.Dropped.StderrOffset);
+                break;
+        }
     }
 
     private async Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken)

@@ -77,6 +77,7 @@ internal sealed class LogsCommand : Command
         Options.Add(TailOption);
         Options.Add(SinceOption);
         Options.Add(TimestampsOption);
+        Options.Add(ReconnectOption.ReconnectFor);
         SetAction(ExecuteAsync);
     }
 
@@ -112,7 +113,7 @@ internal sealed class LogsCommand : Command
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var writer = new JobOutputWriter(_console, parseResult.GetValue(GlobalOptions.Output), parseResult.GetValue(TimestampsOption));
-        var follower = new JobFollower(connection.Client);
+        var follower = new JobFollower(connection.Client, _console, ReconnectOption.Get(parseResult));
         if (parseResult.GetValue(TailOption) is { } tail)
         {
             // What exists now, keeping only the last lines; then on from where that ended.

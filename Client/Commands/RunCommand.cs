@@ -95,6 +95,7 @@ internal sealed class RunCommand : Command
         Options.Add(FollowOption);
         Options.Add(WaitOption);
         Options.Add(KillOnDetachOption);
+        Options.Add(ReconnectOption.ReconnectFor);
         SetAction(ExecuteAsync);
     }
 
@@ -144,6 +145,7 @@ internal sealed class RunCommand : Command
             request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(timeout);
         }
 
+        var reconnectFor = ReconnectOption.Get(parseResult);
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var response = await connection.Client.RunAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
 
@@ -169,7 +171,7 @@ internal sealed class RunCommand : Command
             var writer = new JobOutputWriter(_console, follow ? format : OutputFormat.Text);
 
             // Waiting needs only the end: the server answers with it and sends none of the output.
-            var follower = new JobFollower(connection.Client);
+            var follower = new JobFollower(connection.Client, _console, reconnectFor, reached: true);
             var end = follow
                 ? await follower.FollowAsync(writer, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
                 : await follower.WaitAsync(response.JobId, cancellationToken).ConfigureAwait(false);
