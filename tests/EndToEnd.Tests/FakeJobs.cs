@@ -30,6 +30,9 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public ConcurrentQueue<RunRequest> Runs { get; } = new();
 
+    /// <summary>When set, what Ps fails with.</summary>
+    public RpcException? PsRefusal { get; set; }
+
     public ConcurrentQueue<DrainRequest> Drains { get; } = new();
 
     public int NodesCalls => Volatile.Read(ref _nodesCalls);
@@ -69,7 +72,7 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
     }
 
     public override Task<PsResponse> Ps(PsRequest request, ServerCallContext context) =>
-        Task.FromResult(new PsResponse { Status = Status });
+        PsRefusal is { } refusal ? Task.FromException<PsResponse>(refusal) : Task.FromResult(new PsResponse { Status = Status });
 
     public override Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context) =>
         Task.FromResult(new WaitResponse { Status = Status });

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Jobs.Protos;
+
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>
+/// What the real CLI says when it cannot reach the server or the server cannot serve, and how it
+/// retries a Run: against fake servers, which can fail in ways a real one cannot be made to.
+/// </summary>
+public sealed class CliConnectionTests
+{
+    private const string Id = "019365c8-7571-79f2-8991-9be713d63d56";
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_server_that_never_completes_the_TLS_handshake_is_unavailable_within_the_connect_timeout_not_cancelled()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var held = new List<Socket>();
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            // Accepts and never says a word: the CLI's ClientHello goes unanswered.
+            while (!stop.IsCancellationRequested)
+            {
+                held.Add(await listener.AcceptSocketAsync(stop.Token));
+            }
+        });
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var ps = await Cli.RunAsync($"https://127.0.0.1:{port}", "ps", Id);
+
+            Assert.Equal((3, $"jobs: server unavailable: could not connect to 127.0.0.1:{port} within 10s\n"), (ps.ExitCode, ps.Stderr));
+            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(55));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accepting);
+            held.ForEach(socket => socket.Dispose());
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_server_answering_unavailable_is_reported_as_server_unavailable_with_the_connection_code()
+    {
+        var fake = new FakeJobs { Status = Job(JobState.Running), PsRefusal = new RpcException(new Status(StatusCode.Unavailable, "node n1 (127.0.0.1:11111) is unreachable")) };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+
+        var ps = await Cli.RunAsync(server.Endpoint, "ps", Id);
+
+        Assert.Equal((3, "", "jobs: server unavailable: node n1 (127.0.0.1:11111) is unreachable\n"), (ps.ExitCode, ps.StdoutText, ps.Stderr));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_server_answering_deadline_exceeded_says_it_did_not_answer_in_time()
+    {
+        var fake = new FakeJobs { Status = Job(JobState.Running), PsRefusal = new RpcException(new Status(StatusCode.DeadlineExceeded, "node n1 did not answer within 30 s")) };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+
+        var ps = await Cli.RunAsync(server.Endpoint, "ps", Id);
+
+        Assert.Equal((3, "jobs: the server did not answer in time: node n1 did not answer within 30 s\n"), (ps.ExitCode, ps.Stderr));
+    }
+
+    private static JobStatus Job(JobState state) => new()
+    {
+        JobId = Id,
+        State = state,
+        Command = "sleep",
+        Args = { "600" },
+        StartedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+    };
+}
