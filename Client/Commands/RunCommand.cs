@@ -145,9 +145,10 @@ internal sealed class RunCommand : Command
             request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(timeout);
         }
 
+        request.RequestId = RetriedRun.NewRequestId();
         var reconnectFor = ReconnectOption.Get(parseResult);
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        var response = await connection.Client.RunAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await RetriedRun.RunAsync(connection.Client, request, reconnectFor, cancellationToken).ConfigureAwait(false);
 
         bool follow = parseResult.GetValue(FollowOption);
         bool wait = parseResult.GetValue(WaitOption);

@@ -68,6 +68,49 @@ public sealed class CliConnectionTests
         Assert.Equal((3, "jobs: the server did not answer in time: node n1 did not answer within 30 s\n"), (ps.ExitCode, ps.Stderr));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_Run_answered_unavailable_is_retried_with_the_same_request_id_and_each_run_has_its_own()
+    {
+        var fake = new FakeJobs { Status = Job(JobState.Running), RunFailures = 2 };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+
+        var retried = await Cli.RunAsync(server.Endpoint, "run", "--", "sleep", "600");
+        var another = await Cli.RunAsync(server.Endpoint, "run", "--", "sleep", "600");
+
+        Assert.Equal((0, Id + "\n", ""), (retried.ExitCode, retried.StdoutText, retried.Stderr));
+        Assert.Equal(0, another.ExitCode);
+        string[] ids = [.. fake.Runs.Select(run => run.RequestId)];
+        Assert.Equal(4, ids.Length);
+        Assert.True(Guid.TryParse(ids[0], out _), $"request id '{ids[0]}' is not a UUID");
+        Assert.Equal([ids[0], ids[0], ids[0]], ids[..3]);
+        Assert.NotEqual(ids[0], ids[3]);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_Run_the_server_keeps_answering_unavailable_fails_after_a_few_tries_with_the_connection_code()
+    {
+        var fake = new FakeJobs { Status = Job(JobState.Running), RunFailures = int.MaxValue };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+
+        var run = await Cli.RunAsync(server.Endpoint, "run", "--", "sleep", "600");
+
+        Assert.Equal((3, "", "jobs: server unavailable: the silo is not reachable\n"), (run.ExitCode, run.StdoutText, run.Stderr));
+        Assert.Equal(4, fake.Runs.Count);
+        Assert.Single(fake.Runs.Select(r => r.RequestId).Distinct());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_Run_with_reconnect_for_0_is_not_retried()
+    {
+        var fake = new FakeJobs { Status = Job(JobState.Running), RunFailures = 1 };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+
+        var run = await Cli.RunAsync(server.Endpoint, "run", "--reconnect-for", "0", "--", "sleep", "600");
+
+        Assert.Equal((3, "jobs: server unavailable: the silo is not reachable\n"), (run.ExitCode, run.Stderr));
+        Assert.Single(fake.Runs);
+    }
+
     private static JobStatus Job(JobState state) => new()
     {
         JobId = Id,

@@ -30,6 +30,9 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public ConcurrentQueue<RunRequest> Runs { get; } = new();
 
+    /// <summary>How many Run calls fail (UNAVAILABLE) before Run answers; each is kept in <see cref="Runs"/>.</summary>
+    public int RunFailures { get; set; }
+
     /// <summary>When set, what Ps fails with.</summary>
     public RpcException? PsRefusal { get; set; }
 
@@ -58,6 +61,11 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
     public override Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
         Runs.Enqueue(request);
+        if (Runs.Count <= RunFailures)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the silo is not reachable"));
+        }
+
         return Task.FromResult(new RunResponse { JobId = Status.JobId });
     }
 
