@@ -111,6 +111,25 @@ public sealed class CliConnectionTests
         Assert.Single(fake.Runs);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Kill_with_a_long_grace_waits_longer_than_the_grace_and_prints_the_final_status()
+    {
+        var killed = Job(JobState.Killed);
+        killed.Signal = 9;
+        killed.SignalName = "SIGKILL";
+        killed.EndReason = EndReason.KilledByRequest;
+        var fake = new FakeJobs { Status = killed };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+        var before = DateTime.UtcNow;
+
+        var kill = await Cli.RunAsync(server.Endpoint, "kill", "--grace", "5m", Id);
+
+        Assert.Equal((0, "Killed signal=SIGKILL (killed by request)\n", ""), (kill.ExitCode, kill.StdoutText, kill.Stderr));
+        var (request, deadline) = Assert.Single(fake.Kills);
+        Assert.Equal(TimeSpan.FromMinutes(5), request.Grace.ToTimeSpan());
+        Assert.True(deadline > before + TimeSpan.FromMinutes(5), $"the kill's deadline {deadline:O} is not beyond the 5 m grace from {before:O}");
+    }
+
     private static JobStatus Job(JobState state) => new()
     {
         JobId = Id,

@@ -36,6 +36,9 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
     /// <summary>When set, what Ps fails with.</summary>
     public RpcException? PsRefusal { get; set; }
 
+    /// <summary>The deadline of each Kill call as the server saw it (<see cref="DateTime.MaxValue"/>: none).</summary>
+    public ConcurrentQueue<(KillRequest Request, DateTime Deadline)> Kills { get; } = new();
+
     public ConcurrentQueue<DrainRequest> Drains { get; } = new();
 
     public int NodesCalls => Volatile.Read(ref _nodesCalls);
@@ -67,6 +70,12 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
         }
 
         return Task.FromResult(new RunResponse { JobId = Status.JobId });
+    }
+
+    public override Task<KillResponse> Kill(KillRequest request, ServerCallContext context)
+    {
+        Kills.Enqueue((request, context.Deadline));
+        return Task.FromResult(new KillResponse { Status = Status });
     }
 
     public override async Task Logs(LogsRequest request, IServerStreamWriter<LogsResponse> responseStream, ServerCallContext context)
