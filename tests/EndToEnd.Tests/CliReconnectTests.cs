@@ -51,6 +51,22 @@ public sealed class CliReconnectTests
     }
 
     [Fact(Timeout = 240_000)]
+    public async Task Wait_reconnects_after_the_gateway_is_killed_and_restarted_and_exits_with_the_jobs_code()
+    {
+        await using var deployment = await SplitDeployment.StartAsync();
+        string id = await deployment.StartJobAsync("sh", "-c", $"'{TestChildProgram.Path}' sleep 25; exit 7");
+        var wait = Cli.RunWithTimeoutAsync(deployment.Endpoint, TimeSpan.FromMinutes(3), "wait", id);
+        await WaitUntilWaitingAsync(deployment, id);
+
+        await deployment.Gateway.KillHardAsync();
+        await deployment.RestartGatewayAsync();
+        var result = await wait;
+
+        Assert.True(result.ExitCode == 7, $"{result}\n{deployment.Logs}");
+        Assert.Matches(@"^jobs: connection lost; reconnected after \d+\.\d s\n$", result.Stderr);
+    }
+
+    [Fact(Timeout = 240_000)]
     public async Task A_follower_whose_gateway_stays_away_gives_up_after_reconnect_for_with_the_connection_code()
     {
         await using var deployment = await SplitDeployment.StartAsync();
@@ -96,6 +112,16 @@ public sealed class CliReconnectTests
             await deployment.RestartGatewayAsync();
             await Cli.RunAsync(deployment.Endpoint, "kill", "--grace", "1s", id);
         }
+    }
+
+    // A Wait call shows nothing until the end: give the CLI time to start and connect (seconds on a
+    // loaded machine). Were it not connected yet, the kill would make it fail or not reconnect, and
+    // the test fail, never pass wrongly.
+    private static async Task WaitUntilWaitingAsync(SplitDeployment deployment, string id)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        var ps = await Cli.RunAsync(deployment.Endpoint, "ps", id);
+        Assert.True(ps.StdoutText.StartsWith("Running", StringComparison.Ordinal), $"the job ended before the gateway was killed: {ps}\n{deployment.Logs}");
     }
 
     private static string Tail(string text) => text.Length > 40 ? text[^40..].Replace("\n", "\\n", StringComparison.Ordinal) : text;
