@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Grpc.Core;
+using Jobs.Client.Connection;
 
 namespace Jobs.Client;
 
@@ -18,10 +19,17 @@ internal static class ErrorReporter
         var (exitCode, message) = exception switch
         {
             CliException cli => (cli.ExitCode, cli.Message),
+            // The connect timeout comes as a cancellation (with a TimeoutException inside); only a
+            // real Ctrl+C may be reported as one.
+            _ when TransientFailures.ConnectTimedOut(exception) =>
+                (ExitCodes.Connection, $"server unavailable: could not connect to {Authority(endpoint)} within {Durations.Format(JobsConnection.ConnectTimeout)}"),
             OperationCanceledException => (ExitCodes.Cancelled, "cancelled"),
             RpcException { StatusCode: StatusCode.Cancelled } => (ExitCodes.Cancelled, "cancelled"),
-            RpcException rpc when IsTransportStatus(rpc.StatusCode) && FindTransportFailure(rpc) is { } failure =>
+            RpcException rpc when IsTransportStatus(rpc.StatusCode) && TransientFailures.FindTransportFailure(rpc) is { } failure =>
                 (ExitCodes.Connection, $"cannot connect to {endpoint}: {Innermost(failure).Message}"),
+            // Cluster trouble behind a gateway that answered: the server is there but cannot serve.
+            RpcException { StatusCode: StatusCode.Unavailable } rpc => (ExitCodes.Connection, "server unavailable: " + ServerMessage(rpc)),
+            RpcException { StatusCode: StatusCode.DeadlineExceeded } rpc => (ExitCodes.Connection, "the server did not answer in time: " + ServerMessage(rpc)),
             RpcException { StatusCode: StatusCode.NotFound } rpc => (ExitCodes.NotFound, ServerMessage(rpc)),
             RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated } rpc => (ExitCodes.Permission, ServerMessage(rpc)),
             RpcException rpc => (ExitCodes.Failure, ServerMessage(rpc)),
@@ -52,26 +60,9 @@ internal static class ErrorReporter
             ? $"the server answered {rpc.StatusCode}"
             : TerminalText.Escape(rpc.Status.Detail);
 
-    /// <summary>The first connection or TLS failure under <paramref name="rpc"/>, if any.</summary>
-    private static Exception? FindTransportFailure(RpcException rpc)
-    {
-        // Grpc.Net.Client keeps the cause in Status.DebugException and, in recent versions, also
-        // as InnerException.
-        Exception?[] roots = [rpc.InnerException, rpc.Status.DebugException];
-
-        foreach (var root in roots)
-        {
-            for (var current = root; current is not null; current = current.InnerException)
-            {
-                if (current is HttpRequestException or AuthenticationException or IOException or SocketException)
-                {
-                    return current;
-                }
-            }
-        }
-
-        return null;
-    }
+    // HOST:PORT of the endpoint, as the user would type it to a tool like nc.
+    private static string Authority(string endpoint) =>
+        Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.Authority : endpoint;
 
     private static Exception Innermost(Exception exception)
     {

@@ -9,26 +9,18 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
     // With timestamps: whether the next byte of each stream starts a line.
     private readonly Dictionary<OutputStream, bool> _atLineStart = new() { [OutputStream.Stdout] = true, [OutputStream.Stderr] = true };
 
-    /// <summary>Asks the server for the job's end (the Wait call, no output); returns its final status.</summary>
-    public static async Task<JobStatus> WaitAsync(Protos.Jobs.JobsClient client, string jobId, CancellationToken cancellationToken) =>
-        (await client.WaitAsync(new WaitRequest { JobId = jobId }, cancellationToken: cancellationToken).ConfigureAwait(false)).Status
-            ?? throw new CliException(ExitCodes.Failure, $"the server answered the wait for job {jobId} without its status");
-
-    /// <summary>Copies output until the job has ended; returns its final status.</summary>
-    public async Task<JobStatus> FollowAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken) =>
-        await CopyAsync(client, request, cancellationToken).ConfigureAwait(false)
-            ?? throw new CliException(ExitCodes.Failure, $"the log stream of job {request.JobId} ended before the job did");
-
     /// <summary>
     /// Copies what the server sends (all output so far, for a request with <c>no_follow</c>); the
     /// final status if it came. With <paramref name="collect"/>, chunks go there instead of out, and
-    /// the final status is returned without being written.
+    /// the final status is returned without being written. The request's offsets advance past every
+    /// chunk received, so that a broken stream resumes from them without a byte lost or repeated.
     /// </summary>
     public async Task<JobStatus?> CopyAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken, Action<OutputChunk>? collect = null)
     {
-        using var call = client.Logs(request, cancellationToken: cancellationToken);
+        using var call = client.Logs(request.Clone(), cancellationToken: cancellationToken);
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            Advance(request, response);
             if (collect is not null)
             {
                 if (response.ItemCase == LogsResponse.ItemOneofCase.Chunk)
@@ -124,6 +116,25 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
 
         console.WriteErrorLine(StatusFormatter.LostNotice(jobId, end));
         return true;
+    }
+
+    // A chunk is taken whole or not at all (a gRPC message), and a write that fails ends the command,
+    // so advancing as soon as it arrives is exact. A drop moves the offsets to the first bytes held.
+    private static void Advance(LogsRequest request, LogsResponse response)
+    {
+        switch (response.ItemCase)
+        {
+            case LogsResponse.ItemOneofCase.Chunk when response.Chunk.Stream == OutputStream.Stdout:
+                request.StdoutOffset = Math.Max(request.StdoutOffset, response.Chunk.Offset + response.Chunk.Data.Length);
+                break;
+            case LogsResponse.ItemOneofCase.Chunk when response.Chunk.Stream == OutputStream.Stderr:
+                request.StderrOffset = Math.Max(request.StderrOffset, response.Chunk.Offset + response.Chunk.Data.Length);
+                break;
+            case LogsResponse.ItemOneofCase.Dropped:
+                request.StdoutOffset = Math.Max(request.StdoutOffset, response.Dropped.StdoutOffset);
+                request.StderrOffset = Math.Max(request.StderrOffset, response.Dropped.StderrOffset);
+                break;
+        }
     }
 
     private async Task WriteChunkAsync(OutputChunk chunk, CancellationToken cancellationToken)

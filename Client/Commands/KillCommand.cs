@@ -22,6 +22,9 @@ internal sealed class KillCommand : Command
         HelpName = "name",
     };
 
+    /// <summary>How much longer than the grace a kill may take to answer: the SIGKILL, the reap, a loaded server.</summary>
+    public static readonly TimeSpan KillMargin = TimeSpan.FromMinutes(1);
+
     private readonly CliConsole _console;
 
     public KillCommand(CliConsole console)
@@ -41,14 +44,17 @@ internal sealed class KillCommand : Command
             JobId = parseResult.GetRequiredValue(IdArgument),
             Signal = parseResult.GetValue(SignalOption) ?? string.Empty,
         };
+        // The server answers once the job is gone, the grace and the SIGKILL after it included: the
+        // call may take the whole grace, and gets a margin on top for the SIGKILL and the answer.
+        DateTime? deadline = null;
         if (parseResult.GetValue(GraceOption) is { } grace)
         {
             request.Grace = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(grace);
+            deadline = DateTime.UtcNow + grace + KillMargin;
         }
 
-
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        var response = await connection.Client.KillAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await connection.Client.KillAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
 
         var status = response.Status
             ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {request.JobId}");

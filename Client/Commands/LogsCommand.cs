@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Grpc.Core;
 using Jobs.Client.Connection;
+using Jobs.Client.Following;
 using Jobs.Protos;
 
 namespace Jobs.Client.Commands;
@@ -76,6 +77,7 @@ internal sealed class LogsCommand : Command
         Options.Add(TailOption);
         Options.Add(SinceOption);
         Options.Add(TimestampsOption);
+        Options.Add(ReconnectOption.ReconnectFor);
         SetAction(ExecuteAsync);
     }
 
@@ -111,13 +113,14 @@ internal sealed class LogsCommand : Command
 
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var writer = new JobOutputWriter(_console, parseResult.GetValue(GlobalOptions.Output), parseResult.GetValue(TimestampsOption));
+        var follower = new JobFollower(connection.Client, _console, ReconnectOption.Get(parseResult));
         if (parseResult.GetValue(TailOption) is { } tail)
         {
             // What exists now, keeping only the last lines; then on from where that ended.
             var snapshot = request.Clone();
             snapshot.NoFollow = true;
             var buffer = new TailBuffer(tail);
-            var ended = await writer.CopyAsync(connection.Client, snapshot, cancellationToken, buffer.Add).ConfigureAwait(false);
+            var ended = await follower.CopyAsync(writer, snapshot, cancellationToken, buffer.Add).ConfigureAwait(false);
             await writer.WriteChunksAsync(buffer.Finish(), cancellationToken).ConfigureAwait(false);
             if (request.NoFollow || ended is not null)
             {
@@ -130,8 +133,8 @@ internal sealed class LogsCommand : Command
         }
 
         var end = request.NoFollow
-            ? await writer.CopyAsync(connection.Client, request, cancellationToken).ConfigureAwait(false)
-            : await writer.FollowAsync(connection.Client, request, cancellationToken).ConfigureAwait(false);
+            ? await follower.CopyAsync(writer, request, cancellationToken).ConfigureAwait(false)
+            : await follower.FollowAsync(writer, request, cancellationToken).ConfigureAwait(false);
 
         // The output a follower got from a job whose node left is all there will ever be.
         return writer.ReportIfLost(request.JobId, end) ? ExitCodes.Lost : ExitCodes.Success;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Jobs.Client.Connection;
+using Jobs.Client.Following;
 using Jobs.Protos;
 
 namespace Jobs.Client.Commands;
@@ -46,29 +47,6 @@ internal sealed class RunCommand : Command
         CustomParser = Durations.Parse,
     };
 
-    public static readonly Option<int?> PidsOption = new("--pids")
-    {
-        Description = "The most processes and threads the job's tree may hold at once (a fork beyond it fails).",
-        HelpName = "count",
-    };
-
-    public static readonly Option<double?> CpuOption = new("--cpu")
-    {
-        Description = "CPU time the job's tree may use, in cores: 0.5 is half of one core, 2 is two.",
-        HelpName = "cores",
-    };
-
-    public static readonly Option<long?> MemoryOption = new("--memory")
-    {
-        Description = "RAM the job's tree may use, without swap, e.g. 512M, 2G (K, M, G are 1024-based). Beyond it the kernel kills a process of the job.",
-        HelpName = "size",
-        CustomParser = ParseSize,
-    };
-
-    public static readonly Option<string[]> IoReadOption = RateOption("--io-read-bps", "Read rate from the server's block devices, per second: RATE for every device, or DEVICE=RATE (e.g. /dev/sda=50M); repeatable.");
-
-    public static readonly Option<string[]> IoWriteOption = RateOption("--io-write-bps", "Write rate to the server's block devices, per second: RATE for every device, or DEVICE=RATE; repeatable.");
-
     public static readonly Option<string?> NodeOption = new("--node")
     {
         Description = "Run on this node (see 'jobs nodes'); by default the live node with the fewest running jobs.",
@@ -107,16 +85,17 @@ internal sealed class RunCommand : Command
         Options.Add(EnvOption);
         Options.Add(CwdOption);
         Options.Add(TimeoutOption);
-        Options.Add(PidsOption);
-        Options.Add(CpuOption);
-        Options.Add(MemoryOption);
-        Options.Add(IoReadOption);
-        Options.Add(IoWriteOption);
+        Options.Add(LimitOptions.Pids);
+        Options.Add(LimitOptions.Cpu);
+        Options.Add(LimitOptions.Memory);
+        Options.Add(LimitOptions.IoRead);
+        Options.Add(LimitOptions.IoWrite);
         Options.Add(NodeOption);
         Options.Add(IsolateOption);
         Options.Add(FollowOption);
         Options.Add(WaitOption);
         Options.Add(KillOnDetachOption);
+        Options.Add(ReconnectOption.ReconnectFor);
         SetAction(ExecuteAsync);
     }
 
@@ -143,79 +122,6 @@ internal sealed class RunCommand : Command
         }
     }
 
-    private static long? ParseSize(ArgumentResult result)
-    {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (Jobs.Platform.ByteSize.TryParse(text, out long bytes))
-        {
-            return bytes;
-        }
-
-        result.AddError($"'{text}' is not a size (examples: 512M, 2G, 1048576)");
-        return null;
-    }
-
-    private static Option<string[]> RateOption(string name, string description) => new(name)
-    {
-        Description = description,
-        HelpName = "[device=]rate",
-        Arity = ArgumentArity.OneOrMore,
-        AllowMultipleArgumentsPerToken = false,
-        Validators = { ValidateRates },
-    };
-
-    private static void ValidateRates(OptionResult result)
-    {
-        foreach (var token in result.Tokens)
-        {
-            if (!TryParseRate(token.Value, out _))
-            {
-                result.AddError($"{result.Option.Name} takes RATE or DEVICE=RATE (e.g. 50M, /dev/sda=10M), not '{token.Value}'");
-            }
-        }
-    }
-
-    private static bool TryParseRate(string text, out DeviceRate rate)
-    {
-        int equals = text.LastIndexOf('=');
-        string device = equals < 0 ? string.Empty : text[..equals];
-        rate = new DeviceRate { Device = device };
-        if ((equals < 0 || device.Length > 0) && Jobs.Platform.ByteSize.TryParse(text[(equals + 1)..], out long bytes))
-        {
-            rate.BytesPerSecond = bytes;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static Limits? ReadLimits(ParseResult parseResult)
-    {
-        var limits = new Limits();
-        if (parseResult.GetValue(PidsOption) is { } pids)
-        {
-            limits.Pids = pids >= 1 ? pids : throw new CliException(ExitCodes.Usage, "--pids must be at least 1");
-        }
-
-        if (parseResult.GetValue(CpuOption) is { } cpu)
-        {
-            limits.Cpu = double.IsFinite(cpu) && cpu >= 0.01 ? cpu : throw new CliException(ExitCodes.Usage, "--cpu must be at least 0.01 (cores)");
-        }
-
-        limits.MemoryBytes = parseResult.GetValue(MemoryOption) ?? 0;
-        foreach (string text in parseResult.GetValue(IoReadOption) ?? [])
-        {
-            limits.IoRead.Add(TryParseRate(text, out var rate) ? rate : null);
-        }
-
-        foreach (string text in parseResult.GetValue(IoWriteOption) ?? [])
-        {
-            limits.IoWrite.Add(TryParseRate(text, out var rate) ? rate : null);
-        }
-
-        return limits.Equals(new Limits()) ? null : limits;
-    }
-
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var request = new RunRequest
@@ -230,7 +136,7 @@ internal sealed class RunCommand : Command
             request.Env[variable[..equals]] = variable[(equals + 1)..];
         }
 
-        request.Limits = ReadLimits(parseResult);
+        request.Limits = LimitOptions.ReadLimits(parseResult);
         request.Isolate = parseResult.GetValue(IsolateOption);
         request.Node = parseResult.GetValue(NodeOption) ?? string.Empty;
 
@@ -239,8 +145,10 @@ internal sealed class RunCommand : Command
             request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(timeout);
         }
 
+        request.RequestId = RetriedRun.NewRequestId();
+        var reconnectFor = ReconnectOption.Get(parseResult);
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        var response = await connection.Client.RunAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await RetriedRun.RunAsync(connection.Client, request, reconnectFor, cancellationToken).ConfigureAwait(false);
 
         bool follow = parseResult.GetValue(FollowOption);
         bool wait = parseResult.GetValue(WaitOption);
@@ -264,9 +172,10 @@ internal sealed class RunCommand : Command
             var writer = new JobOutputWriter(_console, follow ? format : OutputFormat.Text);
 
             // Waiting needs only the end: the server answers with it and sends none of the output.
+            var follower = new JobFollower(connection.Client, _console, reconnectFor, reached: true);
             var end = follow
-                ? await writer.FollowAsync(connection.Client, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
-                : await JobOutputWriter.WaitAsync(connection.Client, response.JobId, cancellationToken).ConfigureAwait(false);
+                ? await follower.FollowAsync(writer, new LogsRequest { JobId = response.JobId }, cancellationToken).ConfigureAwait(false)
+                : await follower.WaitAsync(response.JobId, cancellationToken).ConfigureAwait(false);
             if (!follow && format == OutputFormat.Json)
             {
                 await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);

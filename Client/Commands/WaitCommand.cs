@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Jobs.Client.Connection;
+using Jobs.Client.Following;
 
 namespace Jobs.Client.Commands;
 
@@ -15,6 +16,7 @@ internal sealed class WaitCommand : Command
     {
         _console = console;
         Arguments.Add(IdArgument);
+        Options.Add(ReconnectOption.ReconnectFor);
         SetAction(ExecuteAsync);
     }
 
@@ -23,7 +25,7 @@ internal sealed class WaitCommand : Command
         string id = parseResult.GetRequiredValue(IdArgument);
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var writer = new JobOutputWriter(_console);
-        var end = await JobOutputWriter.WaitAsync(connection.Client, id, cancellationToken).ConfigureAwait(false);
+        var end = await new JobFollower(connection.Client, _console, ReconnectOption.Get(parseResult)).WaitAsync(id, cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
         {
             await _console.WriteJsonAsync(end, cancellationToken).ConfigureAwait(false);

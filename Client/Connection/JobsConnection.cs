@@ -12,7 +12,7 @@ namespace Jobs.Client.Connection;
 internal sealed class JobsConnection : IDisposable
 {
     // Without it an unreachable host that drops packets would hang for the OS's SYN timeout (minutes).
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
     private readonly TlsCredentials _credentials;
     private readonly HttpMessageHandler _handler;

@@ -94,7 +94,7 @@ public sealed class CliNodesTests
 
         Assert.Equal((0, Started + "n2 left the cluster\n"), (riddenOut.ExitCode, riddenOut.StdoutText));
         Assert.Equal(3, brief.NodesCalls);
-        Assert.Equal((1, "jobs: the silo is not reachable\n"), (givenUp.ExitCode, givenUp.Stderr));
+        Assert.Equal((3, "jobs: server unavailable: the silo is not reachable\n"), (givenUp.ExitCode, givenUp.Stderr));
         Assert.Equal(5, gone.NodesCalls);
     }
 

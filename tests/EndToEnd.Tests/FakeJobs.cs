@@ -30,6 +30,15 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public ConcurrentQueue<RunRequest> Runs { get; } = new();
 
+    /// <summary>How many Run calls fail (UNAVAILABLE) before Run answers; each is kept in <see cref="Runs"/>.</summary>
+    public int RunFailures { get; set; }
+
+    /// <summary>When set, what Ps fails with.</summary>
+    public RpcException? PsRefusal { get; set; }
+
+    /// <summary>The deadline of each Kill call as the server saw it (<see cref="DateTime.MaxValue"/>: none).</summary>
+    public ConcurrentQueue<(KillRequest Request, DateTime Deadline)> Kills { get; } = new();
+
     public ConcurrentQueue<DrainRequest> Drains { get; } = new();
 
     public int NodesCalls => Volatile.Read(ref _nodesCalls);
@@ -55,7 +64,18 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
     public override Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
         Runs.Enqueue(request);
+        if (Runs.Count <= RunFailures)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the silo is not reachable"));
+        }
+
         return Task.FromResult(new RunResponse { JobId = Status.JobId });
+    }
+
+    public override Task<KillResponse> Kill(KillRequest request, ServerCallContext context)
+    {
+        Kills.Enqueue((request, context.Deadline));
+        return Task.FromResult(new KillResponse { Status = Status });
     }
 
     public override async Task Logs(LogsRequest request, IServerStreamWriter<LogsResponse> responseStream, ServerCallContext context)
@@ -69,7 +89,7 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
     }
 
     public override Task<PsResponse> Ps(PsRequest request, ServerCallContext context) =>
-        Task.FromResult(new PsResponse { Status = Status });
+        PsRefusal is { } refusal ? Task.FromException<PsResponse>(refusal) : Task.FromResult(new PsResponse { Status = Status });
 
     public override Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context) =>
         Task.FromResult(new WaitResponse { Status = Status });
