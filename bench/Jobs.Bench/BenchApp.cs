@@ -69,7 +69,7 @@ internal static class BenchApp
             else
             {
                 Report.Progress($"{context.Signal} again: exiting now");
-                ServerProcess.KillAll();
+                ServerProcess.KillAll(Report.Progress);
             }
         }
 
