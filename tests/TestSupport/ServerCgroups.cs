@@ -31,7 +31,10 @@ public static class ServerCgroups
         return found;
     }
 
-    /// <summary>The job cgroups inside the server's folders: each is a job whose cgroup was not removed (yet).</summary>
+    /// <summary>
+    /// The job cgroups inside the server's folders. An empty one may be kept on purpose, for the next job
+    /// to reuse: only one with a process in it is a job still running or left behind (<see cref="Members"/>).
+    /// </summary>
     public static IReadOnlyList<string> JobFoldersOf(int pid) =>
         FoldersOf(pid).SelectMany(folder =>
         {
@@ -44,6 +47,22 @@ public static class ServerCgroups
                 return [];
             }
         }).ToList();
+
+    /// <summary>The processes in a cgroup folder (its <c>cgroup.procs</c>); empty when it has none or is gone.</summary>
+    public static IReadOnlyList<int> Members(string folder)
+    {
+        try
+        {
+            return File.ReadAllLines(Path.Combine(folder, "cgroup.procs"))
+                .Select(line => int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out int member) ? member : 0)
+                .Where(member => member > 0)
+                .ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
 
     // cgroup v2 at the root, or the v1 hierarchies (and a v2 one at unified) below it.
     private static IEnumerable<string> Mounts()

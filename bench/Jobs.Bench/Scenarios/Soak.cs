@@ -167,11 +167,17 @@ internal static class Soak
             foreach (var host in server.JobHosts)
             {
                 left.AddRange(Processes.WithDescendants(host.Pid).Where(pid => !own.Contains(pid)).Select(pid => $"process below {host.Name}: {Processes.Explain(pid)}"));
-                left.AddRange(ServerCgroups.JobFoldersOf(host.Pid).Select(folder => $"job cgroup of {host.Name}: {folder}"));
+                left.AddRange(ServerCgroups.JobFoldersOf(host.Pid)
+                    .Select(folder => (Folder: folder, Members: ServerCgroups.Members(folder)))
+                    .Where(job => job.Members.Count > 0)
+                    .Select(job => $"job cgroup of {host.Name} with processes in it: {job.Folder}: {string.Join("; ", job.Members.Select(Processes.Explain))}"));
             }
 
             if (left.Count == 0 || DateTime.UtcNow > deadline)
             {
+                // Empty job cgroups the server keeps to reuse are no leftover; they go with its folder at the stop.
+                int kept = server.JobHosts.Sum(host => ServerCgroups.JobFoldersOf(host.Pid).Count(folder => ServerCgroups.Members(folder).Count == 0));
+                ctx.Report.Line("job cgroups", $"{kept} empty ones kept for reuse once the floods' jobs ended");
                 return left;
             }
 
