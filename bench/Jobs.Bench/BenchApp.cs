@@ -18,6 +18,7 @@ internal static class BenchApp
         ["finished"] = Finished.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
         ["cli"] = Cli.RunAsync,
+        ["soak"] = Soak.RunAsync,
         ["node-loss"] = NodeLoss.RunAsync,
     };
 
@@ -69,7 +70,7 @@ internal static class BenchApp
             else
             {
                 Report.Progress($"{context.Signal} again: exiting now");
-                ServerProcess.KillAll();
+                ServerProcess.KillAll(Report.Progress);
             }
         }
 

@@ -32,6 +32,16 @@ internal sealed class BenchOptions
                           of 'jobs ps ID' and 'jobs run --wait -- true'; baseline: /usr/bin/curl making
                           one gRPC call (Health/Check) over the same mutual TLS, in the same rounds;
                           targets: ps p50 <= 1.5 x curl p50, run --wait p50 <= 2.5 x curl p50
+          soak            for --duration (2m), all at once: --followers (200) followers of a job of
+                          --bytes (16M) over and over, --callers (4) callers running /bin/true jobs
+                          back to back (Run, then Wait), malformed messages on every RPC (random
+                          bytes, truncated protobuf, a field longer than the message, 4 MiB+
+                          messages, a short gRPC frame), a client with --streams (500) Logs streams
+                          it never reads, --sockets (100) connections that never finish the TLS
+                          handshake; a well-behaved client's Run+Ps latency, alone first, then
+                          during; errors by status per flood, bytes checked, server RSS; targets:
+                          no lost bytes, no INTERNAL on well-formed calls, no UNKNOWN, RSS growth
+                          <= 100 MB, Run+Ps p50 <= 2 x alone, no job process or cgroup left
           node-loss       --cluster only: --count (4) sleeps and one job that writes a line first on n2
                           (or --node), a sleep on the other node, a follower of each; SIGKILL of that
                           node's silo; time until Ps answers LOST and each follower ends LOST; the
@@ -49,12 +59,15 @@ internal sealed class BenchOptions
           --spread          with --cluster: leave RunRequest.node empty (the server places by load)
           --bytes SIZE      job output size (default per scenario, above)
           --write-size SIZE the job's write size (64K)
-          --followers N     fanout followers (32)
+          --followers N     fanout followers (32), soak followers (200)
           --channels N      fanout gRPC channels (4), followers spread round-robin
           --slow-rate B/S   slow follower's pace in bytes per second (1000000)
           --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4),
                             runs (rounds) in cold-start and cli (50)
-          --callers N       concurrent callers for Run, Ps sweeps and Kill (8)
+          --callers N       concurrent callers for Run, Ps sweeps and Kill (8; soak: 4)
+          --duration TIME   soak: how long the floods run, as 90, 90s, 2m or 1h (2m)
+          --streams N       soak: Logs streams opened and never read (500)
+          --sockets N       soak: connections that never finish the TLS handshake (100)
           --ps-calls N      timed Ps calls in idle (2000)
           --sample-ms N     RSS sampling interval in slow-follower (100)
           --window SIZE     client HTTP/2 initial stream window (default: the handler's)
@@ -72,7 +85,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "soak", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];
@@ -101,7 +114,11 @@ internal sealed class BenchOptions
 
     public int WriteSize { get; private set; } = 64 * 1024;
 
-    public int Followers { get; private set; } = 32;
+    /// <summary>Followers given with --followers; each scenario has its own default.</summary>
+    public int? Followers { get; private set; }
+
+    /// <summary>How long soak runs its floods (--duration).</summary>
+    public TimeSpan Duration { get; private set; } = TimeSpan.FromMinutes(2);
 
     public int Channels { get; private set; } = 4;
 
@@ -109,7 +126,14 @@ internal sealed class BenchOptions
 
     public int? Count { get; private set; }
 
-    public int Callers { get; private set; } = 8;
+    /// <summary>Callers given with --callers; null: the scenario's default (8, soak 4).</summary>
+    public int? CallersGiven { get; private set; }
+
+    public int Callers => CallersGiven ?? 8;
+
+    public int Streams { get; private set; } = 500;
+
+    public int Sockets { get; private set; } = 100;
 
     public int PsCalls { get; private set; } = 2000;
 
@@ -206,7 +230,13 @@ internal sealed class BenchOptions
                     options.Count = Int(name, Value(), 1, 20_000);
                     break;
                 case "--callers":
-                    options.Callers = Int(name, Value(), 1, 256);
+                    options.CallersGiven = Int(name, Value(), 1, 256);
+                    break;
+                case "--streams":
+                    options.Streams = Int(name, Value(), 1, 10_000);
+                    break;
+                case "--sockets":
+                    options.Sockets = Int(name, Value(), 1, 10_000);
                     break;
                 case "--ps-calls":
                     options.PsCalls = Int(name, Value(), 1, 1_000_000);
@@ -220,6 +250,9 @@ internal sealed class BenchOptions
                     break;
                 case "--warm-up":
                     options.WarmUpBytes = Size(name, Value());
+                    break;
+                case "--duration":
+                    options.Duration = Seconds(name, Value());
                     break;
                 case "--timeout":
                     options.Timeout = TimeSpan.FromMinutes(Int(name, Value(), 1, 24 * 60));
@@ -299,6 +332,16 @@ internal sealed class BenchOptions
 
     private static long Size(string name, string text) =>
         Units.TryParseSize(text, out long value) && value > 0 ? value : throw new UsageException($"{name}: bad size '{text}'");
+
+    // 90, 90s, 2m or 1h: a whole number of seconds, minutes or hours, from 5 s to a day.
+    private static TimeSpan Seconds(string name, string text)
+    {
+        var (digits, unit) = text.Length > 0 && char.IsAsciiLetter(text[^1]) ? (text[..^1], char.ToLowerInvariant(text[^1])) : (text, 's');
+        long scale = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, _ => 0 };
+        return scale > 0 && long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value * scale is >= 5 and <= 86_400
+            ? TimeSpan.FromSeconds(value * scale)
+            : throw new UsageException($"{name}: expected a time from 5s to 24h such as 30s, 2m or 1h, got '{text}'");
+    }
 
     private static int Int(string name, string text, int min, int max) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max

@@ -32,10 +32,10 @@ internal sealed class CpuMeter
     }
 
     private static TimeSpan ServerCpu(Deployment deployment) =>
-        deployment.Processes.Aggregate(TimeSpan.Zero, (sum, p) => sum + ProcStatus.CpuTime(p.Pid));
+        deployment.Processes.Aggregate(TimeSpan.Zero, (sum, p) => sum + Processes.CpuTime(p.Pid));
 
     private static TimeSpan RedisCpu(Deployment deployment) =>
-        deployment.Redis is { } redis ? ProcStatus.CpuTime(redis.Process.Pid) : TimeSpan.Zero;
+        deployment.Redis is { } redis ? Processes.CpuTime(redis.Pid) : TimeSpan.Zero;
 
     private static TimeSpan BenchCpu()
     {

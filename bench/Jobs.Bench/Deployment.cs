@@ -54,7 +54,7 @@ internal sealed class Deployment : IAsyncDisposable
     {
         DeploymentKind.Combined => $"combined: Jobs.Gateway pid {Gateway.Pid} hosting the silo, {Endpoint}",
         DeploymentKind.Split => $"split: Jobs.Silo pid {Silos[0].Pid} + Jobs.Gateway pid {Gateway.Pid} (Gateway:Silo=Remote), {Endpoint}",
-        _ => $"cluster: {string.Join(" + ", _nodes.Select(n => $"Jobs.Silo {n.Key} pid {n.Value.Pid}"))} on redis-server pid {Redis!.Process.Pid} ({Redis.ConnectionString}) "
+        _ => $"cluster: {string.Join(" + ", _nodes.Select(n => $"Jobs.Silo {n.Key} pid {n.Value.Pid}"))} on redis-server pid {Redis!.Pid} ({Redis.ConnectionString}) "
             + $"+ Jobs.Gateway pid {Gateway.Pid} (Gateway:Silo=Remote, Redis clustering), {Endpoint}; "
             + (JobNode.Length == 0 ? "jobs placed by load" : $"jobs on {JobNode}"),
     };
@@ -123,7 +123,7 @@ internal sealed class Deployment : IAsyncDisposable
     // Redis, then both silos at once, then the gateway; ready once the gateway lists every node active.
     private static async Task<Deployment> StartClusterAsync(BenchPaths paths, string jobNode, int port, List<string> gatewayArgs, string[] extraArgs, GrpcClients clients, CancellationToken cancellationToken)
     {
-        var redis = await RedisServer.StartAsync(cancellationToken);
+        var redis = await StartedAsync(RedisServer.StartAsync(cancellationToken: cancellationToken));
         var silos = new Dictionary<string, ServerProcess>();
         ServerProcess? gateway = null;
         try
@@ -173,11 +173,24 @@ internal sealed class Deployment : IAsyncDisposable
     }
 
     private static Task<ServerProcess> StartGatewayAsync(BenchPaths paths, IEnumerable<string> args, CancellationToken cancellationToken) =>
-        ServerProcess.StartAsync("Jobs.Gateway", paths.GatewayDll, "Jobs gateway listening on", args, paths.Root, cancellationToken);
+        StartedAsync(ServerProcess.StartAsync("Jobs.Gateway", paths.GatewayDll, "Jobs gateway listening on", args, paths.Root, cancellationToken));
 
     private static Task<ServerProcess> StartSiloAsync(BenchPaths paths, string name, int siloPort, int gatewayPort, IEnumerable<string> args, CancellationToken cancellationToken) =>
-        ServerProcess.StartAsync(
-            name, paths.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. args], paths.Root, cancellationToken);
+        StartedAsync(ServerProcess.StartAsync(
+            name, paths.SiloDll, "Application started", [$"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. args], paths.Root, cancellationToken));
+
+    // The shared helpers say a server did not start with InvalidOperationException, as tests expect; here that means exit code 2.
+    private static async Task<T> StartedAsync<T>(Task<T> start)
+    {
+        try
+        {
+            return await start;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ServerStartException(e.Message);
+        }
+    }
 
     /// <summary>Asks Nodes every 250 ms until every cluster node is listed active; the cluster did not form (ServerStartException) otherwise.</summary>
     private async Task WaitForNodesAsync(GrpcClients clients, CancellationToken cancellationToken)
@@ -211,21 +224,21 @@ internal sealed class Deployment : IAsyncDisposable
     }
 
     public RssSnapshot Rss() => new(
-        Processes.Select(p => (p.Name, p.Pid, ProcStatus.Memory(p.Pid))).ToList(),
-        Redis is null ? [] : [(Redis.Process.Name, Redis.Process.Pid, ProcStatus.Memory(Redis.Process.Pid))]);
+        Processes.Select(p => (p.Name, p.Pid, Jobs.TestSupport.Processes.Memory(p.Pid))).ToList(),
+        Redis is null ? [] : [("redis-server", Redis.Pid, Jobs.TestSupport.Processes.Memory(Redis.Pid))]);
 
     /// <summary>Gateway first, then the silos, then Redis (the silos write to it as they leave); SIGTERM, then kill. One line per process.</summary>
     public async Task<IReadOnlyList<string>> StopAsync()
     {
-        var lines = new List<string> { await Gateway.StopAsync(StopGrace) };
+        var lines = new List<string> { await Gateway.StopOrKillAsync(StopGrace) };
         foreach (var silo in Silos)
         {
-            lines.Add(await silo.StopAsync(StopGrace));
+            lines.Add(await silo.StopOrKillAsync(StopGrace));
         }
 
         if (Redis is not null)
         {
-            lines.Add(await Redis.StopAsync(StopGrace));
+            lines.Add(await Redis.StopOrKillAsync(StopGrace));
         }
 
         return lines;

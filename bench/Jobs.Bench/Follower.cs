@@ -43,6 +43,9 @@ internal sealed class Follower(string name)
 
     public bool Complete => Error is null && End is not null;
 
+    /// <summary>The status the Logs call failed with; null when it did not fail (its output may still be wrong: see <see cref="Error"/>).</summary>
+    public StatusCode? FailedWith { get; private set; }
+
     /// <summary>When the last byte came, or the end message when no byte did (all of it dropped).</summary>
     public TimeSpan LastByteOrEnd => LastByte ?? EndReceived ?? TimeSpan.Zero;
 
@@ -163,6 +166,7 @@ internal sealed class Follower(string name)
         }
         catch (RpcException e)
         {
+            FailedWith = e.StatusCode;
             Error = $"Logs failed after {next} bytes: {e.StatusCode} {e.Status.Detail}";
         }
     }

@@ -1,5 +1,3 @@
-using System.Net.Security;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 
@@ -7,7 +5,8 @@ namespace Jobs.Bench;
 
 /// <summary>
 /// gRPC channels as a third-party client builds them: TLS 1.3, the client1 certificate, the server CA as
-/// the only trust root, HTTP/2 with more connections allowed when one's streams are used up.
+/// the only trust root and the name checked (<see cref="GrpcTls"/>, as the tests set it up), HTTP/2 with more
+/// connections allowed when one's streams are used up.
 /// </summary>
 internal sealed class GrpcClients : IDisposable
 {
@@ -18,25 +17,15 @@ internal sealed class GrpcClients : IDisposable
 
     public GrpcClients(BenchPaths paths, int? window)
     {
-        _serverCa = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(paths.Certs, "server_ca.pem")));
-        _client = X509Certificate2.CreateFromPemFile(Path.Combine(paths.Certs, "client1.pem"), Path.Combine(paths.Certs, "client1.key"));
+        _serverCa = GrpcTls.LoadPublic(paths.Certs, "server_ca");
+        _client = GrpcTls.Load(paths.Certs, "client1");
         _window = window;
     }
 
     /// <summary>A client on a channel (and connections) of its own.</summary>
     public JobsClient Create(string endpoint)
     {
-        var handler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            SslOptions =
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificates = [_client],
-                RemoteCertificateValidationCallback = Validate,
-            },
-        };
+        var handler = Handler();
         if (_window is { } window)
         {
             handler.InitialHttp2StreamWindowSize = window;
@@ -56,6 +45,15 @@ internal sealed class GrpcClients : IDisposable
         return new JobsClient(channel);
     }
 
+    /// <summary>The HTTP handler under each channel, for a client that writes its own HTTP/2 requests.</summary>
+    public SocketsHttpHandler Handler()
+    {
+        var handler = GrpcTls.Handler(_serverCa, _client, checkServerName: true);
+        handler.EnableMultipleHttp2Connections = true;
+        handler.ConnectTimeout = TimeSpan.FromSeconds(10);
+        return handler;
+    }
+
     public void Dispose()
     {
         lock (_channels)
@@ -70,20 +68,5 @@ internal sealed class GrpcClients : IDisposable
 
         _client.Dispose();
         _serverCa.Dispose();
-    }
-
-    private bool Validate(object sender, X509Certificate? certificate, X509Chain? defaultChain, SslPolicyErrors errors)
-    {
-        // The name must match (127.0.0.1 is in the dev certificate); the chain is checked against our CA alone.
-        if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None || certificate is not X509Certificate2 server)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(_serverCa);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(server);
     }
 }

@@ -4,10 +4,13 @@ using Jobs.CertGen;
 
 namespace Jobs.EndToEnd.Tests;
 
-/// <summary>Plain gRPC clients over TLS, as a third-party client would build them, with any client certificate.</summary>
+/// <summary>
+/// Plain gRPC clients over TLS, as a third-party client would build them, with any client certificate; the
+/// TLS set-up is the one the bench uses too (<see cref="GrpcTls"/>), the client is this project's copy of jobs.proto.
+/// </summary>
 public static class GrpcClients
 {
-    public static X509Certificate2 ServerCa { get; } = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(Repo.Certs, "server_ca.pem")));
+    public static X509Certificate2 ServerCa { get; } = GrpcTls.LoadPublic(Repo.Certs, "server_ca");
 
     public static X509Certificate2 Client1 { get; } = Load("client1");
 
@@ -42,26 +45,8 @@ public static class GrpcClients
 
     /// <summary>An HTTP handler that trusts the development server CA alone and presents the client certificate, if any.</summary>
     public static SocketsHttpHandler TlsHandler(
-        X509Certificate2? clientCertificate, System.Security.Authentication.SslProtocols protocols = System.Security.Authentication.SslProtocols.Tls13)
-    {
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.EnabledSslProtocols = protocols;
-        if (clientCertificate is not null)
-        {
-            handler.SslOptions.ClientCertificates = [clientCertificate];
-        }
+        X509Certificate2? clientCertificate, System.Security.Authentication.SslProtocols protocols = System.Security.Authentication.SslProtocols.Tls13) =>
+        GrpcTls.Handler(ServerCa, clientCertificate, protocols);
 
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-        {
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ServerCa);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return certificate is X509Certificate2 server && chain.Build(server);
-        };
-        return handler;
-    }
-
-    private static X509Certificate2 Load(string name) =>
-        X509Certificate2.CreateFromPemFile(Path.Combine(Repo.Certs, $"{name}.pem"), Path.Combine(Repo.Certs, $"{name}.key"));
+    private static X509Certificate2 Load(string name) => GrpcTls.Load(Repo.Certs, name);
 }

@@ -11,7 +11,7 @@ public static class ListeningSockets
     public static IReadOnlySet<int> PortsOf(int pid)
     {
         var inodes = new HashSet<string>(StringComparer.Ordinal);
-        foreach (int process in WithDescendants(pid))
+        foreach (int process in Processes.WithDescendants(pid))
         {
             try
             {
@@ -44,41 +44,5 @@ public static class ListeningSockets
         }
 
         return ports;
-    }
-
-    private static List<int> WithDescendants(int root)
-    {
-        var parents = new Dictionary<int, List<int>>();
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                // The parent pid is the second field after the parenthesised command name.
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                int ppid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-                if (!parents.TryGetValue(ppid, out var children))
-                {
-                    parents[ppid] = children = [];
-                }
-
-                children.Add(pid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-
-        var all = new List<int> { root };
-        for (int i = 0; i < all.Count; i++)
-        {
-            all.AddRange(parents.GetValueOrDefault(all[i]) ?? []);
-        }
-
-        return all;
     }
 }

@@ -115,14 +115,3 @@ public static class Machine
 
     private static string[] ReadMounts() => File.Exists("/proc/self/mounts") ? File.ReadAllLines("/proc/self/mounts") : [];
 }
-
-/// <summary>A test of something only some machines offer: skipped, saying what is missing, where this machine lacks it.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class NeedsAttribute : Xunit.FactAttribute
-{
-    /// <summary>Needs as <see cref="Machine.Missing"/> takes them.</summary>
-    public NeedsAttribute(params string[] needs)
-    {
-        Skip = Machine.Missing(needs);
-    }
-}

@@ -79,6 +79,28 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM (as an operator stops it), then SIGKILL after <paramref name="grace"/>. Says what happened, in a line for a report.</summary>
+    public async Task<string> StopOrKillAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+        {
+            return $"{Program} had already exited (code {_process.ExitCode})";
+        }
+
+        Signals.Terminate(Pid);
+        using var wait = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return $"{Program} stopped on SIGTERM (code {_process.ExitCode})";
+        }
+        catch (OperationCanceledException)
+        {
+            await DisposeAsync();
+            return $"{Program} did not stop within {grace.TotalSeconds:F0} s of SIGTERM: killed";
+        }
+    }
+
     /// <summary>The keys matching a glob <paramref name="pattern"/> (Redis <c>SCAN MATCH</c>).</summary>
     public async Task<IReadOnlyList<string>> KeysAsync(string pattern = "*", CancellationToken cancellationToken = default)
     {

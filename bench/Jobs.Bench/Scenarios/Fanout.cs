@@ -15,7 +15,7 @@ internal static class Fanout
     public static async Task RunAsync(ScenarioContext ctx)
     {
         long bytes = ctx.Options.Bytes ?? 256 * Units.MiB;
-        int count = ctx.Options.Followers;
+        int count = ctx.Options.Followers ?? 32;
         int channels = Math.Min(ctx.Options.Channels, count);
         ctx.Report.Line("parameters", $"bytes={Units.Size(bytes)} ({bytes} B), write-size={Units.Size(ctx.Options.WriteSize)}, followers={count} on {channels} channel(s) (round-robin), check: {PatternChecker.Method}");
 

@@ -31,7 +31,7 @@ internal static class Finished
         var hosts = server.JobHosts;
         await Task.Delay(Settle, ctx.Token);
         long rssBefore = server.Rss().RssKiBOf(hosts);
-        int filesBefore = hosts.Sum(h => ProcStatus.OpenFiles(h.Pid));
+        int filesBefore = hosts.Sum(h => Processes.OpenFiles(h.Pid));
 
         // The output that flows through costs the server heap that the runtime keeps committed for a
         // while whether or not jobs are held; what holding finished jobs costs is the difference
@@ -40,12 +40,12 @@ internal static class Finished
         Report.Progress($"waiting {Units.Seconds(Collected)} for idle activations to be collected");
         await Task.Delay(Collected, ctx.Token);
         long rssTraffic = server.Rss().RssKiBOf(hosts);
-        int filesTraffic = hosts.Sum(h => ProcStatus.OpenFiles(h.Pid));
+        int filesTraffic = hosts.Sum(h => Processes.OpenFiles(h.Pid));
         var kept = await RunJobsAsync(ctx, clients, count, bytes, remove: false, "kept");
         Report.Progress($"waiting {Units.Seconds(Collected)} for idle activations to be collected");
         await Task.Delay(Collected, ctx.Token);
         long rssAfter = server.Rss().RssKiBOf(hosts);
-        int filesAfter = hosts.Sum(h => ProcStatus.OpenFiles(h.Pid));
+        int filesAfter = hosts.Sum(h => Processes.OpenFiles(h.Pid));
         if (!traffic || !kept)
         {
             return;

@@ -38,7 +38,7 @@ internal static class Idle
             await ctx.StopServerAsync(server);
             // Whatever Kill (or the server's stop) missed: ours, by pid, checked to still be one of our sleeps.
             int leftovers = 0;
-            foreach (int pid in pids.Where(pid => pid > 0 && ProcStatus.IsAliveRunning(pid, SleepArgv)))
+            foreach (int pid in pids.Where(pid => pid > 0 && Processes.IsAliveRunning(pid, SleepArgv)))
             {
                 leftovers++;
                 try
@@ -121,7 +121,7 @@ internal static class Idle
                 Interlocked.Increment(ref running);
             }
         }, ctx.Token);
-        int alive = pids.Count(pid => pid > 0 && ProcStatus.IsAliveRunning(pid, SleepArgv));
+        int alive = pids.Count(pid => pid > 0 && Processes.IsAliveRunning(pid, SleepArgv));
         string where = server.Kind == DeploymentKind.Cluster
             ? $" (on {string.Join(", ", nodes.Where(n => n is not null).GroupBy(n => n).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))})"
             : "";
@@ -159,7 +159,7 @@ internal static class Idle
             }
         }, ctx.Token);
         var killWall = clock.Elapsed;
-        int left = pids.Count(pid => pid > 0 && ProcStatus.IsAliveRunning(pid, SleepArgv));
+        int left = pids.Count(pid => pid > 0 && Processes.IsAliveRunning(pid, SleepArgv));
         var afterKill = server.Rss();
 
         ctx.Report.Line("figure (RSS)", $"({Units.MB(afterKiB * 1024.0)} - {Units.MB(beforeKiB * 1024.0)}) / {count} = {perJobKiB:F1} KiB per job");

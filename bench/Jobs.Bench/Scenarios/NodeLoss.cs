@@ -44,7 +44,7 @@ internal static class NodeLoss
         {
             await ctx.StopServerAsync(server);
             // Whatever outlived its node or the server's stop: ours, by pid, checked to still be one of our jobs.
-            foreach (var job in jobs.Where(job => job.Pid > 0 && ProcStatus.IsAliveRunning(job.Pid, job.Argv)))
+            foreach (var job in jobs.Where(job => job.Pid > 0 && Processes.IsAliveRunning(job.Pid, job.Argv)))
             {
                 Report.Progress($"killing job process {job.Pid} ({job.Node}), left after the server stopped");
                 try
@@ -100,9 +100,9 @@ internal static class NodeLoss
         {
             var status = (await client.PsAsync(new PsRequest { JobId = job.Id }, cancellationToken: ctx.Token)).Status;
             job.Pid = status.Pid;
-            if (status.State != JobState.Running || status.Node != job.Node || !ProcStatus.IsAliveRunning(status.Pid, job.Argv))
+            if (status.State != JobState.Running || status.Node != job.Node || !Processes.IsAliveRunning(status.Pid, job.Argv))
             {
-                ctx.Report.Failure($"before the kill, job {job.Id} was {StatusText.Of(status)} on '{status.Node}' (process alive: {ProcStatus.IsAliveRunning(status.Pid, job.Argv)}); expected RUNNING on {job.Node}");
+                ctx.Report.Failure($"before the kill, job {job.Id} was {StatusText.Of(status)} on '{status.Node}' (process alive: {Processes.IsAliveRunning(status.Pid, job.Argv)}); expected RUNNING on {job.Node}");
                 return;
             }
         }
@@ -113,7 +113,7 @@ internal static class NodeLoss
 
         var silo = server.SiloOf(victim);
         // Jobs and the server's own helpers: what is left of them afterwards tells why a job outlived its node.
-        var children = ProcStatus.ChildrenOf(silo.Pid);
+        var children = Processes.ChildrenOf(silo.Pid);
         Report.Progress($"SIGKILL to {silo.Name} pid {silo.Pid}");
         var killedAt = clock.Elapsed;
         await silo.KillHardAsync();
@@ -128,13 +128,13 @@ internal static class NodeLoss
 
         // The survivor, once its peer has been dead for as long as the others took to notice.
         var keptStatus = (await client.PsAsync(new PsRequest { JobId = kept.Id }, cancellationToken: ctx.Token)).Status;
-        bool keptAlive = ProcStatus.IsAliveRunning(kept.Pid, kept.Argv);
+        bool keptAlive = Processes.IsAliveRunning(kept.Pid, kept.Argv);
         bool keptFollowed = !kept.Following!.IsCompleted;
 
         ReportFigures(ctx, lost, killedAt, deadAt, victim);
         if (lost.Any(job => job.GoneAt is null))
         {
-            ctx.Report.Line("silo's children", string.Join("\n", children.Select(child => $"before: pid {child.Pid} {child.CommandLine}; now: {ProcStatus.Explain(child.Pid)}")));
+            ctx.Report.Line("silo's children", string.Join("\n", children.Select(child => $"before: pid {child.Pid} {child.CommandLine}; now: {Processes.Explain(child.Pid)}")));
         }
 
         if (lost.Any(job => job.Follower.Error is not null))
@@ -283,7 +283,7 @@ internal static class NodeLoss
     {
         while (clock.Elapsed < giveUpAt)
         {
-            if (!ProcStatus.IsAliveRunning(job.Pid, job.Argv))
+            if (!Processes.IsAliveRunning(job.Pid, job.Argv))
             {
                 job.GoneAt = clock.Elapsed;
                 return;

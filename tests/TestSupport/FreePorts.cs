@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Jobs.EndToEnd.Tests;
+namespace Jobs.TestSupport;
 
 /// <summary>
 /// Loopback ports nobody listens on now. The kernel may hand the same ephemeral port to two
-/// binds in a row, and a test asks for several before any server binds them, so a port is never
-/// given out twice in one test run.
+/// binds in a row, and a test or a bench scenario asks for several before any server binds them, so a port is never
+/// given out twice in one process.
 /// </summary>
 public static class FreePorts
 {

@@ -1,6 +1,9 @@
-namespace Jobs.EndToEnd.Tests;
+namespace Jobs.TestSupport;
 
-/// <summary>Paths of the repository and of the programs built from it, for the configuration the tests were built in.</summary>
+/// <summary>
+/// Paths of the repository and of the programs built from it, for the configuration the running
+/// assembly was built in (the folder above its <c>net10.0</c> output: Debug for tests, Release for the bench).
+/// </summary>
 public static class Repo
 {
     public static string Root { get; } = FindRoot();

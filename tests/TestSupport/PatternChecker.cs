@@ -1,15 +1,15 @@
 using System.Buffers;
 using Jobs.TestChild;
 
-namespace Jobs.Bench;
+namespace Jobs.TestSupport;
 
 /// <summary>
 /// Checks received bytes against <see cref="Pattern"/> by comparing spans. The pattern repeats every
 /// 251 × 2048 bytes (both of its terms do), so one precomputed copy of two periods serves any offset;
-/// that is checked against <see cref="Pattern.Fill"/> at start, and the bench falls back to filling
+/// that is checked against <see cref="Pattern.Fill"/> at start, and the checker falls back to filling
 /// per chunk if the pattern ever stops being periodic.
 /// </summary>
-internal static class PatternChecker
+public static class PatternChecker
 {
     private const int Period = 251 * 2048;
     private static readonly byte[] s_expected = Build();
