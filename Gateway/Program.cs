@@ -79,6 +79,7 @@ var app = builder.Build();
 
 // Metrics and dashboard on their own plain-HTTP listeners only; gRPC on the mutual-TLS one only.
 app.UseListenerPipelines(metrics: metricsEndpoint is not null, dashboard: dashboardEndpoint is not null);
+app.UseUnreadableRequestStatus();
 app.MapGrpcService<JobsService>();
 app.MapGrpcHealthChecksService();
 app.MapGrpcReflectionService();

@@ -14,7 +14,7 @@ internal static class JobEnvironment
     public const string JobIdVariable = "JOBS_JOB_ID";
 
     /// <summary>The variables to set on top of the base environment.</summary>
-    /// <exception cref="InvalidJobSpecException">The caller asked to set <see cref="JobIdVariable"/>.</exception>
+    /// <exception cref="InvalidJobSpecException">The caller asked to set <see cref="JobIdVariable"/>, or a variable no process can have (an empty name, '=' or NUL in it, NUL in its value).</exception>
     public static Dictionary<string, string> Compose(JobOptions options, IReadOnlyDictionary<string, string>? requested, string jobId)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -26,6 +26,12 @@ internal static class JobEnvironment
 
         foreach (var (name, value) in requested ?? new Dictionary<string, string>())
         {
+            // Before anything is started: a name with '=' or NUL would set another variable, or none.
+            if (ChildEnvironment.CheckVariable(name, value) is { } problem)
+            {
+                throw new InvalidJobSpecException(problem);
+            }
+
             // Refused rather than ignored: a job must be able to trust it, and the caller to see why it is not theirs.
             if (ChildEnvironment.NameComparer.Equals(name, JobIdVariable))
             {

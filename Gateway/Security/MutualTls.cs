@@ -44,6 +44,11 @@ public static class MutualTls
                     https.ServerCertificate = serverCertificate;
                     https.SslProtocols = SslProtocols.Tls13;
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    // Kestrel's default, set here so it is seen: a socket that never finishes the
+                    // handshake is closed after it (500 such sockets did not slow other clients).
+                    // Shorter would fail real clients first: 200 CLIs started at once on 2 cores
+                    // took several seconds each to finish their handshakes.
+                    https.HandshakeTimeout = TimeSpan.FromSeconds(10);
                     https.CheckCertificateRevocation = false;
                     // The handshake builds the client's chain once, with the client CA alone (not the
                     // system store); the callback takes its verdict.

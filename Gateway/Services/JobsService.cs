@@ -20,6 +20,7 @@ public sealed class JobsService(
 {
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
+        RunRequestChecks.Check(request);
         if (string.IsNullOrWhiteSpace(request.Command))
         {
             throw new InvalidJobSpecException("the command is empty");
