@@ -36,7 +36,7 @@ internal sealed class OutputSelection
         }
 
         bool both = request.Stdout == request.Stderr;
-        long since = request.Since is { } time ? time.ToDateTime().Ticks : 0;
+        long since = request.Since is { } time ? ProtoMapping.FromProto(time, "since") : 0;
         return new OutputSelection(both || request.Stdout, both || request.Stderr, request.StdoutOffset, request.StderrOffset, since);
     }
 

@@ -145,6 +145,19 @@ internal static class ProtoMapping
         }
     }
 
+    /// <exception cref="InvalidRequestException">The time is not a valid protobuf timestamp.</exception>
+    public static long FromProto(Timestamp time, string field)
+    {
+        try
+        {
+            return time.ToDateTime().Ticks;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new InvalidRequestException($"{field} is not a valid time (nanos from 0 to 999,999,999, years 1 to 9999)");
+        }
+    }
+
     public static Proto.DropReason ToProto(this OutputDropReason reason) => reason switch
     {
         OutputDropReason.Cap => Proto.DropReason.Cap,

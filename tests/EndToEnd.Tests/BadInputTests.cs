@@ -62,6 +62,38 @@ public sealed class BadInputTests(BadInputTests.OwnServer own) : IClassFixture<B
         }
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task A_kill_grace_or_a_logs_since_that_is_not_a_valid_time_is_invalid_argument_and_the_job_runs_on()
+    {
+        var (client, channel) = GrpcClients.Create(own.Server.Endpoint, GrpcClients.Client1);
+        using (channel)
+        {
+            var run = await client.RunAsync(new RunRequest { Command = TestChildProgram.Path, Args = { "sleep", "60" } }, deadline: DateTime.UtcNow.AddSeconds(30));
+            try
+            {
+                var kill = await Assert.ThrowsAsync<RpcException>(async () => await client.KillAsync(
+                    new KillRequest { JobId = run.JobId, Grace = new Duration { Seconds = 1, Nanos = -5 } }, deadline: DateTime.UtcNow.AddSeconds(30)));
+                var logs = await Assert.ThrowsAsync<RpcException>(async () =>
+                {
+                    using var call = client.Logs(new LogsRequest { JobId = run.JobId, Since = new Timestamp { Seconds = 1, Nanos = -5 } }, deadline: DateTime.UtcNow.AddSeconds(30));
+                    await call.ResponseStream.MoveNext(CancellationToken.None);
+                });
+
+                Assert.True(kill.StatusCode == StatusCode.InvalidArgument, $"kill: {kill.StatusCode} '{kill.Status.Detail}'");
+                Assert.Contains("grace is not a valid duration", kill.Status.Detail, StringComparison.Ordinal);
+                Assert.True(logs.StatusCode == StatusCode.InvalidArgument, $"logs: {logs.StatusCode} '{logs.Status.Detail}'");
+                Assert.Contains("since is not a valid time", logs.Status.Detail, StringComparison.Ordinal);
+                var status = await client.PsAsync(new PsRequest { JobId = run.JobId }, deadline: DateTime.UtcNow.AddSeconds(30));
+                Assert.Equal(JobState.Running, status.Status.State);
+            }
+            finally
+            {
+                await client.KillAsync(new KillRequest { JobId = run.JobId, Grace = new Duration() }, deadline: DateTime.UtcNow.AddSeconds(30));
+                await client.RemoveAsync(new RemoveRequest { JobId = run.JobId }, deadline: DateTime.UtcNow.AddSeconds(30));
+            }
+        }
+    }
+
     // Processes below the server running the test child; the requests above would have started one.
     private static List<int> TestChildrenOf(int server)
     {
