@@ -107,7 +107,7 @@ public sealed class RevocationTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
-    public async Task A_revoked_call_that_cannot_heed_cancellation_is_reset_within_seconds()
+    public async Task A_revoked_kill_waiting_out_a_long_grace_ends_within_seconds()
     {
         // A kill with a long grace waits for the job's end in the gateway, with the call's token: a
         // revocation ends it like any call that heeds cancellation (UNAUTHENTICATED); a reset
