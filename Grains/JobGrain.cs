@@ -19,10 +19,11 @@ namespace Jobs.Grains;
 /// refuses to start), and never moved: its process lives on its node. An activation that finds a
 /// record of its job in the cluster store but no process answers for a job whose node is gone.
 /// </remarks>
+// Activation and the status here; notices in JobGrain.Publish.cs.
 [Reentrant]
 [PreferLocalPlacement]
 [Immovable]
-public sealed class JobGrain(
+public sealed partial class JobGrain(
     IChildLauncher launcher,
     DataDirectory dataDirectory,
     OutputBudget budget,
@@ -38,17 +39,11 @@ public sealed class JobGrain(
     // long grace never fails the call; past it the caller waits on the job's stream (as Wait does).
     private TimeSpan KillAnswerWithin => TimeSpan.FromTicks(Math.Min(messaging.Value.ResponseTimeout.Ticks / 3, TimeSpan.FromSeconds(10).Ticks));
 
-    // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
-    private const int InlineLimit = 16 * 1024;
-
     private OutputLog _log = null!;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IAsyncStream<OutputNotice>? _stream;
     private JobStatus? _status;
     private IChild? _child;
-    private long _published;
-    private bool _finalPublished;
-    private bool _publishing;
     private EndReason _endReason;
     private bool _starting;
     private IGrainTimer? _timeout;
@@ -659,45 +654,5 @@ public sealed class JobGrain(
             TaskContinuationOptions.OnlyOnFaulted,
             TaskScheduler.Current);
         return false;
-    }
-
-    // One publish in flight at a time; whatever arrives meanwhile goes out in the next notice.
-    private void PublishSoon()
-    {
-        if (!_publishing)
-        {
-            _publishing = true;
-            _ = PublishAsync();
-        }
-    }
-
-    private async Task PublishAsync()
-    {
-        try
-        {
-            while (_status is not null && (_published < _log.End || (_status.Ended && !_finalPublished)))
-            {
-                long start = _published;
-                long end = _log.End;
-                var final = _status.Ended ? CurrentStatus() : null;
-                OutputGap? skipped = null;
-                var records = end - start <= InlineLimit && end > start ? _log.Read(start, InlineLimit, out skipped) : null;
-
-                // Output not held in between: followers read by position, and are told of it there.
-                records = skipped is null && (records is null || records.Length == 0 || records[^1].EndPosition == end) ? records : null;
-                await _stream!.OnNextAsync(new OutputNotice(start, end, records, final));
-                _published = end;
-                _finalPublished |= final is not null;
-            }
-        }
-        catch (Exception e)
-        {
-            // Followers fall back to reading by position; a lost notice delays them, it loses nothing.
-            logger.LogWarning(e, "Job {JobId}: publishing an output notice failed", this.GetPrimaryKeyString());
-        }
-        finally
-        {
-            _publishing = false;
-        }
     }
 }
