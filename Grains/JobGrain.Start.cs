@@ -1,0 +1,144 @@
+using Jobs.Platform;
+using Microsoft.Extensions.Logging;
+
+namespace Jobs.Grains;
+
+// Starting a job: its spec checked, a place on the node, its owner's admission, the spawn and its record.
+public sealed partial class JobGrain
+{
+    public async Task<JobStatus> StartAsync(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (_status is not null || _starting || _elsewhere is not null)
+        {
+            throw new JobAlreadyExistsException($"job {this.GetPrimaryKeyString()} exists already");
+        }
+
+        JobLimits limits;
+        Dictionary<string, string> environment;
+        try
+        {
+            // Before anything is spawned: a timer that cannot be armed must not fail a started job.
+            if (spec.Timeout is { } limit && (limit <= TimeSpan.Zero || limit > TimerLimit.Longest))
+            {
+                throw new InvalidJobSpecException($"the timeout must be positive and at most {TimerLimit.Describe()}");
+            }
+
+            RequestIds.Check(spec.RequestId);
+            limits = options.Value.Limits.Resolve(spec.Limits);
+            environment = JobEnvironment.Compose(options.Value, spec.Environment, this.GetPrimaryKeyString());
+        }
+        catch (InvalidJobSpecException)
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+
+        if (spec.Silo is { } chosen && chosen != cluster.LocalSilo)
+        {
+            // The placement hint was not followed: the chosen node left between the pick and the start.
+            DeactivateOnIdle();
+            throw new NodeUnavailableException($"the node chosen for the job is gone; run it again");
+        }
+
+        if (!node.TryAdd(this.GetPrimaryKeyString()))
+        {
+            DeactivateOnIdle();
+            throw new NodeUnavailableException(node.AcceptsJobs
+                ? $"node '{cluster.LocalNode}' drains and takes no new jobs"
+                : $"node '{cluster.LocalNode}' takes no jobs (Orleans:AcceptJobs=false)");
+        }
+
+        _starting = true;
+        var owner = Owner(spec.Owner);
+        int cap = options.Value.MaxRunningJobsPerOwner;
+        bool admitted;
+        try
+        {
+            admitted = await owner.AdmitAsync(this.GetPrimaryKeyString(), cap, cluster.LocalSilo, spec.RequestId);
+        }
+        catch (Exception) when (Unstarted())
+        {
+            throw;
+        }
+
+        if (!admitted)
+        {
+            Unstarted();
+            throw new JobQuotaExceededException(
+                $"'{spec.Owner}' already runs {cap} jobs, the most one identity may run at once; wait for one to end or kill one");
+        }
+
+        try
+        {
+            var childLimits = new ChildLimits(
+                limits.MaxProcesses,
+                limits.CpuCores,
+                limits.MemoryBytes,
+                [.. limits.IoRead.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))],
+                [.. limits.IoWrite.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))]);
+            _child = await launcher.StartAsync(
+                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate),
+                CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            Unstarted();
+
+            // Awaited, so that a retry with the same request id, once this failure is answered, may start.
+            await ForgetNowAsync(owner);
+            switch (e)
+            {
+                case ChildStartException:
+                    throw new JobStartFailedException(e.Message);
+                case LimitUnavailableException:
+                    throw new JobLimitUnavailableException(e.Message);
+                case ArgumentException:
+                    throw new InvalidJobSpecException(e.Message);
+                default:
+                    throw;
+            }
+        }
+
+        // A running child is not activity Orleans can see: keep the activation until the job ends.
+        DelayDeactivation(TimeSpan.MaxValue);
+        _status = new JobStatus(this.GetPrimaryKeyString(), JobState.Running, spec.Command, spec.Args, _child.Pid, DateTimeOffset.UtcNow)
+        {
+            Limits = limits.None ? null : limits,
+            Isolated = spec.Isolate,
+            Owner = spec.Owner,
+            Node = cluster.LocalNode,
+        };
+        logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
+        JobMetrics.JobStarted();
+        _ = RecordAsync(_child);
+        if (spec.Timeout is { } timeout)
+        {
+            _timeout = this.RegisterGrainTimer(TimeOutAsync, new GrainTimerCreationOptions(timeout, Timeout.InfiniteTimeSpan) { Interleave = true });
+        }
+
+        // What other nodes need to answer for the job once this one is gone. A job the store
+        // cannot record is not left running unrecorded.
+        try
+        {
+            await WriteRecordAsync(_status);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Job {JobId}: the cluster store cannot record it; killing it", _status.JobId);
+            await StopAsync(EndReason.KilledByRequest, TimeSpan.Zero, KillAnswerWithin);
+            throw new JobStartFailedException("the cluster store cannot record the job; it was not started");
+        }
+
+        return _status;
+    }
+
+    // Used as an exception filter, so always false: a start that did not happen frees its place on the node.
+    private bool Unstarted()
+    {
+        _starting = false;
+        node.Remove(this.GetPrimaryKeyString());
+        DeactivateOnIdle();
+        return false;
+    }
+}
