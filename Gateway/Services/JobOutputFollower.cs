@@ -18,6 +18,14 @@ public sealed class JobOutputFollower(IClusterClient client)
     // at the same aggregate rate (bench fanout).
     private const int ReadSize = 256 * 1024;
 
+    // What all follows on this gateway hold in reads at once, about: past 32 follows each reads
+    // less, down to one spool frame (64 KiB). Memory grows with what is in flight, and more than by
+    // it: whatever is held when the GC runs is promoted and stays until a gen1 or gen2 collection.
+    private const long ReadBudget = 16L * 1024 * 1024;
+    private const int MinReadSize = 64 * 1024;
+
+    private int _open;
+
     // With no notice for this long, read anyway: a lost notice (even the final one) costs a follower
     // at most this delay, never a follow that does not end.
     private static readonly TimeSpan QuietRead = TimeSpan.FromSeconds(1);
@@ -33,9 +41,10 @@ public sealed class JobOutputFollower(IClusterClient client)
         var grain = client.GetGrain<IJobGrain>(jobId);
         long next = position;
         long end = -1;
+        using var open = Open();
         while (!cancellationToken.IsCancellationRequested)
         {
-            var slice = await grain.ReadOutputAsync(next, ReadSize);
+            var slice = await grain.ReadOutputAsync(next, ReadSizeNow);
             end = end < 0 ? slice.EndPosition : end;
             var records = slice.Records.Where(r => r.Position < end).ToArray();
             if (Skipped(slice, next) is { } gap)
@@ -75,6 +84,8 @@ public sealed class JobOutputFollower(IClusterClient client)
         });
         var stream = client.GetStreamProvider(JobStreams.ProviderName)
             .GetStream<OutputNotice>(StreamId.Create(JobStreams.OutputNamespace, jobId));
+
+        using var open = Open();
 
         // Subscribe before the first read: whatever is published after the subscription is seen
         // live, and everything before it is within the read.
@@ -177,13 +188,13 @@ public sealed class JobOutputFollower(IClusterClient client)
 
     // A node that dies is not known dead at once: until it is, calls to its jobs fail or time out.
     // Then a read is answered again, for a job on a node that is gone with its LOST status.
-    private static async Task<OutputSlice> ReadAsync(IJobGrain grain, long position, CancellationToken cancellationToken)
+    private async Task<OutputSlice> ReadAsync(IJobGrain grain, long position, CancellationToken cancellationToken)
     {
         while (true)
         {
             try
             {
-                return await grain.ReadOutputAsync(position, ReadSize);
+                return await grain.ReadOutputAsync(position, ReadSizeNow);
             }
             catch (Exception e) when (NodeFaults.IsTransient(e) && !cancellationToken.IsCancellationRequested)
             {
@@ -192,6 +203,14 @@ public sealed class JobOutputFollower(IClusterClient client)
         }
     }
 
+    // Two reads per follow (one ahead) share the budget; one follow, or a few dozen, read the most.
+    private int ReadSizeNow => (int)Math.Clamp(ReadBudget / (2L * Math.Max(1, Volatile.Read(ref _open))), MinReadSize, ReadSize);
+
+    private OpenFollow Open()
+    {
+        Interlocked.Increment(ref _open);
+        return new OpenFollow(this);
+    }
 
     private static async Task<OutputNotice?> NextNoticeAsync(ChannelReader<OutputNotice> reader, CancellationToken cancellationToken)
     {
@@ -209,6 +228,19 @@ public sealed class JobOutputFollower(IClusterClient client)
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+    }
+
+    private sealed class OpenFollow(JobOutputFollower follower) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref follower._open);
+            }
         }
     }
 }
