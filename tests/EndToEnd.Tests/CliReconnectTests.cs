@@ -8,7 +8,9 @@ namespace Jobs.EndToEnd.Tests;
 /// gateway process) is killed or stopped and started again on the same port: the follower
 /// reconnects, resumes from the offsets it had reached, and its output is byte-exact.
 /// </summary>
-public sealed class CliReconnectTests
+/// <remarks>One deployment serves the class's tests, which run one after another; each test starts
+/// with a gateway running (one that a test before it killed is started again).</remarks>
+public sealed class CliReconnectTests(CliReconnectTests.SplitDeployment deployment) : IClassFixture<CliReconnectTests.SplitDeployment>
 {
     private const int Lines = 2000;
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
@@ -17,7 +19,7 @@ public sealed class CliReconnectTests
     [Fact(Timeout = 240_000)]
     public async Task Logs_follow_reconnects_after_the_gateway_is_killed_and_restarted_and_misses_no_byte()
     {
-        await using var deployment = await SplitDeployment.StartAsync();
+        await deployment.RestartGatewayAsync();
         string id = await deployment.StartJobAsync(TestChildProgram.Path, "drip", Lines.ToString(System.Globalization.CultureInfo.InvariantCulture), "0.006");
         var (follow, seen) = Cli.RunWatchingAsync(deployment.Endpoint, TimeSpan.FromMinutes(3), "line 300\n", "logs", "-f", id);
         await seen;
@@ -34,10 +36,10 @@ public sealed class CliReconnectTests
     [Fact(Timeout = 240_000)]
     public async Task Run_follow_reconnects_after_the_gateway_is_stopped_and_restarted_and_exits_with_the_jobs_code()
     {
-        // Longer than the gateway's graceful shutdown lets an open stream run (the host's 30 s), so
-        // that the stop ends the follow whether the gateway ends streams at once or at that timeout.
-        await using var deployment = await SplitDeployment.StartAsync();
-        string script = $"'{TestChildProgram.Path}' drip {Lines} 0.025; exit 7";
+        // A stopping gateway ends open follows at once (StoppingServerTests), so the job need not
+        // outlast the host's 30 s shutdown timeout.
+        await deployment.RestartGatewayAsync();
+        string script = $"'{TestChildProgram.Path}' drip {Lines} 0.008; exit 7";
         var (follow, seen) = Cli.RunWatchingAsync(deployment.Endpoint, TimeSpan.FromMinutes(3), "line 300\n", "run", "--follow", "--", "sh", "-c", script);
         await seen;
 
@@ -53,7 +55,7 @@ public sealed class CliReconnectTests
     [Fact(Timeout = 240_000)]
     public async Task Wait_reconnects_after_the_gateway_is_killed_and_restarted_and_exits_with_the_jobs_code()
     {
-        await using var deployment = await SplitDeployment.StartAsync();
+        await deployment.RestartGatewayAsync();
         string id = await deployment.StartJobAsync("sh", "-c", $"'{TestChildProgram.Path}' sleep 25; exit 7");
         var wait = Cli.RunWithTimeoutAsync(deployment.Endpoint, TimeSpan.FromMinutes(3), "wait", id);
         await WaitUntilWaitingAsync(deployment, id);
@@ -69,7 +71,7 @@ public sealed class CliReconnectTests
     [Fact(Timeout = 240_000)]
     public async Task A_follower_whose_gateway_stays_away_gives_up_after_reconnect_for_with_the_connection_code()
     {
-        await using var deployment = await SplitDeployment.StartAsync();
+        await deployment.RestartGatewayAsync();
         string id = await deployment.StartJobAsync(TestChildProgram.Path, "drip", "100000", "0.05");
         try
         {
@@ -94,7 +96,7 @@ public sealed class CliReconnectTests
     [Fact(Timeout = 240_000)]
     public async Task With_reconnect_for_0_a_follower_ends_when_its_gateway_is_killed()
     {
-        await using var deployment = await SplitDeployment.StartAsync();
+        await deployment.RestartGatewayAsync();
         string id = await deployment.StartJobAsync(TestChildProgram.Path, "drip", "100000", "0.05");
         try
         {
@@ -127,16 +129,10 @@ public sealed class CliReconnectTests
     private static string Tail(string text) => text.Length > 40 ? text[^40..].Replace("\n", "\\n", StringComparison.Ordinal) : text;
 
     /// <summary>A silo process and a remote gateway process; the gateway may be restarted on its port.</summary>
-    private sealed class SplitDeployment : IAsyncDisposable
+    public sealed class SplitDeployment : IAsyncLifetime
     {
-        private readonly ServerProcess _silo;
+        private ServerProcess _silo = null!;
         private readonly List<ServerProcess> _gateways = [];
-
-        private SplitDeployment(ServerProcess silo, ServerProcess gateway)
-        {
-            _silo = silo;
-            _gateways.Add(gateway);
-        }
 
         public ServerProcess Gateway => _gateways[^1];
 
@@ -156,17 +152,18 @@ public sealed class CliReconnectTests
             }
         }
 
-        public static async Task<SplitDeployment> StartAsync()
+        public async Task InitializeAsync()
         {
             int siloGatewayPort = FreePorts.Next();
-            var silo = await ServerProcess.StartSiloAsync(FreePorts.Next(), siloGatewayPort);
+            _silo = await ServerProcess.StartSiloAsync(FreePorts.Next(), siloGatewayPort);
             try
             {
-                return new SplitDeployment(silo, await ServerProcess.StartRemoteGatewayAsync(siloGatewayPort));
+                _gateways.Add(await ServerProcess.StartRemoteGatewayAsync(siloGatewayPort));
             }
             catch
             {
-                await silo.DisposeAsync();
+                // xunit does not dispose a fixture whose start failed.
+                await _silo.DisposeAsync();
                 throw;
             }
         }
@@ -187,7 +184,7 @@ public sealed class CliReconnectTests
             }
         }
 
-        public async ValueTask DisposeAsync()
+        public async Task DisposeAsync()
         {
             foreach (var gateway in _gateways)
             {
