@@ -10,5 +10,6 @@ internal static class TimerLimit
 {
     public static readonly TimeSpan Longest = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
-    public static string Describe() => $"{Longest.TotalDays:F0} days ({Longest})";
+    // Rounded down, never up: "50 days" would name a timeout that is refused.
+    public static string Describe() => $"{(int)Longest.TotalDays} days {Longest:hh\\:mm\\:ss}";
 }
