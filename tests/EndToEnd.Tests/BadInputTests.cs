@@ -95,52 +95,8 @@ public sealed class BadInputTests(BadInputTests.OwnServer own) : IClassFixture<B
     }
 
     // Processes below the server running the test child; the requests above would have started one.
-    private static List<int> TestChildrenOf(int server)
-    {
-        var parents = new Dictionary<int, int>();
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out int pid))
-            {
-                try
-                {
-                    string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                    parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                }
-                catch (IOException)
-                {
-                    // gone meanwhile
-                }
-            }
-        }
-
-        bool Below(int pid)
-        {
-            for (int hops = 0; hops < 64 && parents.TryGetValue(pid, out int parent); hops++, pid = parent)
-            {
-                if (parent == server)
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
-        return [.. parents.Keys.Where(pid => Below(pid) && Cmdline(pid).Contains(TestChildProgram.Path, StringComparison.Ordinal))];
-    }
-
-    private static string Cmdline(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline");
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-    }
+    private static List<int> TestChildrenOf(int server) =>
+        [.. Processes.WithDescendants(server).Skip(1).Where(pid => Processes.CommandLine(pid).Contains(TestChildProgram.Path, StringComparison.Ordinal))];
 
     /// <summary>A one-command server for this class alone, so no other test's job is running on it.</summary>
     public sealed class OwnServer : IAsyncLifetime

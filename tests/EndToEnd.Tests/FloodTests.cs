@@ -315,9 +315,9 @@ public sealed class FloodTests(ITestOutputHelper output)
 
     // The server's children but its cgroup watcher (a jobs-shim that lives as long as the server).
     private static List<int> JobProcessesOf(int server) =>
-        [.. Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : 0)
-            .Where(pid => pid > 0 && ParentOf(pid) == server && Processes.IsAlive(pid) && !Cmdline(pid).Contains("jobs-shim\0watch", StringComparison.Ordinal))];
+        [.. Processes.ChildrenOf(server)
+            .Where(child => Processes.IsAlive(child.Pid) && !child.CommandLine.Contains("jobs-shim watch", StringComparison.Ordinal))
+            .Select(child => child.Pid)];
 
     // Job cgroups under the server's own (server-PID-N, in any hierarchy) that still hold a process
     // once removal had time to finish. Empty ones are the launcher's pool of folders to reuse (at
@@ -327,10 +327,10 @@ public sealed class FloodTests(ITestOutputHelper output)
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var roots = Directory.EnumerateDirectories("/sys/fs/cgroup", $"server-{server}-*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 3, IgnoreInaccessible = true }).ToList();
+            var roots = ServerCgroups.FoldersOf(server);
             var left = roots
                 .SelectMany(root => Directory.EnumerateDirectories(root, "job-*"))
-                .Where(job => File.ReadAllText(Path.Combine(job, "cgroup.procs")).Trim().Length > 0)
+                .Where(job => ServerCgroups.Members(job).Count > 0)
                 .ToList();
             left.AddRange(roots.Where(root => Directory.EnumerateDirectories(root, "job-*").Count() > 64).Select(root => root + " (more than 64 pooled)"));
             if (left.Count == 0 || DateTime.UtcNow > deadline)
@@ -339,31 +339,6 @@ public sealed class FloodTests(ITestOutputHelper output)
             }
 
             await Task.Delay(500);
-        }
-    }
-
-    private static string Cmdline(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline");
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-    }
-
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
         }
     }
 }

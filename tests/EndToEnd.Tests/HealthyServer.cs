@@ -11,10 +11,10 @@ namespace Jobs.EndToEnd.Tests;
 public static class HealthyServer
 {
     /// <summary>The process's resident memory now (VmRSS), in bytes.</summary>
-    public static long Rss(int pid) => StatusField(pid, "VmRSS:");
+    public static long Rss(int pid) => Memory(pid).RssKiB * 1024;
 
     /// <summary>The most resident memory the process has had (VmHWM), in bytes.</summary>
-    public static long PeakRss(int pid) => StatusField(pid, "VmHWM:");
+    public static long PeakRss(int pid) => Memory(pid).HwmKiB * 1024;
 
     /// <summary>
     /// On a fresh connection: the health service says serving, and a job runs with its output
@@ -72,9 +72,6 @@ public static class HealthyServer
         return (stdout.ToArray(), end ?? throw new InvalidOperationException($"the follow of job {jobId} ended without the job's end"));
     }
 
-    private static long StatusField(int pid, string field)
-    {
-        string line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
-        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static (long RssKiB, long HwmKiB) Memory(int pid) =>
+        Processes.Memory(pid) ?? throw new InvalidOperationException($"process {pid} is gone: it has no memory to read");
 }

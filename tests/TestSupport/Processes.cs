@@ -224,7 +224,8 @@ public static class Processes
         return $"pid {pid} state {process.State} parent {process.Ppid}, cgroups [{(cgroups.Length == 0 ? "none named jobs" : cgroups)}]: {CommandLine(pid)}";
     }
 
-    private static string CommandLine(int pid)
+    /// <summary>A process's command line, its arguments joined by spaces; empty when it is gone.</summary>
+    public static string CommandLine(int pid)
     {
         try
         {
