@@ -102,7 +102,7 @@ public sealed class FloodTests(ITestOutputHelper output)
 
             // Another identity on one connection of its own: 500 follows of a 64 MiB job, none read.
             using var greedy = new HttpClient(GrpcClients.TlsHandler(GrpcClients.Client2)) { Timeout = Timeout.InfiniteTimeSpan };
-            var body = RawGrpc.Frame(new LogsRequest { JobId = job.JobId }.ToByteArray());
+            var body = GrpcWire.Frame(new LogsRequest { JobId = job.JobId }.ToByteArray());
             using var stop = new CancellationTokenSource();
             var opened = Enumerable.Range(0, 500).Select(_ => OpenUnreadAsync(greedy, server.Endpoint, body, stop.Token)).ToList();
             await Task.Delay(TimeSpan.FromSeconds(5));

@@ -91,7 +91,7 @@ public sealed class MalformedMessageTests(ITestOutputHelper output)
             {
                 var payload = new byte[random.Next(1, 300)];
                 random.NextBytes(payload);
-                return ("random bytes", RawGrpc.Frame(payload), ParseStatus(parser, payload));
+                return ("random bytes", GrpcWire.Frame(payload), ParseStatus(parser, payload));
             }
 
             case 2:
@@ -99,57 +99,57 @@ public sealed class MalformedMessageTests(ITestOutputHelper output)
             {
                 // Truncated protobuf: cut inside the message (a cut between two fields still parses).
                 var payload = valid.AsSpan(0, random.Next(0, Math.Max(1, valid.Length))).ToArray();
-                return ("truncated protobuf", RawGrpc.Frame(payload), ParseStatus(parser, payload));
+                return ("truncated protobuf", GrpcWire.Frame(payload), ParseStatus(parser, payload));
             }
 
             case 4:
             {
                 // Field 1 (a string in every request with one) holding bytes that are not UTF-8.
                 byte[] payload = [0x0A, 4, 0xFF, 0xFE, 0xC0, 0x80];
-                return ("invalid UTF-8 in a string", RawGrpc.Frame(payload), ParseStatus(parser, payload));
+                return ("invalid UTF-8 in a string", GrpcWire.Frame(payload), ParseStatus(parser, payload));
             }
 
             case 5:
             {
                 // A length-delimited field that says it is 4 GiB long.
                 byte[] payload = [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3];
-                return ("oversized field length", RawGrpc.Frame(payload), StatusCode.Internal);
+                return ("oversized field length", GrpcWire.Frame(payload), StatusCode.Internal);
             }
 
             case 6:
             {
                 // A varint of eleven bytes (at most ten are allowed).
                 byte[] payload = [0x10, .. Enumerable.Repeat((byte)0xFF, 10), 0x01];
-                return ("malformed varint", RawGrpc.Frame(payload), StatusCode.Internal);
+                return ("malformed varint", GrpcWire.Frame(payload), StatusCode.Internal);
             }
 
             case 7:
             {
                 // Wire types 6 and 7 do not exist.
                 byte[] payload = [(byte)(0x08 | random.Next(6, 8)), 1];
-                return ("invalid wire type", RawGrpc.Frame(payload), StatusCode.Internal);
+                return ("invalid wire type", GrpcWire.Frame(payload), StatusCode.Internal);
             }
 
             case 8:
-                return ("unknown compressed flag", RawGrpc.Frame(valid, compressedFlag: (byte)random.Next(2, 256)), StatusCode.Internal);
+                return ("unknown compressed flag", GrpcWire.Frame(valid, compressedFlag: (byte)random.Next(2, 256)), StatusCode.Internal);
 
             case 9:
-                return ("compressed flag without grpc-encoding", RawGrpc.Frame(valid, compressedFlag: 1), StatusCode.Internal);
+                return ("compressed flag without grpc-encoding", GrpcWire.Frame(valid, compressedFlag: 1), StatusCode.Internal);
 
             case 10:
-                return ("frame shorter than its header says", RawGrpc.Frame(valid, declaredLength: (uint)valid.Length + (uint)random.Next(1, 1000)), StatusCode.Internal);
+                return ("frame shorter than its header says", GrpcWire.Frame(valid, declaredLength: (uint)valid.Length + (uint)random.Next(1, 1000)), StatusCode.Internal);
 
             case 11:
-                return ("two messages on a unary request", [.. RawGrpc.Frame(valid), .. RawGrpc.Frame(valid)], StatusCode.Internal);
+                return ("two messages on a unary request", [.. GrpcWire.Frame(valid), .. GrpcWire.Frame(valid)], StatusCode.Internal);
 
             case 12:
-                return ("cut inside the frame header", RawGrpc.Frame(valid).AsSpan(0, random.Next(0, 5)).ToArray(), StatusCode.Internal);
+                return ("cut inside the frame header", GrpcWire.Frame(valid).AsSpan(0, random.Next(0, 5)).ToArray(), StatusCode.Internal);
 
             case 13:
-                return ("header declaring over 4 MiB", RawGrpc.Frame(valid, declaredLength: (uint)random.Next(MaxReceiveMessageSize + 1, int.MaxValue)), StatusCode.ResourceExhausted);
+                return ("header declaring over 4 MiB", GrpcWire.Frame(valid, declaredLength: (uint)random.Next(MaxReceiveMessageSize + 1, int.MaxValue)), StatusCode.ResourceExhausted);
 
             case 14:
-                return ("header declaring 2 GiB or more", RawGrpc.Frame(valid, declaredLength: (uint)random.NextInt64(1L << 31, 1L << 32)), StatusCode.ResourceExhausted);
+                return ("header declaring 2 GiB or more", GrpcWire.Frame(valid, declaredLength: (uint)random.NextInt64(1L << 31, 1L << 32)), StatusCode.ResourceExhausted);
 
             default:
             {
@@ -159,7 +159,7 @@ public sealed class MalformedMessageTests(ITestOutputHelper output)
                 var output = new CodedOutputStream(payload);
                 output.WriteTag(15, WireFormat.WireType.LengthDelimited);
                 output.WriteLength(payload.Length - 6);
-                return ("a message over 4 MiB", RawGrpc.Frame(payload), StatusCode.ResourceExhausted);
+                return ("a message over 4 MiB", GrpcWire.Frame(payload), StatusCode.ResourceExhausted);
             }
         }
     }

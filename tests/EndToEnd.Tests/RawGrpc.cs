@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
@@ -22,16 +21,6 @@ public sealed class RawGrpc : IDisposable
         _connections = [.. Enumerable.Range(0, connections).Select(_ => new HttpClient(GrpcClients.TlsHandler(clientCertificate)) { Timeout = TimeSpan.FromSeconds(60) })];
     }
 
-    /// <summary>One gRPC message frame: the compressed flag, the big-endian length, the payload.</summary>
-    public static byte[] Frame(ReadOnlySpan<byte> payload, byte compressedFlag = 0, uint? declaredLength = null)
-    {
-        var frame = new byte[5 + payload.Length];
-        frame[0] = compressedFlag;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), declaredLength ?? (uint)payload.Length);
-        payload.CopyTo(frame.AsSpan(5));
-        return frame;
-    }
-
     /// <summary>
     /// Posts <paramref name="body"/> to <paramref name="method"/> (such as <c>/jobs.v1.Jobs/Run</c>)
     /// and reads the whole answer; the gRPC status from the trailers (or the headers of a
@@ -40,19 +29,12 @@ public sealed class RawGrpc : IDisposable
     public async Task<(StatusCode? Status, string Message)> CallAsync(string method, byte[] body, CancellationToken cancellationToken)
     {
         var connection = _connections[(uint)Interlocked.Increment(ref _next) % _connections.Length];
-        using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint + method)
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(body),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        using var request = GrpcWire.Post(_endpoint + method, body);
         using var response = await connection.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await response.Content.CopyToAsync(Stream.Null, cancellationToken);
-        var status = Header(response.TrailingHeaders, "grpc-status") ?? Header(response.Headers, "grpc-status");
+        var status = GrpcWire.Status(response.TrailingHeaders) ?? GrpcWire.Status(response.Headers);
         string message = Uri.UnescapeDataString(Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message") ?? string.Empty);
-        return (status is null ? null : (StatusCode)int.Parse(status, System.Globalization.CultureInfo.InvariantCulture), message);
+        return ((StatusCode?)status, message);
     }
 
     public void Dispose()

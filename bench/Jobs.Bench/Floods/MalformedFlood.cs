@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Jobs.Protos;
+using Jobs.TestSupport;
 
 namespace Jobs.Bench.Floods;
 
@@ -53,7 +54,7 @@ internal sealed class MalformedFlood(RawGrpc raw, int workers)
             {
                 var bytes = new byte[random.Next(1, 1025)];
                 random.NextBytes(bytes);
-                return RawGrpc.Frame(bytes);
+                return GrpcWire.Frame(bytes);
             }
 
             case "truncated protobuf":
@@ -63,7 +64,7 @@ internal sealed class MalformedFlood(RawGrpc raw, int workers)
                 var tail = new byte[100];
                 random.NextBytes(tail);
                 int kept = random.Next(0, tail.Length);
-                return RawGrpc.Frame([.. valid, .. UnknownFieldHeader(tail.Length), .. tail.AsSpan(0, kept)]);
+                return GrpcWire.Frame([.. valid, .. UnknownFieldHeader(tail.Length), .. tail.AsSpan(0, kept)]);
             }
 
             case "field longer than the message":
@@ -72,13 +73,13 @@ internal sealed class MalformedFlood(RawGrpc raw, int workers)
                 byte[] claim = [0xC2, 0x3E, 0xFF, 0xFF, 0xFF, 0xFF, 0x07];
                 var some = new byte[16];
                 random.NextBytes(some);
-                return RawGrpc.Frame([.. valid, .. claim, .. some]);
+                return GrpcWire.Frame([.. valid, .. claim, .. some]);
             }
 
             case "short gRPC frame":
             {
                 // The header declares 1,000 more bytes than the request body carries before it ends.
-                return RawGrpc.Frame(valid, valid.Length + 1000);
+                return GrpcWire.Frame(valid, declaredLength: (uint)valid.Length + 1000);
             }
 
             default:
@@ -86,7 +87,7 @@ internal sealed class MalformedFlood(RawGrpc raw, int workers)
                 // Well-formed protobuf (the sample and one unknown field), over the receive limit.
                 var filler = new byte[HugeBytes];
                 random.NextBytes(filler);
-                return RawGrpc.Frame([.. valid, .. UnknownFieldHeader(filler.Length), .. filler]);
+                return GrpcWire.Frame([.. valid, .. UnknownFieldHeader(filler.Length), .. filler]);
             }
         }
     }

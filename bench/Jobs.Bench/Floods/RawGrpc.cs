@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
 using Grpc.Core;
+using Jobs.TestSupport;
 
 namespace Jobs.Bench.Floods;
 
@@ -14,18 +14,6 @@ internal sealed class RawGrpc(HttpClient http, string endpoint)
     private const string Service = "jobs.v1.Jobs";
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>A gRPC frame: not compressed, a 4-byte big-endian length, then <paramref name="message"/>.</summary>
-    public static byte[] Frame(ReadOnlySpan<byte> message) => Frame(message, message.Length);
-
-    /// <summary>A frame whose header declares <paramref name="declared"/> bytes, whatever follows.</summary>
-    public static byte[] Frame(ReadOnlySpan<byte> message, int declared)
-    {
-        var frame = new byte[5 + message.Length];
-        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), declared);
-        message.CopyTo(frame.AsSpan(5));
-        return frame;
-    }
-
     /// <summary>
     /// Sends <paramref name="body"/> as the request of <paramref name="method"/> and reads the answer to its end.
     /// The outcome: the grpc-status name, "HTTP n" when the answer is not a gRPC one, "no status" when none
@@ -35,14 +23,7 @@ internal sealed class RawGrpc(HttpClient http, string endpoint)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(CallTimeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{endpoint}/{Service}/{method}")
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(body),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        using var request = GrpcWire.Post($"{endpoint}/{Service}/{method}", body);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -74,8 +55,5 @@ internal sealed class RawGrpc(HttpClient http, string endpoint)
         }
     }
 
-    private static string? Status(HttpHeaders headers) =>
-        headers.TryGetValues("grpc-status", out var values) && int.TryParse(values.FirstOrDefault(), out int code)
-            ? ((StatusCode)code).ToString()
-            : null;
+    private static string? Status(HttpHeaders headers) => GrpcWire.Status(headers) is { } code ? ((StatusCode)code).ToString() : null;
 }
