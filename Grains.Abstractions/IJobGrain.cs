@@ -48,4 +48,44 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     [ResponseTimeout("00:00:10")]
     Task<OutputSlice> ReadOutputAsync(long position, int maxBytes);
+
+    /// <summary>
+    /// Like <see cref="ReadOutputAsync"/>, but while nothing is recorded at or after
+    /// <paramref name="position"/> and the job runs, waits up to <paramref name="wait"/> (at most 10 s)
+    /// for output or the end: an attach's live path, which a stream notice's polling would delay.
+    /// </summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    [ResponseTimeout("00:00:20")]
+    Task<OutputSlice> WaitOutputAsync(long position, int maxBytes, TimeSpan wait);
+
+    /// <summary>
+    /// An attach joins the job: with <paramref name="input"/>, <paramref name="session"/> (the
+    /// attach's id, chosen by its gateway) becomes the one attach that writes the job's stdin and
+    /// resizes its terminal, taking it from any earlier one (the latest attach is the person at the
+    /// keyboard now; an earlier one may be a connection that is gone without a word).
+    /// </summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    /// <exception cref="JobHasNoStdinException"><paramref name="input"/> for a job started without stdin.</exception>
+    [ResponseTimeout("00:00:10")]
+    Task<AttachResult> AttachAsync(string session, bool input);
+
+    /// <summary>
+    /// Hands bytes to the job's stdin for the attach <paramref name="session"/>. Answers within a few
+    /// seconds: <see cref="InputResult.Full"/> (nothing taken) while the job has not read what it was
+    /// given, so the caller hands the same bytes over again and reads nothing more meanwhile.
+    /// </summary>
+    [ResponseTimeout("00:00:20")]
+    Task<InputResult> WriteInputAsync(string session, byte[] data);
+
+    /// <summary>End of the job's stdin after what was handed over, for the attach <paramref name="session"/>.</summary>
+    [ResponseTimeout("00:00:10")]
+    Task<InputResult> EndInputAsync(string session);
+
+    /// <summary>Sets the job's terminal size, for the attach <paramref name="session"/> (<see cref="InputResult.Closed"/> without a terminal).</summary>
+    [ResponseTimeout("00:00:10")]
+    Task<InputResult> ResizeAsync(string session, JobTerminal size);
+
+    /// <summary>The attach <paramref name="session"/> leaves; the job goes on. Its stdin, if it held it, is free for the next attach.</summary>
+    [ResponseTimeout("00:00:10")]
+    Task DetachAsync(string session);
 }

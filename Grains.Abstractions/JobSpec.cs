@@ -46,4 +46,15 @@ public sealed record JobSpec(
     /// </summary>
     [Id(9)]
     public string? RequestId { get; init; }
+
+    /// <summary>Keep the job's stdin open for attaches (<see cref="IJobGrain.WriteInputAsync"/>) instead of <c>/dev/null</c>.</summary>
+    [Id(10)]
+    public bool Stdin { get; init; }
+
+    /// <summary>
+    /// Run the job on a pseudo-terminal of this size (implies <see cref="Stdin"/>): it is the job's
+    /// stdin, stdout and stderr, and its output is one stream (stdout).
+    /// </summary>
+    [Id(11)]
+    public JobTerminal? Terminal { get; init; }
 }

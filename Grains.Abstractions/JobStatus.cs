@@ -73,6 +73,14 @@ public sealed record JobStatus(
     [Id(20)]
     public bool OutputRemoved { get; init; }
 
+    /// <summary>True when the job was started with its stdin open (<see cref="JobSpec.Stdin"/>, or a terminal).</summary>
+    [Id(21)]
+    public bool Stdin { get; init; }
+
+    /// <summary>True when the job runs (or ran) on a pseudo-terminal.</summary>
+    [Id(22)]
+    public bool Terminal { get; init; }
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

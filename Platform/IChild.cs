@@ -21,6 +21,9 @@ public interface IChild
     /// </summary>
     ChannelReader<ChildOutput> Output { get; }
 
+    /// <summary>The child's stdin, when its spec kept it open (<see cref="ChildSpec.Stdin"/>, <see cref="ChildSpec.Terminal"/>); null when it reads <c>/dev/null</c>.</summary>
+    IChildInput? Input { get; }
+
     /// <summary>
     /// Completes once the child has exited, every other process of its tree is gone, and
     /// <see cref="Output"/> is complete. It never faults and never stays pending once the child has

@@ -45,6 +45,8 @@ internal static class ProtoMapping
             OutputLostBytes = status.OutputLostBytes,
             OutputLostReason = status.OutputLostReason.ToProto(),
             OutputRemoved = status.OutputRemoved,
+            Stdin = status.Stdin,
+            Terminal = status.Terminal,
         };
         proto.Args.AddRange(status.Args);
         return proto;

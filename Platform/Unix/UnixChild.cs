@@ -72,6 +72,8 @@ internal sealed class UnixChild : IChild
     /// <summary>The job's cgroups, when it has them.</summary>
     internal JobCgroup? Cgroup => _cgroup;
 
+    public IChildInput? Input => null;
+
     public ChannelReader<ChildOutput> Output => _output.Reader;
 
     public Task<ChildExit> Exited { get; }

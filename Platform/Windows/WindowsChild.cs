@@ -40,6 +40,8 @@ internal sealed class WindowsChild : IChild
 
     public int Pid { get; }
 
+    public IChildInput? Input => null;
+
     public ChannelReader<ChildOutput> Output => _output.Reader;
 
     public Task<ChildExit> Exited { get; }

@@ -39,6 +39,8 @@ internal sealed class FaultyExitLauncher : IChildLauncher
 
         public int Pid { get; } = pid;
 
+        public IChildInput? Input => null;
+
         public ChannelReader<ChildOutput> Output => _output.Reader;
 
         public Task<ChildExit> Exited => _exited.Task;
