@@ -21,7 +21,6 @@ internal static unsafe partial class LibC
     internal const int O_NONBLOCK = 0x800;
     internal const int EIO = 5;
     internal const uint TIOCSWINSZ = 0x5414;
-    internal const uint TIOCGWINSZ = 0x5413;
 
     // struct termios of glibc: four tcflag_t, c_line, then c_cc; VEOF is its index 4.
     internal const int TermiosSize = 60;

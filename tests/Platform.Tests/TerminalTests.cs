@@ -310,6 +310,51 @@ public sealed class TerminalTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, TerminalThreads());
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_key_comes_back_from_cat_on_a_raw_terminal_within_milliseconds()
+    {
+        // Raw and without echo: the byte that comes back is cat's, so it went all the way through the job.
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "stty raw -echo; echo ready; exec cat"], Terminal: Size), CancellationToken.None);
+        try
+        {
+            var (median, p99) = await RoundTripsAsync(child, "ready\n", 500);
+
+            Console.WriteLine($"one key through a terminal and cat and back: median {median.TotalMilliseconds:0.000} ms, p99 {p99.TotalMilliseconds:0.000} ms");
+            Assert.True(median < TimeSpan.FromMilliseconds(20), $"median {median.TotalMilliseconds} ms");
+            // Below the terminal threads' 200 ms poll: no key waits for one.
+            Assert.True(p99 < TimeSpan.FromMilliseconds(200), $"p99 {p99.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            await child.KillAsync(CancellationToken.None);
+        }
+    }
+
+    // Writes one byte at a time and waits for it to come back; the median and 99th percentile of the round trips.
+    internal static async Task<(TimeSpan Median, TimeSpan P99)> RoundTripsAsync(IChild child, string ready, int count)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        var seen = new List<byte>();
+        while (!Encoding.UTF8.GetString([.. seen]).Contains(ready, StringComparison.Ordinal))
+        {
+            seen.AddRange((await child.Output.ReadAsync(timeout.Token)).Data);
+        }
+
+        var trips = new List<TimeSpan>();
+        for (int i = 0; i < count; i++)
+        {
+            byte key = (byte)('a' + (i % 26));
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Assert.True(child.Input!.TryWrite(new[] { key }));
+            var back = await child.Output.ReadAsync(timeout.Token);
+            trips.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            Assert.Equal(new[] { key }, back.Data);
+        }
+
+        trips.Sort();
+        return (trips[count / 2], trips[(int)(count * 0.99)]);
+    }
+
     private static int OpenMasters() => Directory.EnumerateFileSystemEntries("/proc/self/fd")
         .Count(fd => (new FileInfo(fd).LinkTarget ?? "") is "/dev/ptmx" or "/dev/pts/ptmx");
 
