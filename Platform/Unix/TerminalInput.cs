@@ -31,6 +31,9 @@ internal sealed class TerminalInput : IUnixInput
 
     public bool IsClosed => _queue.IsClosed;
 
+    /// <summary>Bytes taken and not yet in the terminal.</summary>
+    internal int Waiting => _queue.Waiting;
+
     /// <summary>Completes once the writer has stopped: end of input written, or closed.</summary>
     internal Task Written => _written.Task;
 

@@ -153,6 +153,38 @@ public sealed class TerminalTests : IAsyncLifetime, IDisposable
         Assert.True(data.AsSpan().SequenceEqual(bytes), "the terminal's output differs from what the job wrote");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_terminal_job_that_does_not_read_makes_TryWrite_refuse_and_nothing_is_lost_once_it_reads()
+    {
+        // 2,000 lines of 80 bytes, typed while the job sleeps: the kernel's terminal buffers and the queue fill.
+        string typed = string.Concat(Enumerable.Range(0, 2000).Select(i => $"{i,6} " + new string((char)('a' + (i % 26)), 72) + "\n"));
+        byte[] data = Encoding.ASCII.GetBytes(typed);
+        var screen = await StartAsync(new ChildSpec("sh", ["-c", "stty -echo; echo ready; sleep 4; exec cat"], Terminal: Size));
+        await screen.WaitForAsync("ready\r\n");
+        var input = screen.Child.Input!;
+
+        int taken = 0;
+        int mostWaiting = 0;
+        while (taken < data.Length && input.TryWrite(data.AsMemory(taken, 80)))
+        {
+            taken += 80;
+            mostWaiting = Math.Max(mostWaiting, ((TerminalInput)input).Waiting);
+        }
+
+        Assert.True(taken < data.Length, "the terminal took everything from a job that reads nothing");
+        Assert.True(mostWaiting <= IChildInput.BufferLimit, $"{mostWaiting} bytes waited in the queue");
+        Assert.Equal("ready\r\n", screen.Text);
+
+        await StdinTests.WriteAllAsync(input, data.AsMemory(taken), 80, () => mostWaiting = Math.Max(mostWaiting, ((TerminalInput)input).Waiting));
+        Assert.True(input.Complete());
+        var (text, exit) = await screen.EndAsync();
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("ready\r\n" + typed.Replace("\n", "\r\n", StringComparison.Ordinal), text);
+        Assert.True(mostWaiting <= IChildInput.BufferLimit, $"{mostWaiting} bytes waited in the queue");
+        Console.WriteLine($"a terminal took {taken} bytes from a job that reads nothing before the first refusal");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Kill_of_a_terminal_job_ends_a_background_job_in_another_process_group()
     {
