@@ -1,0 +1,76 @@
+namespace Jobs.EndToEnd.Tests;
+
+/// <summary>
+/// A person's terminal for the CLI: a tmux window running a local <c>sh</c> (prompt <c>local$ </c>)
+/// in the repository root, where <c>jobs-cli</c> runs the real CLI against one endpoint. The test
+/// types commands into the shell as a person would, so that what the shell shows after the CLI
+/// ends (its exit status, the terminal's settings) can be checked too. Disposing kills the tmux
+/// server, the CLI with it, and deletes the wrapper's folder.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class CliTerminal : IAsyncDisposable
+{
+    /// <summary>The local shell's prompt as the screen shows it (tmux trims the blank after it).</summary>
+    public const string LocalPrompt = "local$";
+
+    private readonly string _folder;
+
+    private CliTerminal(Tmux tmux, string folder)
+    {
+        Tmux = tmux;
+        _folder = folder;
+    }
+
+    public Tmux Tmux { get; }
+
+    public static async Task<CliTerminal> StartAsync(string endpoint, int columns = 80, int rows = 24)
+    {
+        string folder = Directory.CreateTempSubdirectory("jobs-cli-terminal-").FullName;
+        string wrapper = Path.Combine(folder, "jobs-cli");
+        await File.WriteAllTextAsync(wrapper, $"#!/bin/sh\nexec dotnet '{Repo.ClientDll}' \"$@\"\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        // dash takes its prompt from the file ENV names, not from PS1 in its environment (as root).
+        string profile = Path.Combine(folder, "shrc");
+        await File.WriteAllTextAsync(profile, "PS1='local$ '\n");
+        var environment = new Dictionary<string, string>
+        {
+            ["PATH"] = folder + ":" + Environment.GetEnvironmentVariable("PATH"),
+            ["ENV"] = profile,
+            ["JOBS_ENDPOINT"] = endpoint,
+            // Hermetic, as Cli is: no configuration of the machine's user reaches the CLI.
+            ["JOBS_CONFIG"] = Path.Combine(folder, "no-config.json"),
+            ["DOTNET_NOLOGO"] = "1",
+        };
+
+        try
+        {
+            var tmux = await Tmux.StartAsync("sh", columns, rows, Repo.Root, environment);
+            var terminal = new CliTerminal(tmux, folder);
+            await tmux.WaitForScreenAsync(LocalPrompt, TimeSpan.FromSeconds(30));
+            return terminal;
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Types a command line for the local shell that runs the CLI and then prints its exit status as <c>exit=N</c>.</summary>
+    public Task RunCliAsync(string arguments) => Tmux.SendLineAsync($"jobs-cli {arguments}; echo \"exit=$?\"");
+
+    /// <summary>Waits for the CLI started by <see cref="RunCliAsync"/> to end; its exit status as the shell saw it.</summary>
+    public async Task<int> WaitForCliExitAsync(TimeSpan timeout)
+    {
+        string screen = await Tmux.WaitForScreenAsync(s => System.Text.RegularExpressions.Regex.IsMatch(s, @"exit=\d+"), timeout, "the CLI's exit status");
+        var match = System.Text.RegularExpressions.Regex.Match(screen, @"exit=(\d+)");
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Tmux.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
