@@ -13,7 +13,11 @@ public sealed class CliTerminal : IAsyncDisposable
     /// <summary>The local shell's prompt as the screen shows it (tmux trims the blank after it).</summary>
     public const string LocalPrompt = "local$";
 
+    /// <summary>The prompt of a job's <c>sh</c> started with <see cref="JobShellOptions"/>.</summary>
+    public const string JobPrompt = "job$";
+
     private readonly string _folder;
+    private int _runs;
 
     private CliTerminal(Tmux tmux, string folder)
     {
@@ -22,6 +26,9 @@ public sealed class CliTerminal : IAsyncDisposable
     }
 
     public Tmux Tmux { get; }
+
+    /// <summary><c>run</c> options that give a job's <c>sh</c> the prompt <c>job$ </c>, told apart from the local one.</summary>
+    public string JobShellOptions => $"-e ENV={Path.Combine(_folder, "jobrc")}";
 
     public static async Task<CliTerminal> StartAsync(string endpoint, int columns = 80, int rows = 24)
     {
@@ -33,6 +40,7 @@ public sealed class CliTerminal : IAsyncDisposable
         // dash takes its prompt from the file ENV names, not from PS1 in its environment (as root).
         string profile = Path.Combine(folder, "shrc");
         await File.WriteAllTextAsync(profile, "PS1='local$ '\n");
+        await File.WriteAllTextAsync(Path.Combine(folder, "jobrc"), "PS1='job$ '\n");
         var environment = new Dictionary<string, string>
         {
             ["PATH"] = folder + ":" + Environment.GetEnvironmentVariable("PATH"),
@@ -57,15 +65,23 @@ public sealed class CliTerminal : IAsyncDisposable
         }
     }
 
-    /// <summary>Types a command line for the local shell that runs the CLI and then prints its exit status as <c>exit=N</c>.</summary>
-    public Task RunCliAsync(string arguments) => Tmux.SendLineAsync($"jobs-cli {arguments}; echo \"exit=$?\"");
+    /// <summary>
+    /// Types a command line for the local shell that runs the CLI and then prints its exit status
+    /// as <c>exit-N=STATUS</c>, N counting the runs of this terminal.
+    /// </summary>
+    public Task RunCliAsync(string arguments)
+    {
+        _runs++;
+        return Tmux.SendLineAsync($"jobs-cli {arguments}; echo \"exit-{_runs}=$?\"");
+    }
 
-    /// <summary>Waits for the CLI started by <see cref="RunCliAsync"/> to end; its exit status as the shell saw it.</summary>
+    /// <summary>Waits for the CLI last started by <see cref="RunCliAsync"/> to end; its exit status as the shell saw it.</summary>
     public async Task<int> WaitForCliExitAsync(TimeSpan timeout)
     {
-        string screen = await Tmux.WaitForScreenAsync(s => System.Text.RegularExpressions.Regex.IsMatch(s, @"exit=\d+"), timeout, "the CLI's exit status");
-        var match = System.Text.RegularExpressions.Regex.Match(screen, @"exit=(\d+)");
-        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        // Matched at a line's start: the typed command line holds "exit-N=$?" too.
+        var pattern = new System.Text.RegularExpressions.Regex($@"(?m)^exit-{_runs}=(\d+)");
+        string screen = await Tmux.WaitForScreenAsync(pattern.IsMatch, timeout, $"the exit status of CLI run {_runs}");
+        return int.Parse(pattern.Match(screen).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async ValueTask DisposeAsync()
