@@ -61,6 +61,32 @@ public sealed class CliTerminalFakeServerTests
         Assert.Contains(fake.AttachRequests, r => r.Resize is { Rows: 24, Columns: 80 });
     }
 
+    [Theory(Timeout = 180_000)]
+    [InlineData("TERM", 130)]
+    [InlineData("HUP", 129)]
+    public async Task A_signal_that_ends_the_CLI_leaves_the_terminal_restored(string name, int status)
+    {
+        var fake = new FakeJobs { Status = new JobStatus { JobId = JobId, State = JobState.Running, Stdin = true, Terminal = true } };
+        await using var server = await FakeJobsServer.StartAsync(fake);
+        await using var terminal = await CliTerminal.StartAsync(server.Endpoint);
+
+        await terminal.RunCliAsync("run -it -- sh");
+        await WaitAsync(() => fake.AttachRequests.Any(r => r.ItemCase == AttachRequest.ItemOneofCase.Start), "the attach");
+        int shell = await terminal.Tmux.PanePidAsync();
+        var cli = Processes.ChildrenOf(shell).Single(child => child.CommandLine.Contains("jobs.dll", StringComparison.Ordinal));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-" + name, cli.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+            Assert.Equal(0, kill.ExitCode);
+        }
+
+        int exit = await terminal.WaitForCliExitAsync(Patience);
+        await terminal.Tmux.SendLineAsync("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e isig | sort | tr '\\n' ,; echo");
+        await terminal.Tmux.WaitForScreenAsync("echo,icanon,isig,", Patience);
+
+        Assert.True(exit == status, $"SIG{name}: exit {exit}, not {status}");
+    }
+
     private static string Typed(FakeJobs fake) =>
         string.Concat(fake.AttachRequests.Where(r => r.ItemCase == AttachRequest.ItemOneofCase.Input).Select(r => r.Input.ToStringUtf8()));
 

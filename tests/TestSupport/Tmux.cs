@@ -107,6 +107,10 @@ public sealed class Tmux : IAsyncDisposable
     public Task ResizeAsync(int columns, int rows) =>
         RunAsync(null, "resize-window", "-t", Target, "-x", columns.ToString(CultureInfo.InvariantCulture), "-y", rows.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>The process id of the window's command.</summary>
+    public async Task<int> PanePidAsync() =>
+        int.Parse((await RunAsync(null, "display-message", "-p", "-t", Target, "#{pane_pid}")).Trim(), CultureInfo.InvariantCulture);
+
     /// <summary>The exit status of the window's command once it has ended; null while it runs.</summary>
     public async Task<int?> ExitStatusAsync()
     {
