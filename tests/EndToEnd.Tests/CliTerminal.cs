@@ -51,15 +51,20 @@ public sealed class CliTerminal : IAsyncDisposable
             ["DOTNET_NOLOGO"] = "1",
         };
 
+        Tmux? tmux = null;
         try
         {
-            var tmux = await Tmux.StartAsync("sh", columns, rows, Repo.Root, environment);
-            var terminal = new CliTerminal(tmux, folder);
+            tmux = await Tmux.StartAsync("sh", columns, rows, Repo.Root, environment);
             await tmux.WaitForScreenAsync(LocalPrompt, TimeSpan.FromSeconds(30));
-            return terminal;
+            return new CliTerminal(tmux, folder);
         }
         catch
         {
+            if (tmux is not null)
+            {
+                await tmux.DisposeAsync();
+            }
+
             Directory.Delete(folder, recursive: true);
             throw;
         }

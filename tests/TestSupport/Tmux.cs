@@ -146,8 +146,10 @@ public sealed class Tmux : IAsyncDisposable
         }
 
         _disposed = true;
+        string? socketPath = null;
         try
         {
+            socketPath = (await RunAsync(null, "display-message", "-p", "#{socket_path}")).Trim();
             await RunAsync(null, "kill-server");
         }
         catch (InvalidOperationException)
@@ -156,6 +158,11 @@ public sealed class Tmux : IAsyncDisposable
         }
 
         File.Delete(_configFile);
+        if (socketPath is { Length: > 0 })
+        {
+            // kill-server leaves the socket file behind.
+            File.Delete(socketPath);
+        }
     }
 
     /// <summary>
