@@ -22,25 +22,31 @@ internal sealed class WindowsChild : IChild
     private readonly SafeProcessHandle _process;
     private readonly nint _job;
     private readonly Task _readers;
+    private readonly PipeInput? _input;
+    private readonly PseudoConsole? _console;
     private readonly Lock _gate = new();
     private bool _killed;
     private bool _jobClosed;
 
-    public WindowsChild(int pid, nint process, nint job, nint stdoutRead, nint stderrRead)
+    // stderrRead is 0 on a pseudoconsole, whose one output pipe carries the screen.
+    public WindowsChild(int pid, nint process, nint job, nint stdoutRead, nint stderrRead, PipeInput? input, PseudoConsole? console)
     {
         Pid = pid;
         _process = new SafeProcessHandle(process, ownsHandle: true);
         _job = job;
+        _input = input;
+        _console = console;
         // Anonymous pipes on Windows cannot be read asynchronously: one thread per stream blocks in ReadFile.
-        _readers = Task.WhenAll(
-            Task.Factory.StartNew(() => Pump(stdoutRead, ChildStream.Stdout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            Task.Factory.StartNew(() => Pump(stderrRead, ChildStream.Stderr), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        var stdout = Task.Factory.StartNew(() => Pump(stdoutRead, ChildStream.Stdout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _readers = stderrRead == 0
+            ? stdout
+            : Task.WhenAll(stdout, Task.Factory.StartNew(() => Pump(stderrRead, ChildStream.Stderr), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         Exited = EndAsync(WhenSignalled(_process));
     }
 
     public int Pid { get; }
 
-    public IChildInput? Input => null;
+    public IChildInput? Input => _input;
 
     public ChannelReader<ChildOutput> Output => _output.Reader;
 
@@ -163,8 +169,14 @@ internal sealed class WindowsChild : IChild
             await Task.Delay(5).ConfigureAwait(false);
         }
 
-        await Task.WhenAny(_readers, Task.Delay(DrainAfterExit)).ConfigureAwait(false);
+        _input?.Close();
+
+        // The pseudoconsole's host holds the output pipe open until it is closed; closing it may wait
+        // for the host to write its last output, which the readers are taking meanwhile.
+        var consoleClosed = _console is null ? Task.CompletedTask : Task.Run(_console.Close);
+        await Task.WhenAny(Task.WhenAll(_readers, consoleClosed), Task.Delay(DrainAfterExit)).ConfigureAwait(false);
         _output.Writer.TryComplete();
+        _input?.Release();
         lock (_gate)
         {
             _jobClosed = true;
