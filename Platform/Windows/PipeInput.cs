@@ -23,6 +23,7 @@ internal sealed class PipeInput : IChildInput
     private TaskCompletionSource<bool>? _room;
     private int _waiting;
     private bool _completed;
+    private bool _endWritten;
     private bool _closed;
 
     /// <param name="write">The write end of the pipe; this input owns it.</param>
@@ -127,6 +128,28 @@ internal sealed class PipeInput : IChildInput
         return _console.Resize(size);
     }
 
+    /// <summary>
+    /// Types Ctrl+C on a terminal, after what waits, even past the limit or after the end of input:
+    /// the console turns it into CTRL_C_EVENT for the programs on it, as a person's key would.
+    /// False when not a terminal or closed.
+    /// </summary>
+    internal bool Interrupt()
+    {
+        lock (_gate)
+        {
+            if (_console is null || _closed)
+            {
+                return false;
+            }
+
+            _queue.Enqueue([0x03]);
+            _waiting++;
+        }
+
+        _work.Release();
+        return true;
+    }
+
     /// <summary>The child has ended (or its stdin is gone): nothing more is taken, and what waits is dropped.</summary>
     internal void Close()
     {
@@ -170,7 +193,8 @@ internal sealed class PipeInput : IChildInput
                     }
 
                     _queue.TryDequeue(out next);
-                    end = next is null && _completed;
+                    end = next is null && _completed && !_endWritten;
+                    _endWritten |= end;
                 }
 
                 if (next is not null)
@@ -191,9 +215,9 @@ internal sealed class PipeInput : IChildInput
                     if (_console is not null)
                     {
                         // Closing a console's input would hang it up, ending the job: a terminal's end
-                        // of input is what a person types, and the pipe stays open.
+                        // of input is what a person types, and the pipe stays open (for Ctrl+C).
                         _pipe.Write(ConsoleEndOfFile);
-                        return;
+                        continue;
                     }
 
                     _pipe.Dispose();

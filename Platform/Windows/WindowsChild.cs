@@ -60,9 +60,10 @@ internal sealed class WindowsChild : IChild
 
     public async Task<ChildExit> StopAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
-        // Windows has no SIGTERM: Ctrl+Break to the child's process group is the nearest ask to stop,
-        // and reaches only console programs that share the server's console.
-        Win32.GenerateConsoleCtrlEvent(Win32.CTRL_BREAK_EVENT, Pid);
+        // Windows has no SIGTERM: the nearest ask to stop is Ctrl+C typed on a terminal child's
+        // console, or else Ctrl+Break to the child's process group, which reaches only console
+        // programs that share the server's console.
+        Interrupt();
         if (grace > TimeSpan.Zero)
         {
             await Task.WhenAny(Exited, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
@@ -86,11 +87,15 @@ internal sealed class WindowsChild : IChild
                 Terminate();
                 return true;
             case "BREAK" or "INT" or "2":
-                return Win32.GenerateConsoleCtrlEvent(Win32.CTRL_BREAK_EVENT, Pid);
+                return Interrupt();
             default:
                 throw new PlatformNotSupportedException($"Windows has no signal '{name}'; it can send KILL and BREAK (Ctrl+Break)");
         }
     }
+
+    // A terminal child is on a console of its own, which Ctrl+Break from here cannot reach.
+    private bool Interrupt() =>
+        _input is { IsTerminal: true } terminal ? terminal.Interrupt() : Win32.GenerateConsoleCtrlEvent(Win32.CTRL_BREAK_EVENT, Pid);
 
     /// <summary>Terminates every process in the job, the child included.</summary>
     internal void Terminate()
