@@ -31,11 +31,11 @@ public interface IChildInput
 
     /// <summary>
     /// End of input, after every byte taken before it: a pipe's reader sees end of file; a terminal
-    /// gets its end-of-file character (VEOF, usually Ctrl+D), as a person typing it would send.
-    /// False when already closed.
+    /// gets its end-of-file character (VEOF, usually Ctrl+D; on a Windows console Ctrl+Z then Enter),
+    /// as a person typing it would send. False when already closed.
     /// </summary>
     bool Complete();
 
-    /// <summary>Sets the terminal's size; the kernel tells the job's foreground process group (SIGWINCH). False when not a terminal or closed.</summary>
+    /// <summary>Sets the terminal's size; the kernel tells the job's foreground process group (SIGWINCH). False when not a terminal or closed, or when the system refuses (Wine 8's ConPTY cannot resize).</summary>
     bool Resize(TerminalSize size);
 }

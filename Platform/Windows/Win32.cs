@@ -14,6 +14,7 @@ internal static partial class Win32
     internal const int CREATE_UNICODE_ENVIRONMENT = 0x400;
     internal const int EXTENDED_STARTUPINFO_PRESENT = 0x80000;
     internal const nint PROC_THREAD_ATTRIBUTE_HANDLE_LIST = 0x20002;
+    internal const nint PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE = 0x20016;
     internal const uint GENERIC_READ = 0x80000000;
     internal const uint FILE_SHARE_READ = 0x1;
     internal const uint FILE_SHARE_WRITE = 0x2;
@@ -36,6 +37,13 @@ internal static partial class Win32
         public int nLength;
         public nint lpSecurityDescriptor;
         public int bInheritHandle;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct COORD
+    {
+        public short X;
+        public short Y;
     }
 
     [StructLayout(LayoutKind.Sequential)]

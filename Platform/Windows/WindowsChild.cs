@@ -22,25 +22,31 @@ internal sealed class WindowsChild : IChild
     private readonly SafeProcessHandle _process;
     private readonly nint _job;
     private readonly Task _readers;
+    private readonly PipeInput? _input;
+    private readonly PseudoConsole? _console;
     private readonly Lock _gate = new();
     private bool _killed;
     private bool _jobClosed;
 
-    public WindowsChild(int pid, nint process, nint job, nint stdoutRead, nint stderrRead)
+    // stderrRead is 0 on a pseudoconsole, whose one output pipe carries the screen.
+    public WindowsChild(int pid, nint process, nint job, nint stdoutRead, nint stderrRead, PipeInput? input, PseudoConsole? console)
     {
         Pid = pid;
         _process = new SafeProcessHandle(process, ownsHandle: true);
         _job = job;
+        _input = input;
+        _console = console;
         // Anonymous pipes on Windows cannot be read asynchronously: one thread per stream blocks in ReadFile.
-        _readers = Task.WhenAll(
-            Task.Factory.StartNew(() => Pump(stdoutRead, ChildStream.Stdout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            Task.Factory.StartNew(() => Pump(stderrRead, ChildStream.Stderr), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        var stdout = Task.Factory.StartNew(() => Pump(stdoutRead, ChildStream.Stdout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _readers = stderrRead == 0
+            ? stdout
+            : Task.WhenAll(stdout, Task.Factory.StartNew(() => Pump(stderrRead, ChildStream.Stderr), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         Exited = EndAsync(WhenSignalled(_process));
     }
 
     public int Pid { get; }
 
-    public IChildInput? Input => null;
+    public IChildInput? Input => _input;
 
     public ChannelReader<ChildOutput> Output => _output.Reader;
 
@@ -54,9 +60,10 @@ internal sealed class WindowsChild : IChild
 
     public async Task<ChildExit> StopAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
-        // Windows has no SIGTERM: Ctrl+Break to the child's process group is the nearest ask to stop,
-        // and reaches only console programs that share the server's console.
-        Win32.GenerateConsoleCtrlEvent(Win32.CTRL_BREAK_EVENT, Pid);
+        // Windows has no SIGTERM: the nearest ask to stop is Ctrl+C typed on a terminal child's
+        // console, or else Ctrl+Break to the child's process group, which reaches only console
+        // programs that share the server's console.
+        Interrupt();
         if (grace > TimeSpan.Zero)
         {
             await Task.WhenAny(Exited, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
@@ -80,11 +87,15 @@ internal sealed class WindowsChild : IChild
                 Terminate();
                 return true;
             case "BREAK" or "INT" or "2":
-                return Win32.GenerateConsoleCtrlEvent(Win32.CTRL_BREAK_EVENT, Pid);
+                return Interrupt();
             default:
                 throw new PlatformNotSupportedException($"Windows has no signal '{name}'; it can send KILL and BREAK (Ctrl+Break)");
         }
     }
+
+    // A terminal child is on a console of its own, which Ctrl+Break from here cannot reach.
+    private bool Interrupt() =>
+        _input is { IsTerminal: true } terminal ? terminal.Interrupt() : Win32.GenerateConsoleCtrlEvent(Win32.CTRL_BREAK_EVENT, Pid);
 
     /// <summary>Terminates every process in the job, the child included.</summary>
     internal void Terminate()
@@ -163,8 +174,14 @@ internal sealed class WindowsChild : IChild
             await Task.Delay(5).ConfigureAwait(false);
         }
 
-        await Task.WhenAny(_readers, Task.Delay(DrainAfterExit)).ConfigureAwait(false);
+        _input?.Close();
+
+        // The pseudoconsole's host holds the output pipe open until it is closed; closing it may wait
+        // for the host to write its last output, which the readers are taking meanwhile.
+        var consoleClosed = _console is null ? Task.CompletedTask : Task.Run(_console.Close);
+        await Task.WhenAny(Task.WhenAll(_readers, consoleClosed), Task.Delay(DrainAfterExit)).ConfigureAwait(false);
         _output.Writer.TryComplete();
+        _input?.Release();
         lock (_gate)
         {
             _jobClosed = true;

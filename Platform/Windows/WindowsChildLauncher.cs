@@ -8,7 +8,9 @@ namespace Jobs.Platform.Windows;
 /// Starts children with <c>CreateProcessW</c>: suspended, placed in a Job Object of their own (with
 /// their limits and <c>KILL_ON_JOB_CLOSE</c>, so nothing outlives the server), then resumed, so the
 /// first instruction already runs inside the job. Only the child's stdin, stdout and stderr are
-/// inherited (<c>PROC_THREAD_ATTRIBUTE_HANDLE_LIST</c>).
+/// inherited (<c>PROC_THREAD_ATTRIBUTE_HANDLE_LIST</c>); stdin is <c>NUL</c>, or a pipe the server
+/// writes (<see cref="ChildSpec.Stdin"/>). A terminal is a ConPTY pseudoconsole, whose host holds the
+/// pipes, so that child inherits nothing.
 /// </summary>
 [SupportedOSPlatform("windows")]
 internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
@@ -34,6 +36,19 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
         if (spec.Limits is { ReadBytesPerSecond: { Count: > 0 } } or { WriteBytesPerSecond: { Count: > 0 } })
         {
             throw new LimitUnavailableException("I/O rate limits are not available on Windows");
+        }
+
+        if (spec.Terminal is { } terminal)
+        {
+            if (!terminal.IsValid)
+            {
+                throw new ArgumentException($"a terminal's rows and columns are 1-{TerminalSize.Max}", nameof(spec));
+            }
+
+            if (!PseudoConsole.IsAvailable)
+            {
+                throw new LimitUnavailableException("a terminal (-t) needs ConPTY (CreatePseudoConsole, Windows 10 1809 or later), which this system lacks");
+            }
         }
 
         if (spec.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
@@ -67,18 +82,56 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
         var handles = new List<nint>();
         nint job = 0;
         nint attributes = 0;
+        PseudoConsole? console = null;
         try
         {
-            var inheritable = new Win32.SECURITY_ATTRIBUTES { nLength = sizeof(Win32.SECURITY_ATTRIBUTES), bInheritHandle = 1 };
-            var (stdoutRead, stdoutWrite) = Pipe(ref inheritable, handles);
-            var (stderrRead, stderrWrite) = Pipe(ref inheritable, handles);
-            nint stdin = Win32.CreateFile("NUL", Win32.GENERIC_READ, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE, ref inheritable, Win32.OPEN_EXISTING, 0, 0);
-            if (stdin == -1)
+            var @private = new Win32.SECURITY_ATTRIBUTES { nLength = sizeof(Win32.SECURITY_ATTRIBUTES), bInheritHandle = 0 };
+            nint stdoutRead;
+            nint stderrRead = 0;
+            nint inputWrite = 0;
+            nint[] inherited;
+            if (spec.Terminal is { } terminal)
             {
-                throw Error(spec.Command, "cannot open NUL for the child's stdin");
+                // The pseudoconsole's host holds the child's ends; the child inherits no handle at all.
+                var (inputRead, write) = Pipe(ref @private, handles, "an input pipe");
+                var (read, outputWrite) = Pipe(ref @private, handles, "an output pipe");
+                console = PseudoConsole.Create(terminal, inputRead, outputWrite);
+                Close(handles, inputRead, outputWrite);
+                (stdoutRead, inputWrite, inherited) = (read, write, []);
             }
+            else
+            {
+                var (read, stdoutWrite) = Pipe(ref @private, handles, "an output pipe");
+                var (errorRead, stderrWrite) = Pipe(ref @private, handles, "an output pipe");
+                nint stdin;
+                if (spec.Stdin)
+                {
+                    (stdin, inputWrite) = Pipe(ref @private, handles, "an input pipe");
+                }
+                else
+                {
+                    stdin = Win32.CreateFile("NUL", Win32.GENERIC_READ, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE, ref @private, Win32.OPEN_EXISTING, 0, 0);
+                    if (stdin == -1)
+                    {
+                        throw Error(spec.Command, "cannot open NUL for the child's stdin");
+                    }
 
-            handles.Add(stdin);
+                    handles.Add(stdin);
+                }
+
+                // Only the child's ends are inheritable, and exactly these three reach the child,
+                // whatever else this process has made inheritable.
+                inherited = [stdin, stdoutWrite, stderrWrite];
+                foreach (nint handle in inherited)
+                {
+                    if (!Win32.SetHandleInformation(handle, Win32.HANDLE_FLAG_INHERIT, Win32.HANDLE_FLAG_INHERIT))
+                    {
+                        throw Error(spec.Command, "cannot make the child's end of a pipe inheritable");
+                    }
+                }
+
+                (stdoutRead, stderrRead) = (read, errorRead);
+            }
 
             job = Win32.CreateJobObject(0, null);
             if (job == 0)
@@ -88,7 +141,6 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
 
             SetLimits(job, spec.Limits);
 
-            // Exactly these three handles reach the child, whatever else this process has made inheritable.
             nint size = 0;
             Win32.InitializeProcThreadAttributeList(0, 1, 0, ref size);
             attributes = Marshal.AllocHGlobal(size);
@@ -96,41 +148,54 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
             {
                 Marshal.FreeHGlobal(attributes);
                 attributes = 0;
-                throw Error(spec.Command, "cannot set up the inherited handle list");
+                throw Error(spec.Command, "cannot set up the process attributes");
             }
 
-            nint* inherited = stackalloc nint[3] { stdin, stdoutWrite, stderrWrite };
-            if (!Win32.UpdateProcThreadAttribute(attributes, 0, Win32.PROC_THREAD_ATTRIBUTE_HANDLE_LIST, (nint)inherited, 3 * sizeof(nint), 0, 0))
-            {
-                throw Error(spec.Command, "cannot set up the inherited handle list");
-            }
-
+            // On a pseudoconsole the standard handles are INVALID_HANDLE_VALUE on purpose: Windows
+            // gives a console child its console's handles for those (as Windows Terminal, WezTerm
+            // and Alacritty rely on), while without STARTF_USESTDHANDLES the child would get the
+            // server's own, redirected ones (seen under Wine: its output went to the server's stdout).
             var startup = new Win32.STARTUPINFOEXW
             {
                 StartupInfo = new Win32.STARTUPINFOW
                 {
                     cb = sizeof(Win32.STARTUPINFOEXW),
                     dwFlags = Win32.STARTF_USESTDHANDLES,
-                    hStdInput = stdin,
-                    hStdOutput = stdoutWrite,
-                    hStdError = stderrWrite,
+                    hStdInput = console is null ? inherited[0] : -1,
+                    hStdOutput = console is null ? inherited[1] : -1,
+                    hStdError = console is null ? inherited[2] : -1,
                 },
                 lpAttributeList = attributes,
             };
 
-            // CreateProcessW may write into the command line, so it gets a copy of its own.
+            // CreateProcessW may write into the command line, so it gets a copy of its own. The
+            // attribute list points into the pinned handle list until the process is created; a
+            // pseudoconsole's attribute is the HPCON itself.
             char[] line = [.. commandLine, '\0'];
             Win32.PROCESS_INFORMATION process;
+            fixed (nint* list = inherited)
             fixed (char* linePointer = line)
             fixed (char* environmentPointer = environment)
             {
+                bool ok = console is null
+                    ? Win32.UpdateProcThreadAttribute(attributes, 0, Win32.PROC_THREAD_ATTRIBUTE_HANDLE_LIST, (nint)list, inherited.Length * sizeof(nint), 0, 0)
+                    : Win32.UpdateProcThreadAttribute(attributes, 0, Win32.PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE, console.Handle, sizeof(nint), 0, 0);
+                if (!ok)
+                {
+                    throw Error(spec.Command, "cannot set up the process attributes");
+                }
+
+                // No new process group on a terminal: its Ctrl+C (0x03 typed) must reach the child as
+                // a console's does, and a new group ignores Ctrl+C.
+                int flags = Win32.CREATE_SUSPENDED | Win32.CREATE_UNICODE_ENVIRONMENT | Win32.EXTENDED_STARTUPINFO_PRESENT
+                    | (console is null ? Win32.CREATE_NEW_PROCESS_GROUP : 0);
                 if (!Win32.CreateProcess(
                         null,
                         linePointer,
                         0,
                         0,
-                        true,
-                        Win32.CREATE_SUSPENDED | Win32.CREATE_NEW_PROCESS_GROUP | Win32.CREATE_UNICODE_ENVIRONMENT | Win32.EXTENDED_STARTUPINFO_PRESENT,
+                        console is null,
+                        flags,
                         environmentPointer,
                         spec.WorkingDirectory,
                         ref startup,
@@ -153,17 +218,16 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
 
             Win32.CloseHandle(process.hThread);
 
-            // The child holds its own copies now; ours would keep its output open after it exits.
-            foreach (nint handle in new[] { stdin, stdoutWrite, stderrWrite })
-            {
-                Win32.CloseHandle(handle);
-                handles.Remove(handle);
-            }
-
+            // The child holds its own copies now; ours would keep its output open after it exits,
+            // and its stdin open after it closed it.
+            Close(handles, inherited);
             handles.Remove(stdoutRead);
             handles.Remove(stderrRead);
-            var child = new WindowsChild(process.dwProcessId, process.hProcess, job, stdoutRead, stderrRead);
+            handles.Remove(inputWrite);
+            var input = inputWrite == 0 ? null : new PipeInput(inputWrite, console);
+            var child = new WindowsChild(process.dwProcessId, process.hProcess, job, stdoutRead, stderrRead, input, console);
             job = 0;
+            console = null;
             return child;
         }
         finally
@@ -183,25 +247,31 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
             {
                 Win32.CloseHandle(job);
             }
+
+            console?.Close();
         }
     }
 
-    // The write end is inheritable (the child's stdout or stderr), the read end is not.
-    private static (nint Read, nint Write) Pipe(ref Win32.SECURITY_ATTRIBUTES inheritable, List<nint> handles)
+    // Both ends private; the caller makes the child's end inheritable when the child is to inherit it.
+    private static (nint Read, nint Write) Pipe(ref Win32.SECURITY_ATTRIBUTES @private, List<nint> handles, string what)
     {
-        if (!Win32.CreatePipe(out nint read, out nint write, ref inheritable, 64 * 1024))
+        if (!Win32.CreatePipe(out nint read, out nint write, ref @private, 64 * 1024))
         {
-            throw Error("CreatePipe", "cannot create an output pipe");
+            throw Error("CreatePipe", $"cannot create {what}");
         }
 
         handles.Add(read);
         handles.Add(write);
-        if (!Win32.SetHandleInformation(read, Win32.HANDLE_FLAG_INHERIT, 0))
-        {
-            throw Error("SetHandleInformation", "cannot make the pipe's read end private");
-        }
-
         return (read, write);
+    }
+
+    private static void Close(List<nint> handles, params ReadOnlySpan<nint> which)
+    {
+        foreach (nint handle in which)
+        {
+            Win32.CloseHandle(handle);
+            handles.Remove(handle);
+        }
     }
 
     private static unsafe void SetLimits(nint job, ChildLimits? limits)

@@ -51,6 +51,13 @@ public static class Program
                 "env" => Env(stdout, rest),
                 "args" => Args(stdout, rest),
                 "spin" => Spin(rest),
+                "cat" => Cat(stdout, rest),
+                "cat-when" => CatWhen(stdout, rest),
+                "size-until" => SizeUntil(stdout, rest),
+                "conout" => ConOut(rest),
+                "con-cat" => ConCat(rest),
+                "con-sleep" => ConSleep(rest),
+                "con-size" => ConSize(rest),
                 _ => throw new UsageException($"unknown mode '{args[0]}'"),
             };
         }
@@ -274,6 +281,130 @@ public static class Program
         }
 
         return turns >= 0 ? 0 : 1;
+    }
+
+    // Stdin to stdout, byte for byte, until end of file: what the stdin checks feed and compare.
+    private static int Cat(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 0, 0, "cat");
+        return Copy(stdout);
+    }
+
+    // Reads nothing until FILE exists, then is cat: a job that does not read its stdin, until told.
+    private static int CatWhen(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "cat-when FILE");
+        while (!File.Exists(args[0]))
+        {
+            Thread.Sleep(20);
+        }
+
+        return Copy(stdout);
+    }
+
+    // Prints the terminal's size ("size ROWSxCOLUMNS") at start and on each change, and exits 0 once
+    // it is ROWSxCOLUMNS: a resize check that needs no signal handling (Windows has no SIGWINCH).
+    private static int SizeUntil(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 2, 2, "size-until ROWS COLUMNS");
+        var rows = ParseNonNegative(args[0], "ROWS");
+        var columns = ParseNonNegative(args[1], "COLUMNS");
+        (int Rows, int Columns) seen = (-1, -1);
+        while (true)
+        {
+            var now = (Console.WindowHeight, Console.WindowWidth);
+            if (now != seen)
+            {
+                seen = now;
+                WriteText(stdout, $"size {now.WindowHeight}x{now.WindowWidth}\n");
+            }
+
+            if (now.WindowHeight == rows && now.WindowWidth == columns)
+            {
+                return 0;
+            }
+
+            Thread.Sleep(20);
+        }
+    }
+
+    // Writes to the console itself (CONOUT$), whatever stdout is: how prompts reach a person even
+    // when output is redirected, and the one way out of a pseudoconsole under Wine 8, which gives
+    // its children no standard handles.
+    private static int ConOut(ReadOnlySpan<string> words)
+    {
+        using var console = OpenConsole("CONOUT$", FileAccess.Write);
+        WriteText(console, string.Join(' ', words.ToArray()) + "\n");
+        return 0;
+    }
+
+    // Copies the console's input (CONIN$) to the console (CONOUT$), each read as "got:" and the
+    // bytes in one write, until end of file: a line typed Ctrl+Z, Enter. Windows' ReadFile returns
+    // no bytes for it; Wine 8 returns the Ctrl+Z itself (measured), which ends the copy too, as the
+    // C runtime's text mode does.
+    private static int ConCat(ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 0, 0, "con-cat");
+        using var input = OpenConsole("CONIN$", FileAccess.Read);
+        using var output = OpenConsole("CONOUT$", FileAccess.Write);
+        var buffer = new byte[4096];
+        int got;
+        while ((got = input.Read(buffer, 4, buffer.Length - 4)) > 0 && buffer[4] != 0x1A)
+        {
+            "got:"u8.CopyTo(buffer);
+            output.Write(buffer.AsSpan(0, 4 + got));
+            output.Flush();
+        }
+
+        return 0;
+    }
+
+    // Says "ready" on the console (CONOUT$) once it is attached to it, then sleeps: a child that
+    // only a console event (Ctrl+C) or a kill ends.
+    private static int ConSleep(ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 1, 1, "con-sleep SECONDS");
+        var duration = ParseSeconds(args[0]);
+        using (var console = OpenConsole("CONOUT$", FileAccess.Write))
+        {
+            WriteText(console, "ready\n");
+        }
+
+        Thread.Sleep(duration);
+        return 0;
+    }
+
+    // Writes the console window's size ("size ROWSxCOLUMNS") to the console itself.
+    private static int ConSize(ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 0, 0, "con-size");
+        using var console = OpenConsole("CONOUT$", FileAccess.ReadWrite);
+        if (!NativeMethods.GetConsoleScreenBufferInfo(console.SafeFileHandle, out var info))
+        {
+            throw new IOException($"GetConsoleScreenBufferInfo failed, error {Marshal.GetLastPInvokeError()}");
+        }
+
+        WriteText(console, $"size {info.Bottom - info.Top + 1}x{info.Right - info.Left + 1}\n");
+        return 0;
+    }
+
+    private static FileStream OpenConsole(string name, FileAccess access) =>
+        OperatingSystem.IsWindows()
+            ? new FileStream(name, FileMode.Open, access, FileShare.ReadWrite, bufferSize: 0)
+            : throw new UsageException($"{name} exists on Windows only");
+
+    private static int Copy(Stream stdout)
+    {
+        using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[64 * 1024];
+        int got;
+        while ((got = stdin.Read(buffer)) > 0)
+        {
+            stdout.Write(buffer.AsSpan(0, got));
+        }
+
+        stdout.Flush();
+        return 0;
     }
 
     private static ProcessStartInfo CreateSelfStartInfo()
