@@ -59,6 +59,7 @@ if (!string.IsNullOrWhiteSpace(options.MetricsListen))
 builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<JobEndWaiter>();
+builder.Services.AddSingleton<JobAttacher>();
 builder.Services.AddSingleton<ServerStopping>();
 builder.Services.AddSingleton<FollowerCounts>();
 builder.Services.AddSingleton<CallRateLimiter>();

@@ -15,6 +15,7 @@ public sealed partial class JobGrain
     // One publish in flight at a time; whatever arrives meanwhile goes out in the next notice.
     private void PublishSoon()
     {
+        WakeOutputWaiters();
         if (!_publishing)
         {
             _publishing = true;

@@ -25,8 +25,18 @@ public sealed partial class JobGrain
             }
 
             RequestIds.Check(spec.RequestId);
+            if (spec.Terminal is { IsValid: false } size)
+            {
+                throw new InvalidJobSpecException($"a terminal size is 1-65535 rows and columns, not {size.Rows}x{size.Columns}");
+            }
+
             limits = options.Value.Limits.Resolve(spec.Limits);
             environment = JobEnvironment.Compose(options.Value, spec.Environment, this.GetPrimaryKeyString());
+            if (spec.Terminal is not null)
+            {
+                // What a terminal program reads to know how to draw: the client's, when it sent one.
+                environment.TryAdd("TERM", DefaultTerm);
+            }
         }
         catch (InvalidJobSpecException)
         {
@@ -78,7 +88,10 @@ public sealed partial class JobGrain
                 [.. limits.IoRead.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))],
                 [.. limits.IoWrite.Select(r => new DeviceRate(r.Device, r.BytesPerSecond))]);
             _child = await launcher.StartAsync(
-                new ChildSpec(spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate),
+                new ChildSpec(
+                    spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate,
+                    Stdin: spec.Stdin || spec.Terminal is not null,
+                    Terminal: spec.Terminal is { } terminal ? new TerminalSize(terminal.Rows, terminal.Columns) : null),
                 CancellationToken.None);
         }
         catch (Exception e)
@@ -106,6 +119,8 @@ public sealed partial class JobGrain
         {
             Limits = limits.None ? null : limits,
             Isolated = spec.Isolate,
+            Stdin = spec.Stdin || spec.Terminal is not null,
+            Terminal = spec.Terminal is not null,
             Owner = spec.Owner,
             Node = cluster.LocalNode,
         };
@@ -132,6 +147,9 @@ public sealed partial class JobGrain
 
         return _status;
     }
+
+    // Terminals that can draw colours and move the cursor as most terminal programs expect.
+    private const string DefaultTerm = "xterm-256color";
 
     // Used as an exception filter, so always false: a start that did not happen frees its place on the node.
     private bool Unstarted()

@@ -33,13 +33,26 @@ public sealed class ErrorMappingInterceptor(ServerStopping stopping, ILogger<Err
         }
     }
 
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Map(e, context);
+        }
+    }
+
     private RpcException Map(Exception e, ServerCallContext context)
     {
         var status = e switch
         {
             InvalidJobIdException or InvalidJobSpecException or InvalidRequestException => new Status(StatusCode.InvalidArgument, e.Message),
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
-            JobStartFailedException or JobLimitUnavailableException or JobStillRunningException or NodeUnavailableException => new Status(StatusCode.FailedPrecondition, e.Message),
+            JobStartFailedException or JobLimitUnavailableException or JobStillRunningException or NodeUnavailableException or JobHasNoStdinException => new Status(StatusCode.FailedPrecondition, e.Message),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),

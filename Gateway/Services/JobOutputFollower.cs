@@ -181,6 +181,60 @@ public sealed class JobOutputFollower(IClusterClient client)
         }
     }
 
+    /// <summary>
+    /// Like <see cref="FollowAsync"/>, for an attach: live output is waited for on the grain
+    /// (<see cref="IJobGrain.WaitOutputAsync"/>), which answers as soon as the job writes, rather
+    /// than announced by stream notices, which memory streams deliver on a polling period
+    /// (100 ms by default): too slow for a key's echo.
+    /// </summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    public async IAsyncEnumerable<FollowItem> FollowLiveAsync(string jobId, long position, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var grain = client.GetGrain<IJobGrain>(jobId);
+        using var open = Open();
+        long next = position;
+        while (true)
+        {
+            var slice = await WaitAsync(grain, next, cancellationToken);
+            var gap = Skipped(slice, next);
+            next = slice.NextPosition;
+            if (gap is not null)
+            {
+                yield return new FollowItem(null, null, gap.Resume) { More = slice.Records.Length > 0, Gap = gap };
+            }
+
+            for (int i = 0; i < slice.Records.Length; i++)
+            {
+                yield return new FollowItem(slice.Records[i], null) { More = i < slice.Records.Length - 1 };
+            }
+
+            if (slice.Final is not null && next >= slice.EndPosition)
+            {
+                yield return new FollowItem(null, slice.Final);
+                yield break;
+            }
+        }
+    }
+
+    // Each wait ends within this, so that a detached attach's last call is not left long on the grain.
+    private static readonly TimeSpan LiveWait = TimeSpan.FromSeconds(5);
+
+    private async Task<OutputSlice> WaitAsync(IJobGrain grain, long position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                // The grain call goes on after a cancellation (it ends by itself within LiveWait).
+                return await grain.WaitOutputAsync(position, ReadSizeNow, LiveWait).WaitAsync(cancellationToken);
+            }
+            catch (Exception e) when (NodeFaults.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(RetryDelay, cancellationToken);
+            }
+        }
+    }
+
     // What a slice says is not held from the position asked for on; a grain that names no gap
     // (an older one) has only the cap's drop, before its first mark.
     private static OutputGap? Skipped(OutputSlice slice, long position) =>

@@ -12,6 +12,7 @@ public sealed class JobsService(
     IClusterClient client,
     JobOutputFollower follower,
     JobEndWaiter waiter,
+    JobAttacher attacher,
     FollowerCounts followers,
     ServerStopping stopping,
     Microsoft.Extensions.Options.IOptions<JobOptions> options,
@@ -48,6 +49,10 @@ public sealed class JobsService(
             Limits = ProtoMapping.FromProto(request.Limits),
             Isolate = request.Isolate,
             RequestId = string.IsNullOrEmpty(request.RequestId) ? null : request.RequestId,
+            Stdin = request.Stdin,
+            Terminal = request.Terminal is { } terminal
+                ? new JobTerminal((int)Math.Min(terminal.Rows, int.MaxValue), (int)Math.Min(terminal.Columns, int.MaxValue))
+                : null,
         };
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(node.Address));
         try
@@ -248,13 +253,11 @@ public sealed class JobsService(
         }
     }
 
-    // Someone else's job is answered exactly like a job that does not exist, so ids cannot be probed.
-    private async Task<(IJobGrain Grain, Grains.JobStatus Status)> OwnedAsync(string jobId, ServerCallContext context)
-    {
-        var grain = client.GetGrain<IJobGrain>(jobId);
-        var status = await grain.GetStatusAsync();
-        return Caller.Of(context).MayAccess(status.Owner) ? (grain, status) : throw new JobNotFoundException($"job {jobId} not found");
-    }
+    public override Task Attach(IAsyncStreamReader<AttachRequest> requestStream, IServerStreamWriter<AttachResponse> responseStream, ServerCallContext context) =>
+        attacher.AttachAsync(requestStream, responseStream, context);
+
+    private Task<(IJobGrain Grain, Grains.JobStatus Status)> OwnedAsync(string jobId, ServerCallContext context) =>
+        JobAccess.OwnedAsync(client, jobId, Caller.Of(context));
 
     private static int RunBytes(RunRequest request) =>
         System.Text.Encoding.UTF8.GetByteCount(request.Command)
