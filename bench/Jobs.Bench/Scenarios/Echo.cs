@@ -55,8 +55,8 @@ internal static class Echo
         try
         {
             var client = ctx.Clients.Create(server.Endpoint);
-            var grpc = await GrpcRowAsync(ctx, server, client, count);
-            var cli = await CliRowAsync(ctx, server, client, count);
+            var grpc = await RowAsync(ctx, "grpc", () => GrpcRowAsync(ctx, server, client, count));
+            var cli = await RowAsync(ctx, "cli", () => CliRowAsync(ctx, server, client, count));
             ctx.Report.Line("target", $"p99 <= {Units.Millis(P99Limit)} (loopback)");
             Verdict(ctx, "grpc", grpc);
             Verdict(ctx, "cli", cli);
@@ -64,6 +64,20 @@ internal static class Echo
         finally
         {
             await ctx.StopServerAsync(server);
+        }
+    }
+
+    // A failed call fails its row only: the other still says what it measures.
+    private static async Task<List<TimeSpan>?> RowAsync(ScenarioContext ctx, string row, Func<Task<List<TimeSpan>?>> measure)
+    {
+        try
+        {
+            return await measure();
+        }
+        catch (RpcException e) when (!ctx.Token.IsCancellationRequested)
+        {
+            ctx.Report.Failure($"{row}: {e.StatusCode} {e.Status.Detail}");
+            return null;
         }
     }
 
@@ -107,15 +121,19 @@ internal static class Echo
 
             var keyboard = new GrpcKeyboard(call);
             var screen = new Screen(keyboard);
-            var (times, rss, cpu) = await TimedKeysAsync(ctx, server, screen, count, null);
+            var (times, split, rss, cpu) = await TimedKeysAsync(ctx, server, screen, count, null);
 
             // End of input on an empty line: the terminal passes cat its end of file, cat exits 0.
             await call.RequestStream.WriteAsync(new AttachRequest { EndOfInput = new EndOfInput() }, ctx.Token);
             var end = await keyboard.ReadToEndAsync(ctx.Token);
             ended = end is not null;
-            await call.RequestStream.CompleteAsync();
             times.Sort();
             ctx.Report.Line("figure (grpc)", $"{count} keys, Attach input to its echo as an OutputChunk: {Describe(times)}");
+            if (split is not null)
+            {
+                ctx.Report.Line("split (grpc)", split);
+            }
+
             ctx.Report.Line("cpu (grpc)", cpu);
             ctx.Report.Line("server RSS (grpc)", rss);
             ctx.Report.Line("end (grpc)", end is null ? "the Attach call ended without the job's end" : $"EndOfInput: {StatusText.Of(end)}{Left(pid)}");
@@ -202,7 +220,7 @@ internal static class Echo
             // Enter clears what the probe keys left on cat's line; then the start's output is skipped.
             await keyboard.TypeAsync(Enter, ctx.Token);
             await keyboard.SkipUntilQuietAsync(Quiet, ctx.Token);
-            var (times, rss, cpu) = await TimedKeysAsync(ctx, server, screen, count, cli.Pid);
+            var (times, _, rss, cpu) = await TimedKeysAsync(ctx, server, screen, count, cli.Pid);
 
             await keyboard.TypeAsync(CtrlD, ctx.Token);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.Token);
@@ -256,7 +274,7 @@ internal static class Echo
     }
 
     /// <summary>Warm-up keys, a pause, then the timed keys, with the server's CPU and RSS around them; throws <see cref="InvalidDataException"/> when a key fails.</summary>
-    private static async Task<(List<TimeSpan> Times, string Rss, string Cpu)> TimedKeysAsync(ScenarioContext ctx, Deployment server, Screen screen, int count, int? cliPid)
+    private static async Task<(List<TimeSpan> Times, string? Split, string Rss, string Cpu)> TimedKeysAsync(ScenarioContext ctx, Deployment server, Screen screen, int count, int? cliPid)
     {
         // The line is empty: Enter comes back as the terminal's new line, and cat's empty line after it.
         await screen.TypeAndExpectAsync(Enter, "\r\n\r\n"u8.ToArray(), ctx.Token);
@@ -269,12 +287,23 @@ internal static class Echo
         var times = await TypeKeysAsync(screen, count, ctx.Token);
         string cpuUsed = cpu.Read() + (cliPid is { } p ? $"; the CLI {(Processes.CpuTime(p) - cliCpu).TotalSeconds:F2} s" : "");
         var after = server.Rss();
-        return (times, $"before the timed keys {Units.MB(before.TotalRssKiB * 1024.0)}, after {Units.MB(after.TotalRssKiB * 1024.0)} (VmRSS, sum of server processes)", cpuUsed);
+        string? split = null;
+        if (screen.Inbound.Count == times.Count)
+        {
+            // Both ends read this machine's clock: the split says whether the time goes in or out.
+            var inbound = screen.Inbound.Order().ToList();
+            var outbound = times.Zip(screen.Inbound, (total, inward) => total - inward).Order().ToList();
+            split = $"typed to recorded by the job grain (OutputChunk.time): p50 {Units.Percentile(inbound, 0.5)}, p90 {Units.Percentile(inbound, 0.9)}, p99 {Units.Percentile(inbound, 0.99)}; "
+                + $"recorded to the client: p50 {Units.Percentile(outbound, 0.5)}, p90 {Units.Percentile(outbound, 0.9)}, p99 {Units.Percentile(outbound, 0.99)}";
+        }
+
+        return (times, split, $"before the timed keys {Units.MB(before.TotalRssKiB * 1024.0)}, after {Units.MB(after.TotalRssKiB * 1024.0)} (VmRSS, sum of server processes)", cpuUsed);
     }
 
     /// <summary><paramref name="keys"/> keys a-z in turn, each timed from the write to its echo; Enter after every <see cref="LineLength"/> and at the end.</summary>
     private static async Task<List<TimeSpan>> TypeKeysAsync(Screen screen, int keys, CancellationToken cancellationToken)
     {
+        screen.Inbound.Clear();
         var times = new List<TimeSpan>(keys);
         var line = new List<byte>(LineLength + 4);
         for (int i = 0; i < keys; i++)
@@ -455,6 +484,9 @@ internal static class Echo
 
         /// <summary>The next bytes the terminal shows; throws <see cref="InvalidDataException"/> when the session ended or said something else.</summary>
         ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken);
+
+        /// <summary>When the server recorded the output last read (OutputChunk.time: the job grain's clock, this machine's), where the keyboard sees it.</summary>
+        DateTime? LastRecorded { get; }
     }
 
     /// <summary>The bytes that come back, checked against what must come, in order; bytes beyond what was expected wait for the next check.</summary>
@@ -462,6 +494,9 @@ internal static class Echo
     {
         private readonly List<byte> _pending = [];
         private readonly byte[][] _keys = Enumerable.Range(0, 256).Select(b => new[] { (byte)b }).ToArray();
+
+        /// <summary>For each key timed, from its typing to when the server recorded its echo (<see cref="IKeyboard.LastRecorded"/>), where known.</summary>
+        public List<TimeSpan> Inbound { get; } = [];
 
         /// <summary>Types <paramref name="key"/> and times it until its echo is shown; throws <see cref="InvalidDataException"/> on a wrong byte or after <see cref="KeyTimeout"/>.</summary>
         public async Task<TimeSpan> TimeKeyAsync(byte key, string what, CancellationToken cancellationToken)
@@ -471,9 +506,16 @@ internal static class Echo
             try
             {
                 long started = Stopwatch.GetTimestamp();
+                var typedAt = DateTime.UtcNow;
                 await keyboard.TypeAsync(key, timeout.Token);
                 await ExpectAsync(_keys[key], timeout.Token);
-                return Stopwatch.GetElapsedTime(started);
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                if (keyboard.LastRecorded is { } recorded)
+                {
+                    Inbound.Add(recorded - typedAt);
+                }
+
+                return elapsed;
             }
             catch (Exception e) when (IsTimeout(e, timeout, cancellationToken))
             {
@@ -534,6 +576,8 @@ internal static class Echo
         private readonly AttachRequest[] _requests = Enumerable.Range(0, 256)
             .Select(b => new AttachRequest { Input = ByteString.CopyFrom((byte)b) }).ToArray();
 
+        public DateTime? LastRecorded { get; private set; }
+
         public ValueTask TypeAsync(byte key, CancellationToken cancellationToken) =>
             new(call.RequestStream.WriteAsync(_requests[key], cancellationToken));
 
@@ -545,6 +589,7 @@ internal static class Echo
                 switch (item.ItemCase)
                 {
                     case AttachResponse.ItemOneofCase.Chunk:
+                        LastRecorded = item.Chunk.Time?.ToDateTime();
                         return item.Chunk.Data.Memory;
                     case AttachResponse.ItemOneofCase.End:
                         throw new InvalidDataException($"the job ended: {StatusText.Of(item.End)}");
@@ -580,6 +625,9 @@ internal static class Echo
     private sealed class PtyKeyboard(IChild cli, IChildInput input) : IKeyboard
     {
         private readonly byte[][] _keys = Enumerable.Range(0, 256).Select(b => new[] { (byte)b }).ToArray();
+
+        // The CLI reads the chunks: their times do not reach this side.
+        public DateTime? LastRecorded => null;
 
         public ValueTask TypeAsync(byte key, CancellationToken cancellationToken) =>
             input.TryWrite(_keys[key]) ? ValueTask.CompletedTask : throw new InvalidDataException($"the CLI's terminal took no key ({(input.IsClosed ? "closed" : "full")})");
