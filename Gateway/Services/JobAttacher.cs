@@ -36,30 +36,63 @@ public sealed class JobAttacher(
         var start = requests.Current.Start;
         string jobId = JobIds.Parse(start.JobId);
         var caller = Caller.Of(context);
-        var (grain, _) = await JobAccess.OwnedAsync(client, jobId, caller);
-        using var slot = followers.TryEnter(caller.Name, gateway.Value.Limits.MaxFollowersPerIdentity)
-            ?? throw new RpcException(new Status(
-                StatusCode.ResourceExhausted,
-                $"'{caller.Name}' already follows or attaches to {gateway.Value.Limits.MaxFollowersPerIdentity} jobs on this gateway, the most allowed (Gateway:Limits:MaxFollowersPerIdentity)"));
-        using var counted = GatewayMetrics.Follower();
-
         string session = Guid.NewGuid().ToString("N");
-        var attached = await grain.AttachAsync(session, start.Stdin);
-        Audit("Attach", caller, jobId, attached.Input ? "stdin" : "watch", context);
-        var writer = new AttachWriter(responses);
-        string ended = "connection closed";
+        IJobGrain grain;
+        IDisposable slot;
+        AttachResult attached;
         try
         {
-            await writer.WriteAsync(new AttachResponse { Attached = new Attached { Status = attached.Status.ToProto(), Input = attached.Input } }, flush: true, call.Token);
-            using var output = CancellationTokenSource.CreateLinkedTokenSource(call.Token);
-            var sending = SendOutputAsync(jobId, start.Replay ? 0 : attached.Position, writer, output.Token);
-            var reading = ReadInputAsync(grain, session, attached.Input, requests, writer, call.Token);
+            (grain, _) = await JobAccess.OwnedAsync(client, jobId, caller);
+            slot = followers.TryEnter(caller.Name, gateway.Value.Limits.MaxFollowersPerIdentity)
+                ?? throw new RpcException(new Status(
+                    StatusCode.ResourceExhausted,
+                    $"'{caller.Name}' already follows or attaches to {gateway.Value.Limits.MaxFollowersPerIdentity} jobs on this gateway, the most allowed (Gateway:Limits:MaxFollowersPerIdentity)"));
+        }
+        catch (Exception e)
+        {
+            Audit("Attach", caller, jobId, e, context);
+            throw;
+        }
+
+        using var counted = GatewayMetrics.Follower();
+        using (slot)
+        {
+            try
+            {
+                attached = await grain.AttachAsync(session, start.Stdin);
+            }
+            catch (Exception e)
+            {
+                Audit("Attach", caller, jobId, e, context);
+                throw;
+            }
+
+            Audit("Attach", caller, jobId, StatusCode.OK, attached.Input ? "stdin" : "watch", context);
+            await RelayAsync(grain, session, jobId, start.Replay ? 0 : attached.Position, attached, requests, responses, caller, context, call.Token);
+        }
+    }
+
+    private async Task RelayAsync(
+        IJobGrain grain, string session, string jobId, long position, AttachResult attached, IAsyncStreamReader<AttachRequest> requests,
+        IServerStreamWriter<AttachResponse> responses, Caller caller, ServerCallContext context, CancellationToken cancellationToken)
+    {
+        var writer = new AttachWriter(responses);
+        string ended = "connection closed";
+        using var output = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var input = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task sending = Task.CompletedTask;
+        Task<bool> reading = Task.FromResult(false);
+        try
+        {
+            await writer.WriteAsync(new AttachResponse { Attached = new Attached { Status = attached.Status.ToProto(), Input = attached.Input } }, flush: true, cancellationToken);
+            sending = SendOutputAsync(jobId, position, writer, output.Token);
+            reading = ReadInputAsync(grain, session, attached.Input, requests, writer, input.Token);
             if (await Task.WhenAny(sending, reading) == reading && await reading)
             {
                 // Detach: the output stops where it is, and the answer is the call's last message.
                 await output.CancelAsync();
-                await IgnoreCancellation(sending);
-                await writer.WriteAsync(new AttachResponse { Detached = new Detached() }, flush: true, call.Token);
+                await WaitQuietly(sending);
+                await writer.WriteAsync(new AttachResponse { Detached = new Detached() }, flush: true, cancellationToken);
                 ended = "detach";
                 return;
             }
@@ -68,8 +101,18 @@ public sealed class JobAttacher(
             await sending;
             ended = "job ended";
         }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            ended = $"failed: {e.Message}";
+            throw;
+        }
         finally
         {
+            // Neither side may outlive the call: both are stopped, and waited for, whatever ended it.
+            await output.CancelAsync();
+            await input.CancelAsync();
+            await WaitQuietly(sending);
+            await WaitQuietly(reading);
             try
             {
                 await grain.DetachAsync(session);
@@ -79,7 +122,7 @@ public sealed class JobAttacher(
                 // The job's node is gone or slow: its stdin goes to whichever attach asks next.
             }
 
-            Audit("Detach", caller, jobId, ended, context);
+            Audit("Detach", caller, jobId, StatusCode.OK, ended, context);
         }
     }
 
@@ -179,22 +222,34 @@ public sealed class JobAttacher(
         return result == InputResult.Accepted;
     }
 
-    private static async Task IgnoreCancellation(Task task)
+    // Waits for a side that was stopped; its failure, if it failed, was the call's (or is moot once the call ended).
+    private static async Task WaitQuietly(Task task)
     {
         try
         {
             await task;
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
         }
     }
 
-    private void Audit(string what, Caller caller, string jobId, string detail, ServerCallContext context) =>
+    // In the format of CallerInterceptor's audit events, which cannot see a duplex call's job (it
+    // comes in the first message). A refusal is audited with the status the caller gets for it.
+    private void Audit(string what, Caller caller, string jobId, Exception refusal, ServerCallContext context) =>
+        Audit(what, caller, jobId, refusal switch
+        {
+            RpcException rpc => rpc.StatusCode,
+            JobNotFoundException => StatusCode.NotFound,
+            JobHasNoStdinException => StatusCode.FailedPrecondition,
+            _ => StatusCode.Unknown,
+        }, refusal.Message, context);
+
+    private void Audit(string what, Caller caller, string jobId, StatusCode outcome, string detail, ServerCallContext context) =>
         _audit.LogInformation(
             new EventId(1, "Audit"),
             "audit call={Call} identity={Identity} job={JobId} command={Command} outcome={Outcome} detail={Detail} peer={Peer}",
-            what, caller.Name, jobId, "-", StatusCode.OK, detail, context.Peer);
+            what, caller.Name, jobId, "-", outcome, Jobs.Client.TerminalText.Escape(detail), context.Peer);
 
     // The output and the input side both answer on the one response stream, which takes one write at a time.
     private sealed class AttachWriter(IServerStreamWriter<AttachResponse> responses)

@@ -11,6 +11,7 @@ internal static unsafe partial class LibC
     internal const int SOCK_STREAM = 1;
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int SHUT_RD = 0;
+    internal const int SHUT_WR = 1;
     internal const int O_RDONLY = 0;
     internal const int O_RDWR = 2;
     internal const int O_CREAT = 0x40;

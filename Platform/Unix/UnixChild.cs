@@ -52,11 +52,13 @@ internal sealed class UnixChild : IChild
     private bool _cgroupReleased;
 
     private readonly JobCgroup? _cgroup;
+    private readonly SocketInput? _input;
 
     // exitFault: a test's fault in the exit path, run after the reap; null in the server.
-    public UnixChild(int pid, int stdoutFd, int stderrFd, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onStarted, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
+    public UnixChild(int pid, int stdoutFd, int stderrFd, SocketInput? input, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onStarted, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
     {
         Pid = pid;
+        _input = input;
         onStarted(this);
         _cgroup = cgroup;
         _onEnded = onEnded;
@@ -72,7 +74,7 @@ internal sealed class UnixChild : IChild
     /// <summary>The job's cgroups, when it has them.</summary>
     internal JobCgroup? Cgroup => _cgroup;
 
-    public IChildInput? Input => null;
+    public IChildInput? Input => _input;
 
     public ChannelReader<ChildOutput> Output => _output.Reader;
 
@@ -272,6 +274,9 @@ internal sealed class UnixChild : IChild
         {
             problems.Add($"ending the job's other processes failed: {e.Message}");
         }
+
+        // Nobody is left to read stdin (or only an escaped descendant, which gets no more of it).
+        _input?.Close();
 
         try
         {

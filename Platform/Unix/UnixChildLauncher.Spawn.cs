@@ -9,114 +9,104 @@ internal sealed partial class UnixChildLauncher
     private unsafe Launched Launch(ChildSpec spec)
     {
         var (argv, envp, path) = JobArguments(spec);
-
-        // The job writes into Unix stream sockets rather than pipes (as systemd does for the journal):
-        // the runtime reads sockets through epoll, while its anonymous-pipe reads block a pool
-        // thread each, which thousands of quiet jobs would exhaust.
-        int* stdout = stackalloc int[2];
-        int* stderr = stackalloc int[2];
-        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, stdout) != 0)
-        {
-            throw StartError(spec.Command, Marshal.GetLastPInvokeError());
-        }
-
-        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, stderr) != 0)
-        {
-            int error = Marshal.GetLastPInvokeError();
-            LibC.close(stdout[0]);
-            LibC.close(stdout[1]);
-            throw StartError(spec.Command, error);
-        }
-
-        // Output flows one way: the job cannot read back from its stdout, and we never write to it.
-        LibC.shutdown(stdout[1], LibC.SHUT_RD);
-        LibC.shutdown(stderr[1], LibC.SHUT_RD);
-
         spec.Limits?.Validate();
         if (spec.Limits is { None: false } && _cgroups is null)
         {
-            LibC.close(stdout[0]);
-            LibC.close(stdout[1]);
-            LibC.close(stderr[0]);
-            LibC.close(stderr[1]);
             throw new LimitUnavailableException($"resource limits need job cgroups, which this server cannot use: {TreeTracking}");
         }
 
-        JobCgroup? cgroup;
+        if (spec.Isolate && !File.Exists(_shim))
+        {
+            throw new LimitUnavailableException($"isolation needs {_shim}, which is missing");
+        }
+
+        // The server's ends, closed here only if the launch fails; the child's ends, closed here always.
+        var server = new List<int>();
+        var child = new List<int>();
+        JobCgroup? cgroup = null;
         try
         {
-            if (spec.Isolate && !File.Exists(_shim))
-            {
-                throw new LimitUnavailableException($"isolation needs {_shim}, which is missing");
-            }
+            // The job writes into Unix stream sockets rather than pipes (as systemd does for the journal):
+            // the runtime reads sockets through epoll, while its anonymous-pipe reads block a pool
+            // thread each, which thousands of quiet jobs would exhaust. Output flows one way: the job
+            // cannot read back from its stdout, and we never write to it.
+            var (stdoutRead, stdoutWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: LibC.SHUT_RD);
+            var (stderrRead, stderrWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: LibC.SHUT_RD);
+
+            // Stdin the same way (epoll, not a blocked thread per job), the other way round.
+            var (stdinWrite, stdinRead) = spec.Stdin
+                ? SocketPair(spec.Command, server, child, serverShut: LibC.SHUT_RD, childShut: LibC.SHUT_WR)
+                : (-1, -1);
 
             cgroup = _cgroups?.Create(spec.Limits);
+            bool shim = cgroup is not null || spec.Isolate;
+            string? program;
+            if (shim)
+            {
+                // The shim looks the program up itself (execvp, in the job's environment).
+                string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
+                string[] fault = ShimFault is null ? [] : ["-F", ShimFault];
+                argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. fault, "--", .. argv];
+                program = _shim;
+            }
+            else
+            {
+                program = FindProgram(spec.Command, path, spec.WorkingDirectory);
+            }
+
+            int errorRead = -1;
+            int errorWrite = -1;
+            if (shim)
+            {
+                (errorRead, errorWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: -1);
+            }
+
+            int pid = 0;
+            int spawnError = program is null
+                ? LibC.ENOENT
+                : Spawn(program, argv, envp, spec.WorkingDirectory, stdinRead, stdoutWrite, stderrWrite, errorWrite, out pid);
+            if (spawnError != 0)
+            {
+                throw StartError(spec.Command, spawnError);
+            }
+
+            return new Launched(pid, stdoutRead, stderrRead, cgroup, errorRead, stdinWrite);
         }
         catch
         {
-            LibC.close(stdout[0]);
-            LibC.close(stdout[1]);
-            LibC.close(stderr[0]);
-            LibC.close(stderr[1]);
+            server.ForEach(fd => LibC.close(fd));
+            cgroup?.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             throw;
         }
+        finally
+        {
+            child.ForEach(fd => LibC.close(fd));
+        }
+    }
 
-        bool shim = cgroup is not null || spec.Isolate;
-        string? program;
-        if (shim)
+    // A connected pair, each end shut down one way (-1: not at all); its ends are added to the lists
+    // (the server's and the child's) as soon as they exist, so that a later failure closes them.
+    private static unsafe (int Server, int Child) SocketPair(string command, List<int> server, List<int> child, int serverShut, int childShut)
+    {
+        int* pair = stackalloc int[2];
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, pair) != 0)
         {
-            // The shim looks the program up itself (execvp, in the job's environment).
-            string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
-            string[] fault = ShimFault is null ? [] : ["-F", ShimFault];
-            argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. fault, "--", .. argv];
-            program = _shim;
-        }
-        else
-        {
-            program = FindProgram(spec.Command, path, spec.WorkingDirectory);
-        }
-
-        int pid;
-        int spawnError;
-        int* errors = stackalloc int[2];
-        errors[0] = errors[1] = -1;
-        if (shim && LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errors) != 0)
-        {
-            spawnError = Marshal.GetLastPInvokeError();
-            pid = 0;
-        }
-        else if (program is null)
-        {
-            spawnError = LibC.ENOENT;
-            pid = 0;
-        }
-        else
-        {
-            spawnError = Spawn(program, argv, envp, spec.WorkingDirectory, -1, stdout[1], stderr[1], errors[1], out pid);
+            throw StartError(command, Marshal.GetLastPInvokeError());
         }
 
-        LibC.close(stdout[1]);
-        LibC.close(stderr[1]);
-        if (errors[1] >= 0)
+        server.Add(pair[0]);
+        child.Add(pair[1]);
+        if (serverShut >= 0)
         {
-            LibC.close(errors[1]);
+            LibC.shutdown(pair[0], serverShut);
         }
 
-        if (spawnError != 0)
+        if (childShut >= 0)
         {
-            if (errors[0] >= 0)
-            {
-                LibC.close(errors[0]);
-            }
-
-            LibC.close(stdout[0]);
-            LibC.close(stderr[0]);
-            cgroup?.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
-
-            throw StartError(spec.Command, spawnError);
+            LibC.shutdown(pair[1], childShut);
         }
 
-        return new Launched(pid, stdout[0], stderr[0], cgroup, errors[0]);
+        return (pair[0], pair[1]);
     }
 
     // A bare name is looked up in the job's PATH, as execvp in the job would (and as the shim does):

@@ -73,8 +73,7 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
                 LibC.kill(-launched.Pid, LibC.SIGKILL);
                 LibC.kill(launched.Pid, LibC.SIGKILL);
                 int reaped = LibC.WaitPid(launched.Pid, 0, out int status, out _);
-                LibC.close(launched.StdoutFd);
-                LibC.close(launched.StderrFd);
+                launched.CloseServerEnds();
                 if (launched.Cgroup is not null)
                 {
                     await launched.Cgroup.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
@@ -107,14 +106,13 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
         {
             LibC.kill(-launched.Pid, LibC.SIGKILL);
             LibC.WaitPid(launched.Pid, 0, out _, out _);
-            LibC.close(launched.StdoutFd);
-            LibC.close(launched.StderrFd);
+            launched.CloseServerEnds();
             throw;
         }
 
         // Entered before its exit path can run, so that an instant exit cannot leave it in the table.
         return new UnixChild(
-            launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Cgroup, exited,
+            launched.Pid, launched.StdoutFd, launched.StderrFd, launched.StdinFd >= 0 ? new SocketInput(launched.StdinFd) : null, launched.Cgroup, exited,
             onStarted: c => _running[c] = 0,
             onEnded: c => _running.TryRemove(c, out _),
             ExitFault);
@@ -161,7 +159,19 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
         return lifeline[1];
     }
 
-    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, JobCgroup? Cgroup, int ErrorFd);
+    // The server's ends of the child's descriptors (-1: none).
+    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, JobCgroup? Cgroup, int ErrorFd, int StdinFd)
+    {
+        public void CloseServerEnds()
+        {
+            LibC.close(StdoutFd);
+            LibC.close(StderrFd);
+            if (StdinFd >= 0)
+            {
+                LibC.close(StdinFd);
+            }
+        }
+    }
 
     private void SignalAll(int signal)
     {
