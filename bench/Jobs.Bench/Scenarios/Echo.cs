@@ -55,8 +55,10 @@ internal static class Echo
         try
         {
             var client = ctx.Clients.Create(server.Endpoint);
-            var grpc = await RowAsync(ctx, "grpc", () => GrpcRowAsync(ctx, server, client, count));
+            var grpc = await RowAsync(ctx, "grpc", () => GrpcRowAsync(ctx, server, client, count, "grpc", terminal: true));
             var cli = await RowAsync(ctx, "cli", () => CliRowAsync(ctx, server, client, count));
+            // For reference, without a verdict: the same keys through a job's stdin socket and cat's own echo, no terminal.
+            await RowAsync(ctx, "grpc -i", () => GrpcRowAsync(ctx, server, client, count, "grpc -i", terminal: false));
             ctx.Report.Line("target", $"p99 <= {Units.Millis(P99Limit)} (loopback)");
             Verdict(ctx, "grpc", grpc);
             Verdict(ctx, "cli", cli);
@@ -90,14 +92,21 @@ internal static class Echo
         }
     }
 
-    /// <summary>Run with a terminal, Attach with stdin and replay, the keys, then end of input: cat exits 0. Null when it failed (reported).</summary>
-    private static async Task<List<TimeSpan>?> GrpcRowAsync(ScenarioContext ctx, Deployment server, JobsClient client, int count)
+    /// <summary>
+    /// Run (on a terminal, or with stdin alone: then cat itself echoes each byte), Attach with stdin and
+    /// replay, the keys, then end of input: cat exits 0. Null when it failed (reported).
+    /// </summary>
+    private static async Task<List<TimeSpan>?> GrpcRowAsync(ScenarioContext ctx, Deployment server, JobsClient client, int count, string row, bool terminal)
     {
-        Report.Progress($"grpc: Run {Cat} on a terminal, Attach, {WarmUpKeys} + {count} keys");
+        Report.Progress($"{row}: Run {Cat} {(terminal ? "on a terminal" : "with stdin")}, Attach, {WarmUpKeys} + {count} keys");
         var run = ctx.Job(Cat);
         run.Stdin = true;
-        run.Terminal = new Protos.TerminalSize { Rows = (uint)Size.Rows, Columns = (uint)Size.Columns };
-        run.Env["TERM"] = "xterm-256color";
+        if (terminal)
+        {
+            run.Terminal = new Protos.TerminalSize { Rows = (uint)Size.Rows, Columns = (uint)Size.Columns };
+            run.Env["TERM"] = "xterm-256color";
+        }
+
         string id = (await client.RunAsync(run, cancellationToken: ctx.Token)).JobId;
         int pid = 0;
         bool ended = false;
@@ -107,47 +116,47 @@ internal static class Echo
             await call.RequestStream.WriteAsync(new AttachRequest { Start = new AttachStart { JobId = id, Stdin = true, Replay = true } }, ctx.Token);
             if (!await call.ResponseStream.MoveNext(ctx.Token) || call.ResponseStream.Current.ItemCase != AttachResponse.ItemOneofCase.Attached)
             {
-                ctx.Report.Failure($"grpc: Attach did not answer Attached first ({Describe(call.ResponseStream.Current)})");
+                ctx.Report.Failure($"{row}: Attach did not answer Attached first ({Describe(call.ResponseStream.Current)})");
                 return null;
             }
 
             var attached = call.ResponseStream.Current.Attached;
             pid = attached.Status.Pid;
-            if (!attached.Input || !attached.Status.Terminal)
+            if (!attached.Input || attached.Status.Terminal != terminal)
             {
-                ctx.Report.Failure($"grpc: Attached says input={attached.Input}, terminal={attached.Status.Terminal}; expected both");
+                ctx.Report.Failure($"{row}: Attached says input={attached.Input}, terminal={attached.Status.Terminal}; expected true, {terminal}");
                 return null;
             }
 
             var keyboard = new GrpcKeyboard(call);
-            var screen = new Screen(keyboard);
+            var screen = new Screen(keyboard, terminal);
             var (times, split, rss, cpu) = await TimedKeysAsync(ctx, server, screen, count, null);
 
-            // End of input on an empty line: the terminal passes cat its end of file, cat exits 0.
+            // End of input on an empty line: the terminal (or the socket's shutdown) gives cat its end of file.
             await call.RequestStream.WriteAsync(new AttachRequest { EndOfInput = new EndOfInput() }, ctx.Token);
             var end = await keyboard.ReadToEndAsync(ctx.Token);
             ended = end is not null;
             times.Sort();
-            ctx.Report.Line("figure (grpc)", $"{count} keys, Attach input to its echo as an OutputChunk: {Describe(times)}");
+            ctx.Report.Line($"figure ({row})", $"{count} keys, Attach input to its echo as an OutputChunk: {Describe(times)}");
             if (split is not null)
             {
-                ctx.Report.Line("split (grpc)", split);
+                ctx.Report.Line($"split ({row})", split);
             }
 
-            ctx.Report.Line("cpu (grpc)", cpu);
-            ctx.Report.Line("server RSS (grpc)", rss);
-            ctx.Report.Line("end (grpc)", end is null ? "the Attach call ended without the job's end" : $"EndOfInput: {StatusText.Of(end)}{Left(pid)}");
+            ctx.Report.Line($"cpu ({row})", cpu);
+            ctx.Report.Line($"server RSS ({row})", rss);
+            ctx.Report.Line($"end ({row})", end is null ? "the Attach call ended without the job's end" : $"EndOfInput: {StatusText.Of(end)}{Left(pid)}");
             if (end is null || end.State != JobState.Exited || end.ExitCode != 0)
             {
-                ctx.Report.Failure("grpc: cat did not exit 0 after EndOfInput");
+                ctx.Report.Failure($"{row}: cat did not exit 0 after EndOfInput");
             }
 
-            CheckGone(ctx, "grpc", pid);
+            CheckGone(ctx, row, pid);
             return times;
         }
         catch (InvalidDataException e)
         {
-            ctx.Report.Failure($"grpc: {e.Message}");
+            ctx.Report.Failure($"{row}: {e.Message}");
             return null;
         }
         finally
@@ -211,7 +220,7 @@ internal static class Echo
             }
 
             var keyboard = new PtyKeyboard(cli, input);
-            var screen = new Screen(keyboard);
+            var screen = new Screen(keyboard, terminal: true);
             if (!await ProbeAsync(ctx, client, id, keyboard))
             {
                 return null;
@@ -277,15 +286,19 @@ internal static class Echo
     private static async Task<(List<TimeSpan> Times, string? Split, string Rss, string Cpu)> TimedKeysAsync(ScenarioContext ctx, Deployment server, Screen screen, int count, int? cliPid)
     {
         // The line is empty: Enter comes back as the terminal's new line, and cat's empty line after it.
-        await screen.TypeAndExpectAsync(Enter, "\r\n\r\n"u8.ToArray(), ctx.Token);
+        await screen.EnterAsync([], ctx.Token);
         await TypeKeysAsync(screen, WarmUpKeys, ctx.Token);
-        // The runtime compiles hot methods again in the background shortly after they get hot.
+        // The runtime compiles hot methods again in the background shortly after they get hot. The
+        // server's CPU over this pause, with the job attached and nothing typed, is its cost at rest.
+        var idle = CpuMeter.Start(server);
         await Task.Delay(TimeSpan.FromSeconds(1), ctx.Token);
+        string idleCpu = idle.Read();
         var before = server.Rss();
         var cpu = CpuMeter.Start(server);
         var cliCpu = cliPid is { } pid ? Processes.CpuTime(pid) : TimeSpan.Zero;
         var times = await TypeKeysAsync(screen, count, ctx.Token);
-        string cpuUsed = cpu.Read() + (cliPid is { } p ? $"; the CLI {(Processes.CpuTime(p) - cliCpu).TotalSeconds:F2} s" : "");
+        string cpuUsed = $"keys: {cpu.Read()}{(cliPid is { } p ? $"; the CLI {(Processes.CpuTime(p) - cliCpu).TotalSeconds:F2} s" : "")}\n"
+            + $"at rest (attached, the 1 s pause before): {idleCpu}; load average {LoadAverage()}";
         var after = server.Rss();
         string? split = null;
         if (screen.Inbound.Count == times.Count)
@@ -313,9 +326,7 @@ internal static class Echo
             line.Add(key);
             if (line.Count == LineLength || i == keys - 1)
             {
-                // The terminal's new line, then cat's copy of the line (ONLCR: "\n" shows as "\r\n").
-                byte[] shown = [.. "\r\n"u8, .. line, .. "\r\n"u8];
-                await screen.TypeAndExpectAsync(Enter, shown, cancellationToken);
+                await screen.EnterAsync(line, cancellationToken);
                 line.Clear();
             }
 
@@ -449,6 +460,9 @@ internal static class Echo
         }
     }
 
+    // The machine is shared: the figures mean little without how busy it was.
+    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+
     private static string Left(int pid) => pid > 0 && Processes.IsAliveRunning(pid, [Cat]) ? $"; pid {pid} still running" : $"; pid {pid} gone (/proc)";
 
     private static string Describe(List<TimeSpan> sorted) =>
@@ -490,7 +504,7 @@ internal static class Echo
     }
 
     /// <summary>The bytes that come back, checked against what must come, in order; bytes beyond what was expected wait for the next check.</summary>
-    private sealed class Screen(IKeyboard keyboard)
+    private sealed class Screen(IKeyboard keyboard, bool terminal)
     {
         private readonly List<byte> _pending = [];
         private readonly byte[][] _keys = Enumerable.Range(0, 256).Select(b => new[] { (byte)b }).ToArray();
@@ -523,7 +537,14 @@ internal static class Echo
             }
         }
 
-        public async Task TypeAndExpectAsync(byte key, byte[] expected, CancellationToken cancellationToken)
+        /// <summary>
+        /// Types Enter after <paramref name="line"/> was typed. A terminal shows its new line, then cat's
+        /// copy of the line (ONLCR: "\n" shows as "\r\n"); a pipe has cat echo the Enter alone.
+        /// </summary>
+        public Task EnterAsync(List<byte> line, CancellationToken cancellationToken) =>
+            TypeAndExpectAsync(Enter, terminal ? [.. "\r\n"u8, .. line, .. "\r\n"u8] : [Enter], cancellationToken);
+
+        private async Task TypeAndExpectAsync(byte key, byte[] expected, CancellationToken cancellationToken)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(KeyTimeout);
