@@ -31,6 +31,7 @@ internal static class Echo
     private static readonly PtySize Size = new(24, 80);
     private static readonly TimeSpan KeyPause = TimeSpan.FromMilliseconds(3);
     private static readonly TimeSpan KeyTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RestPeriod = TimeSpan.FromSeconds(2);
 
     // How long the CLI may take to start its job and to relay a first key (a JIT CLI on a loaded
     // machine takes seconds), and to end once its job has.
@@ -288,18 +289,20 @@ internal static class Echo
         // The line is empty: Enter comes back as the terminal's new line, and cat's empty line after it.
         await screen.EnterAsync([], ctx.Token);
         await TypeKeysAsync(screen, WarmUpKeys, ctx.Token);
-        // The runtime compiles hot methods again in the background shortly after they get hot. The
-        // server's CPU over this pause, with the job attached and nothing typed, is its cost at rest.
-        var idle = CpuMeter.Start(server);
+        // The runtime compiles hot methods again in the background shortly after they get hot.
         await Task.Delay(TimeSpan.FromSeconds(1), ctx.Token);
-        string idleCpu = idle.Read();
         var before = server.Rss();
         var cpu = CpuMeter.Start(server);
         var cliCpu = cliPid is { } pid ? Processes.CpuTime(pid) : TimeSpan.Zero;
         var times = await TypeKeysAsync(screen, count, ctx.Token);
-        string cpuUsed = $"keys: {cpu.Read()}{(cliPid is { } p ? $"; the CLI {(Processes.CpuTime(p) - cliCpu).TotalSeconds:F2} s" : "")}\n"
-            + $"at rest (attached, the 1 s pause before): {idleCpu}; load average {LoadAverage()}";
+        string keysCpu = $"keys: {cpu.Read()}{(cliPid is { } p ? $"; the CLI {(Processes.CpuTime(p) - cliCpu).TotalSeconds:F2} s" : "")}";
         var after = server.Rss();
+
+        // The server's CPU with the job attached and nothing typed: its cost at rest (after the
+        // keys, so that no background compilation of the warm-up's hot code is in it).
+        var idle = CpuMeter.Start(server);
+        await Task.Delay(RestPeriod, ctx.Token);
+        string cpuUsed = $"{keysCpu}\nat rest (attached, nothing typed for {RestPeriod.TotalSeconds:F0} s after the keys): {idle.Read()}; load average {LoadAverage()}";
         string? split = null;
         if (screen.Inbound.Count == times.Count)
         {
