@@ -5,7 +5,8 @@ namespace Jobs.Platform;
 /// <see cref="ChildSpec.Terminal"/>. Bytes are written in the order they are handed over, each
 /// hand-over whole or not at all, and at most <see cref="BufferLimit"/> bytes wait here beyond what
 /// the kernel holds: a child that does not read its stdin makes <see cref="TryWrite"/> refuse, never
-/// makes this buffer grow. Safe to call from any thread; the writes happen on the platform's own.
+/// makes this buffer grow. Safe to call from any thread, and never blocks: bytes wait for the child
+/// on the platform's own threads (a terminal's input may be written at once, by a write that cannot block).
 /// </summary>
 public interface IChildInput
 {

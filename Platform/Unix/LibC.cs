@@ -17,6 +17,15 @@ internal static unsafe partial class LibC
     internal const int O_CREAT = 0x40;
     internal const int O_EXCL = 0x80;
     internal const int O_CLOEXEC = 0x80000;
+    internal const int O_NOCTTY = 0x100;
+    internal const int O_NONBLOCK = 0x800;
+    internal const int EIO = 5;
+    internal const uint TIOCSWINSZ = 0x5414;
+
+    // struct termios of glibc: four tcflag_t, c_line, then c_cc; VEOF is its index 4.
+    internal const int TermiosSize = 60;
+    internal const int TermiosCcOffset = 17;
+    internal const int VEOF = 4;
     internal const int EAGAIN = 11;
     internal const int EEXIST = 17;
     internal const int LOCK_EX = 2;
@@ -43,10 +52,12 @@ internal static unsafe partial class LibC
     internal const int SIGKILL = 9;
     internal const int SIGTERM = 15;
     internal const short POLLIN = 0x1;
+    internal const short POLLOUT = 0x4;
 
     internal const short POSIX_SPAWN_SETPGROUP = 0x02;
     internal const short POSIX_SPAWN_SETSIGDEF = 0x04;
     internal const short POSIX_SPAWN_SETSIGMASK = 0x08;
+    internal const short POSIX_SPAWN_SETSID = 0x80;
 
     // glibc: posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128.
     // Generous sizes keep a libc with larger types from writing past the buffers.
@@ -98,6 +109,25 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int kill(int pid, int signal);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int posix_openpt(int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int grantpt(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int unlockpt(int fd);
+
+    // Returns the error number.
+    [LibraryImport(Lib)]
+    internal static partial int ptsname_r(int fd, byte* buffer, nuint length);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int ioctl(int fd, nuint request, void* argument);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int tcgetattr(int fd, byte* termios);
 
     [LibraryImport(Lib)]
     internal static partial uint geteuid();

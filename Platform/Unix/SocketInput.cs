@@ -8,7 +8,7 @@ namespace Jobs.Platform.Unix;
 /// that does not read holds no thread, only at most <see cref="IChildInput.BufferLimit"/> bytes here
 /// and what the kernel's socket buffers take.
 /// </summary>
-internal sealed class SocketInput : IChildInput
+internal sealed class SocketInput : IUnixInput
 {
     private readonly InputQueue _queue = new();
     private readonly Socket _socket;
@@ -38,7 +38,7 @@ internal sealed class SocketInput : IChildInput
     public bool Resize(TerminalSize size) => false;
 
     /// <summary>The child's tree is gone: whatever waits is dropped and the socket closed (a pending send ends).</summary>
-    internal void Close()
+    public void Close()
     {
         _queue.Close();
         _socket.Dispose();

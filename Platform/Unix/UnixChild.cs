@@ -10,7 +10,7 @@ namespace Jobs.Platform.Unix;
 /// group is killed too (like systemd's control-group kill mode), so that a job never leaves
 /// processes behind and its output sockets reach end of file.
 /// </summary>
-internal sealed class UnixChild : IChild
+internal sealed partial class UnixChild : IChild
 {
     // Enough to carry a fast writer's reads while the consumer catches up, small enough that a
     // stalled consumer holds at most ReadSize * Capacity bytes before the child blocks on its socket.
@@ -52,20 +52,25 @@ internal sealed class UnixChild : IChild
     private bool _cgroupReleased;
 
     private readonly JobCgroup? _cgroup;
-    private readonly SocketInput? _input;
+    private readonly IUnixInput? _input;
+    private readonly PseudoTerminal? _terminal;
 
     // exitFault: a test's fault in the exit path, run after the reap; null in the server.
-    public UnixChild(int pid, int stdoutFd, int stderrFd, SocketInput? input, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onStarted, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
+    // terminal: the job's pseudo-terminal, read instead of the two sockets (then -1).
+    public UnixChild(int pid, int stdoutFd, int stderrFd, PseudoTerminal? terminal, IUnixInput? input, JobCgroup? cgroup, Task leaderExited, Action<UnixChild> onStarted, Action<UnixChild> onEnded, Func<Task>? exitFault = null)
     {
         Pid = pid;
         _input = input;
+        _terminal = terminal;
         onStarted(this);
         _cgroup = cgroup;
         _onEnded = onEnded;
         _exitFault = exitFault;
-        _readers = Task.WhenAll(
-            PumpAsync(stdoutFd, ChildStream.Stdout),
-            PumpAsync(stderrFd, ChildStream.Stderr));
+        _readers = terminal is not null
+            ? ReadTerminal(terminal)
+            : Task.WhenAll(
+                PumpAsync(stdoutFd, ChildStream.Stdout),
+                PumpAsync(stderrFd, ChildStream.Stderr));
         Exited = EndAsync(leaderExited);
     }
 
@@ -295,6 +300,9 @@ internal sealed class UnixChild : IChild
         }
 
         _output.Writer.TryComplete();
+
+        // Closed once the reader and the writer are done with it (PseudoTerminal counts its users).
+        _terminal?.Dispose();
         _onEnded(this);
         if (_readers.IsCompleted)
         {

@@ -10,6 +10,7 @@ internal sealed partial class UnixChildLauncher
         Cgroup = 1,
         Isolate = 2,
         Sysfs = 3,
+        Terminal = 4,
     }
 
     // What the shim's report socket said (see jobs-shim.c): the byte written just before exec, then

@@ -20,33 +20,56 @@ internal sealed partial class UnixChildLauncher
             throw new LimitUnavailableException($"isolation needs {_shim}, which is missing");
         }
 
+        if (spec.Terminal is { IsValid: false })
+        {
+            throw new ArgumentException($"a terminal's rows and columns must be 1-{TerminalSize.Max}", nameof(spec));
+        }
+
+        // Only the shim can make the job a session leader with its terminal as the controlling one.
+        if (spec.Terminal is not null && !File.Exists(_shim))
+        {
+            throw new LimitUnavailableException($"a terminal needs {_shim}, which is missing");
+        }
+
         // The server's ends, closed here only if the launch fails; the child's ends, closed here always.
         var server = new List<int>();
         var child = new List<int>();
         JobCgroup? cgroup = null;
+        PseudoTerminal? terminal = null;
         try
         {
             // The job writes into Unix stream sockets rather than pipes (as systemd does for the journal):
             // the runtime reads sockets through epoll, while its anonymous-pipe reads block a pool
             // thread each, which thousands of quiet jobs would exhaust. Output flows one way: the job
             // cannot read back from its stdout, and we never write to it.
-            var (stdoutRead, stdoutWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: LibC.SHUT_RD);
-            var (stderrRead, stderrWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: LibC.SHUT_RD);
+            // On a terminal, its slave is all three, as on any terminal.
+            int stdoutRead = -1, stdoutWrite, stderrRead = -1, stderrWrite, stdinWrite = -1, stdinRead;
+            if (spec.Terminal is { } size)
+            {
+                terminal = OpenTerminal(spec.Command, size, out int slave);
+                child.Add(slave);
+                stdinRead = stdoutWrite = stderrWrite = slave;
+            }
+            else
+            {
+                (stdoutRead, stdoutWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: LibC.SHUT_RD);
+                (stderrRead, stderrWrite) = SocketPair(spec.Command, server, child, serverShut: -1, childShut: LibC.SHUT_RD);
 
-            // Stdin the same way (epoll, not a blocked thread per job), the other way round.
-            var (stdinWrite, stdinRead) = spec.Stdin
-                ? SocketPair(spec.Command, server, child, serverShut: LibC.SHUT_RD, childShut: LibC.SHUT_WR)
-                : (-1, -1);
+                // Stdin the same way (epoll, not a blocked thread per job), the other way round.
+                (stdinWrite, stdinRead) = spec.Stdin
+                    ? SocketPair(spec.Command, server, child, serverShut: LibC.SHUT_RD, childShut: LibC.SHUT_WR)
+                    : (-1, -1);
+            }
 
             cgroup = _cgroups?.Create(spec.Limits);
-            bool shim = cgroup is not null || spec.Isolate;
+            bool shim = cgroup is not null || spec.Isolate || terminal is not null;
             string? program;
             if (shim)
             {
                 // The shim looks the program up itself (execvp, in the job's environment).
                 string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
                 string[] fault = ShimFault is null ? [] : ["-F", ShimFault];
-                argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. fault, "--", .. argv];
+                argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. terminal is not null ? ["-t"] : Array.Empty<string>(), .. fault, "--", .. argv];
                 program = _shim;
             }
             else
@@ -64,23 +87,36 @@ internal sealed partial class UnixChildLauncher
             int pid = 0;
             int spawnError = program is null
                 ? LibC.ENOENT
-                : Spawn(program, argv, envp, spec.WorkingDirectory, stdinRead, stdoutWrite, stderrWrite, errorWrite, out pid);
+                : Spawn(program, argv, envp, spec.WorkingDirectory, stdinRead, stdoutWrite, stderrWrite, errorWrite, newSession: terminal is not null && !spec.Isolate, out pid);
             if (spawnError != 0)
             {
                 throw StartError(spec.Command, spawnError);
             }
 
-            return new Launched(pid, stdoutRead, stderrRead, cgroup, errorRead, stdinWrite);
+            return new Launched(pid, stdoutRead, stderrRead, cgroup, errorRead, stdinWrite, terminal);
         }
         catch
         {
             server.ForEach(fd => LibC.close(fd));
+            terminal?.Dispose();
             cgroup?.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             throw;
         }
         finally
         {
             child.ForEach(fd => LibC.close(fd));
+        }
+    }
+
+    private static PseudoTerminal OpenTerminal(string command, TerminalSize size, out int slave)
+    {
+        try
+        {
+            return PseudoTerminal.Open(size, out slave);
+        }
+        catch (IOException e)
+        {
+            throw new ChildStartException(command, LibC.EIO, e.Message);
         }
     }
 
@@ -125,8 +161,10 @@ internal sealed partial class UnixChildLauncher
     }
 
     // Descriptors of -1 are not passed: stdin then reads /dev/null, stdout/stderr stay unset, and no
-    // error pipe becomes fd 3.
-    private static unsafe int Spawn(string program, string[] argv, string[] envp, string? workingDirectory, int stdinRead, int stdoutWrite, int stderrWrite, int errorWrite, out int pid)
+    // error pipe becomes fd 3. newSession: the child leads a session (and so a process group) of its
+    // own, for a terminal; setsid and joining a group of its own exclude each other (a group leader
+    // cannot setsid), so it is one or the other, and either way its pid is its group's id.
+    private static unsafe int Spawn(string program, string[] argv, string[] envp, string? workingDirectory, int stdinRead, int stdoutWrite, int stderrWrite, int errorWrite, bool newSession, out int pid)
     {
         using var strings = new NativeStrings();
         byte* path = strings.Add(program);
@@ -180,7 +218,7 @@ internal sealed partial class UnixChildLauncher
                 Check(ref error, LibC.posix_spawnattr_setpgroup(attributes, 0));
                 Check(ref error, LibC.posix_spawnattr_setflags(
                     attributes,
-                    LibC.POSIX_SPAWN_SETPGROUP | LibC.POSIX_SPAWN_SETSIGDEF | LibC.POSIX_SPAWN_SETSIGMASK));
+                    (short)((newSession ? LibC.POSIX_SPAWN_SETSID : LibC.POSIX_SPAWN_SETPGROUP) | LibC.POSIX_SPAWN_SETSIGDEF | LibC.POSIX_SPAWN_SETSIGMASK)));
                 if (error != 0)
                 {
                     pid = 0;

@@ -87,6 +87,7 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
                             $"the server cannot isolate jobs here ({LibC.ErrorText(report.Error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
                         ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(report.Error)}"),
                         ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(report.Error)}"),
+                        ShimStep.Terminal => new ChildStartException(spec.Command, report.Error, $"the job's terminal could not become its controlling terminal: {LibC.ErrorText(report.Error)}"),
                         _ => StartError(spec.Command, report.Error),
                     },
                     ShimOutcome.TimedOut => new ChildStartException(
@@ -112,7 +113,7 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
 
         // Entered before its exit path can run, so that an instant exit cannot leave it in the table.
         return new UnixChild(
-            launched.Pid, launched.StdoutFd, launched.StderrFd, launched.StdinFd >= 0 ? new SocketInput(launched.StdinFd) : null, launched.Cgroup, exited,
+            launched.Pid, launched.StdoutFd, launched.StderrFd, launched.Terminal, Input(launched), launched.Cgroup, exited,
             onStarted: c => _running[c] = 0,
             onEnded: c => _running.TryRemove(c, out _),
             ExitFault);
@@ -146,7 +147,7 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
             return -1;
         }
 
-        int error = Spawn(_shim, [_shim, "watch", .. cgroups], [], null, lifeline[0], -1, -1, -1, out int pid);
+        int error = Spawn(_shim, [_shim, "watch", .. cgroups], [], null, lifeline[0], -1, -1, -1, newSession: false, out int pid);
         LibC.close(lifeline[0]);
         if (error != 0)
         {
@@ -160,18 +161,28 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
     }
 
     // The server's ends of the child's descriptors (-1: none).
-    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, JobCgroup? Cgroup, int ErrorFd, int StdinFd)
+    private readonly record struct Launched(int Pid, int StdoutFd, int StderrFd, JobCgroup? Cgroup, int ErrorFd, int StdinFd, PseudoTerminal? Terminal)
     {
         public void CloseServerEnds()
         {
-            LibC.close(StdoutFd);
-            LibC.close(StderrFd);
-            if (StdinFd >= 0)
+            foreach (int fd in (ReadOnlySpan<int>)[StdoutFd, StderrFd, StdinFd])
             {
-                LibC.close(StdinFd);
+                if (fd >= 0)
+                {
+                    LibC.close(fd);
+                }
             }
+
+            Terminal?.Dispose();
         }
     }
+
+    private static IUnixInput? Input(Launched launched) => launched switch
+    {
+        { Terminal: { } terminal } => new TerminalInput(terminal),
+        { StdinFd: >= 0 } => new SocketInput(launched.StdinFd),
+        _ => null,
+    };
 
     private void SignalAll(int signal)
     {

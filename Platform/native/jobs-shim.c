@@ -1,12 +1,15 @@
 /*
  * jobs-shim: the few steps Jobs needs between fork and exec, which .NET cannot run there.
  *
- *   jobs-shim exec [-j CGROUP_PROCS]... [-i] [-F FAULT] -- PROGRAM [ARGS...]
+ *   jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-F FAULT] -- PROGRAM [ARGS...]
  *     Joins each job cgroup given (so that the job and everything it starts are tracked and
  *     limited before its first instruction), then execs PROGRAM (PATH search). With -i the job is
  *     isolated first: new PID, mount and network namespaces, in which PROGRAM runs as PID 1 with a
  *     private /proc, a read-only /sys of its own and only a loopback interface; this process
  *     stays outside as its parent and ends the way PROGRAM ends (same exit code, or same signal).
+ *     With -t fd 0 is a terminal's slave: the process that execs PROGRAM becomes a session leader
+ *     (the launcher spawns this one as a session leader already; with -i the job, after the fork)
+ *     with that terminal as its controlling terminal, right before exec.
  *     Fd 3 is the launcher's report socket: one byte (REACHED_EXEC) is written just before PROGRAM
  *     is exec'd, and a successful exec closes the socket; a failed step writes two ints, the step
  *     (STEP_*) and errno. So end of file after REACHED_EXEC alone is a started program, and end of
@@ -40,10 +43,11 @@
 #include <unistd.h>
 
 /* The steps that can fail, as reported on fd 3 (Platform/Unix/UnixChildLauncher.cs reads them). */
-enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3 };
+enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3, STEP_TERMINAL = 4 };
 #define REACHED_EXEC 'x'
 
 static const char *fault;
+static int terminal;
 
 #define MAX_CGROUPS 8
 
@@ -61,6 +65,15 @@ static void exec_program(char **program) {
     if (fault != NULL && strcmp(fault, "hang-before-exec") == 0) {
         for (;;) {
             pause();
+        }
+    }
+    if (terminal) {
+        /* A job that is not its session's leader yet (the isolated job) starts one: it is not a group leader. */
+        if (getsid(0) != getpid() && setsid() < 0) {
+            fail(STEP_TERMINAL, errno);
+        }
+        if (ioctl(0, TIOCSCTTY, 0) != 0) {
+            fail(STEP_TERMINAL, errno);
         }
     }
     char reached = REACHED_EXEC;
@@ -103,14 +116,42 @@ static void loopback_up(void) {
     close(s);
 }
 
+static volatile pid_t relayed;
+
+static void forward(int sig) {
+    int saved = errno;
+    /* Its group once it has made its session (right after the fork), the job alone before. */
+    if (kill(-relayed, sig) != 0) {
+        kill(relayed, sig);
+    }
+    errno = saved;
+}
+
+static int synchronous(int sig) {
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
 /*
- * Waits for the isolated job (PID 1 of its namespace) and ends as it ended. Signals sent to the
- * job's process group reach the job directly (it is a member too), so this parent ignores them:
- * it must not end before the job does, nor differently.
+ * Waits for the isolated job (PID 1 of its namespace) and ends as it ended: it must not end before
+ * the job does, nor differently. Signals sent to this process's group reach the job directly when
+ * it is a member too, so this parent ignores them. On a terminal the job leads a session (and a
+ * group) of its own: then the signals this parent gets are forwarded to the job's group, unless the
+ * job is in cgroups (forwarding only without): the launcher signals every member of those itself.
  */
-static int relay(pid_t job) {
+static int relay(pid_t job, int forwarding) {
+    relayed = job;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward;
+    action.sa_flags = SA_RESTART;
+    sigfillset(&action.sa_mask);
     for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) {
+            continue;
+        }
+        if (forwarding && !synchronous(sig)) {
+            sigaction(sig, &action, NULL);
+        } else {
             signal(sig, SIG_IGN);
         }
     }
@@ -134,7 +175,7 @@ static int relay(pid_t job) {
     return 128 + sig;
 }
 
-static void isolate(char **program) {
+static void isolate(char **program, int forwarding) {
     if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET) != 0) {
         fail(STEP_ISOLATE, errno);
     }
@@ -145,7 +186,7 @@ static void isolate(char **program) {
     if (job > 0) {
         /* Only the job reports on (or closes, by exec) the error socket. */
         close(3);
-        _exit(relay(job));
+        _exit(relay(job, forwarding));
     }
     /* PID 1 of the new namespace: it goes when its parent goes, whoever kills that. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
@@ -181,6 +222,8 @@ static int run_exec(int argc, char **argv) {
             cgroups[count++] = argv[++i];
         } else if (strcmp(argv[i], "-i") == 0) {
             isolated = 1;
+        } else if (strcmp(argv[i], "-t") == 0) {
+            terminal = 1;
         } else if (strcmp(argv[i], "-F") == 0 && i + 1 < argc) {
             fault = argv[++i];
         } else {
@@ -188,7 +231,7 @@ static int run_exec(int argc, char **argv) {
         }
     }
     if (i + 1 >= argc) {
-        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] [-F FAULT] -- PROGRAM [ARGS...]\n");
+        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-F FAULT] -- PROGRAM [ARGS...]\n");
         return 2;
     }
     if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0) {
@@ -199,7 +242,7 @@ static int run_exec(int argc, char **argv) {
     }
     char **program = &argv[i + 1];
     if (isolated) {
-        isolate(program);
+        isolate(program, terminal && count == 0);
     }
     exec_program(program);
     return 127;

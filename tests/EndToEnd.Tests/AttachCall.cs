@@ -162,7 +162,16 @@ public sealed class AttachCall : IAsyncDisposable
                     var target = stderr ? _stderr : _stdout;
 
                     // Without replay the first chunk starts wherever the job had got to; then every byte follows in order.
-                    long expected = (stderr ? _stderrStart : _stdoutStart) ??= message.Chunk.Offset;
+                    long expected;
+                    if (stderr)
+                    {
+                        expected = _stderrStart ??= message.Chunk.Offset;
+                    }
+                    else
+                    {
+                        expected = _stdoutStart ??= message.Chunk.Offset;
+                    }
+
                     if (message.Chunk.Offset != expected + target.Length)
                     {
                         throw new InvalidOperationException($"chunk at offset {message.Chunk.Offset} of {message.Chunk.Stream}, after {target.Length} bytes from {expected}");

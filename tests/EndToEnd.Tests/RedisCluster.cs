@@ -196,6 +196,12 @@ public sealed class RedisCluster : IAsyncDisposable
         await Redis.DisposeAsync();
     }
 
+    /// <summary>
+    /// Starts one more remote gateway of this cluster, first reaching it through <paramref name="node"/>'s
+    /// silo; the caller disposes it (before the cluster).
+    /// </summary>
+    public Task<ServerProcess> StartAnotherGatewayAsync(string node) => ServerProcess.StartRemoteGatewayAsync(SiloGatewayPorts[node], ClusteringArgs());
+
     private Dictionary<string, int> SiloGatewayPorts { get; } = [];
 
     private string[] ClusteringArgs() =>

@@ -196,6 +196,24 @@ public sealed class StdinTests : IAsyncLifetime, IDisposable
         Assert.Equal("/dev/null\n", System.Text.Encoding.UTF8.GetString(bytes));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_byte_comes_back_from_cat_through_stdin_within_milliseconds()
+    {
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "echo ready; exec cat"], Stdin: true), CancellationToken.None);
+        try
+        {
+            var (median, p99) = await TerminalTests.RoundTripsAsync(child, "ready\n", 500);
+
+            Console.WriteLine($"one byte through stdin, cat and stdout: median {median.TotalMilliseconds:0.000} ms, p99 {p99.TotalMilliseconds:0.000} ms");
+            Assert.True(median < TimeSpan.FromMilliseconds(20), $"median {median.TotalMilliseconds} ms");
+            Assert.True(p99 < TimeSpan.FromMilliseconds(200), $"p99 {p99.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            await child.KillAsync(CancellationToken.None);
+        }
+    }
+
     internal static async Task WriteAllAsync(IChildInput input, ReadOnlyMemory<byte> data, int pieceSize, Action? afterEach = null)
     {
         using var timeout = new CancellationTokenSource(Patience);
