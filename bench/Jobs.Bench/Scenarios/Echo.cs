@@ -11,8 +11,9 @@ namespace Jobs.Bench.Scenarios;
 /// <summary>
 /// The round trip of one key through <c>run -it -- cat</c>: a byte typed, the same byte back, echoed by
 /// the server's terminal (its line discipline has ECHO on; cat itself only prints whole lines). Two
-/// rows: a gRPC client on the wire alone (Run with a terminal, then Attach), and the real CLI
-/// (<c>jobs run -it</c>) on a pseudo-terminal the bench opens, the figure a person feels.
+/// rows with a verdict: a gRPC client on the wire alone (Run with a terminal, then Attach), and the
+/// real CLI (<c>jobs run -it</c>) on a pseudo-terminal the bench opens, the figure a person feels. A
+/// third for reference: the same keys through the job's stdin socket alone (<c>run -i</c>), echoed by cat.
 /// </summary>
 /// <remarks>
 /// Every byte that comes back is checked against what the terminal must show: each key's echo, and
