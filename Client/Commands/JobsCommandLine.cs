@@ -47,6 +47,16 @@ internal static class JobsCommandLine
                 continue;
             }
 
+            if (Bundle(command, inherited, token) is { } valueFollows)
+            {
+                if (valueFollows)
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
             if (token.StartsWith('-'))
             {
                 return args;
@@ -68,6 +78,35 @@ internal static class JobsCommandLine
         }
 
         return args;
+    }
+
+    /// <summary>
+    /// For a token of bundled one-letter options (<c>-it</c>, <c>-itd</c>, <c>-ie NAME=VALUE</c>), as
+    /// System.CommandLine takes them: whether the next token is the last option's value; null when
+    /// the token is not such a bundle. An option with a value before the bundle's end takes the rest
+    /// of the token as its value.
+    /// </summary>
+    private static bool? Bundle(Command command, List<Option> inherited, string token)
+    {
+        if (token.Length < 3 || token[0] != '-' || token[1] == '-')
+        {
+            return null;
+        }
+
+        for (int j = 1; j < token.Length; j++)
+        {
+            if (MatchOption(command, inherited, "-" + token[j]) is not { } option)
+            {
+                return null;
+            }
+
+            if (option.Arity.MinimumNumberOfValues > 0)
+            {
+                return j == token.Length - 1;
+            }
+        }
+
+        return false;
     }
 
     private static Option? FindOption(Command command, List<Option> inherited, string token) =>

@@ -18,6 +18,7 @@ internal sealed class JobsRootCommand : RootCommand
         Subcommands.Add(new PsCommand(console));
         Subcommands.Add(new KillCommand(console));
         Subcommands.Add(new WaitCommand(console));
+        Subcommands.Add(new AttachCommand(console));
         Subcommands.Add(new RemoveCommand(console));
         Subcommands.Add(new NodesCommand(console));
         Subcommands.Add(new DrainCommand(console));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using Jobs.Client.Connection;
 using Jobs.Client.Following;
+using Jobs.Client.Interactive;
 using Jobs.Protos;
 
 namespace Jobs.Client.Commands;
@@ -74,6 +75,23 @@ internal sealed class RunCommand : Command
         Description = "With --follow or --wait: Ctrl+C kills the job instead of leaving it running.",
     };
 
+    public static readonly Option<bool> InteractiveOption = new("--interactive", "-i")
+    {
+        Description = "Stream this terminal's or pipe's stdin to the job (end of file included) and its output back, then exit with the job's exit code.",
+    };
+
+    public static readonly Option<bool> TtyOption = new("--tty", "-t")
+    {
+        Description = "Run the job on a terminal of its own on the server, sized as this one, and type to it (usually -it); stdout and stderr are then one stream. The detach keys (ctrl-p,ctrl-q) leave it running.",
+    };
+
+    public static readonly Option<bool> DetachOption = new("--detach", "-d")
+    {
+        Description = "With -i or -t: print the job's id and return; the job waits for 'jobs attach ID'.",
+    };
+
+    private const string TermVariable = "TERM";
+
     private readonly CliConsole _console;
 
     public RunCommand(CliConsole console)
@@ -95,6 +113,10 @@ internal sealed class RunCommand : Command
         Options.Add(FollowOption);
         Options.Add(WaitOption);
         Options.Add(KillOnDetachOption);
+        Options.Add(InteractiveOption);
+        Options.Add(TtyOption);
+        Options.Add(DetachOption);
+        Options.Add(DetachKeysOption.DetachKeys);
         Options.Add(ReconnectOption.ReconnectFor);
         SetAction(ExecuteAsync);
     }
@@ -147,22 +169,27 @@ internal sealed class RunCommand : Command
 
         request.RequestId = RetriedRun.NewRequestId();
         var reconnectFor = ReconnectOption.Get(parseResult);
+        bool follow = parseResult.GetValue(FollowOption);
+        bool wait = parseResult.GetValue(WaitOption);
+        bool interactive = parseResult.GetValue(InteractiveOption);
+        bool tty = parseResult.GetValue(TtyOption);
+        bool detach = parseResult.GetValue(DetachOption);
+        if ((interactive || tty || detach) && (follow || wait))
+        {
+            throw new CliException(ExitCodes.Usage, "-i, -t and -d do not go with --follow or --wait: -i and -t follow the job already, -d leaves it");
+        }
+
+        if (interactive || tty)
+        {
+            return await RunInteractiveAsync(parseResult, request, tty, detach, reconnectFor, cancellationToken).ConfigureAwait(false);
+        }
+
         using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         var response = await RetriedRun.RunAsync(connection.Client, request, reconnectFor, cancellationToken).ConfigureAwait(false);
 
-        bool follow = parseResult.GetValue(FollowOption);
-        bool wait = parseResult.GetValue(WaitOption);
         if (!follow && !wait)
         {
-            if (parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-            {
-                await _console.WriteJsonAsync(response, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await _console.WriteLineAsync(response.JobId, cancellationToken).ConfigureAwait(false);
-            }
-
+            await PrintIdAsync(parseResult, response, cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         }
 
@@ -196,4 +223,67 @@ internal sealed class RunCommand : Command
             throw new CliException(ExitCodes.Cancelled, $"detached; job {response.JobId} was killed: {StatusFormatter.Format(killed.Status)}");
         }
     }
+
+    /// <summary>
+    /// <c>run -i/-t</c>: a Run with the job's stdin kept open (on a terminal of this one's size with
+    /// <c>-t</c>), then an attach from the first byte, so that no output is missed while the attach
+    /// is made; what is typed meanwhile waits in this terminal.
+    /// </summary>
+    private async Task<int> RunInteractiveAsync(ParseResult parseResult, RunRequest request, bool tty, bool detach, TimeSpan reconnectFor, CancellationToken cancellationToken)
+    {
+        var detachKeys = DetachKeysOption.Get(parseResult);
+
+        // Checked before anything starts: a job whose terminal nobody can type to would only wait.
+        using var terminal = tty && !detach ? LocalTerminal.Open() ?? throw new CliException(
+            ExitCodes.Usage,
+            "the input device is not a TTY: -t needs a terminal as stdin (use -i alone to pipe stdin to the job, or -itd to start it detached)") : null;
+
+        request.Stdin = true;
+        if (tty)
+        {
+            request.Terminal = terminal?.Size ?? LocalTerminal.CurrentSizeOrDefault();
+
+            // The job draws for the terminal the person has, unless told otherwise with -e.
+            if (!request.Env.ContainsKey(TermVariable) && Environment.GetEnvironmentVariable(TermVariable) is { Length: > 0 } term)
+            {
+                request.Env[TermVariable] = term;
+            }
+        }
+
+        using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
+
+        // Raw before the job starts, so that keys typed from now on are not echoed here but by the job.
+        terminal?.EnterRawMode();
+        RunResponse? response = null;
+        try
+        {
+            response = await RetriedRun.RunAsync(connection.Client, request, reconnectFor, cancellationToken).ConfigureAwait(false);
+            if (detach)
+            {
+                await PrintIdAsync(parseResult, response, cancellationToken).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            var start = new AttachStart { JobId = response.JobId, Stdin = true, Replay = true };
+            return await Attacher.AttachAsync(_console, connection.Client, start, terminal, detachKeys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (response is not null && cancellationToken.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)
+        {
+            // Ctrl+C without a terminal (with one, it is the job's key), or SIGTERM: as run --follow.
+            terminal?.Restore();
+            if (!parseResult.GetValue(KillOnDetachOption))
+            {
+                throw new CliException(ExitCodes.Cancelled, $"detached; job {response.JobId} keeps running ('jobs attach {response.JobId}' joins it again)");
+            }
+
+            using var killTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var killed = await connection.Client.KillAsync(new KillRequest { JobId = response.JobId }, cancellationToken: killTimeout.Token).ConfigureAwait(false);
+            throw new CliException(ExitCodes.Cancelled, $"detached; job {response.JobId} was killed: {StatusFormatter.Format(killed.Status)}");
+        }
+    }
+
+    private Task PrintIdAsync(ParseResult parseResult, RunResponse response, CancellationToken cancellationToken) =>
+        parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json
+            ? _console.WriteJsonAsync(response, cancellationToken)
+            : _console.WriteLineAsync(response.JobId, cancellationToken);
 }

@@ -98,7 +98,7 @@ internal sealed class InputQueue
             _wanted = 1;
         }
 
-        _work.Release();
+        Wake();
         return true;
     }
 
@@ -147,7 +147,7 @@ internal sealed class InputQueue
         }
 
         room?.TrySetResult(false);
-        _work.Release();
+        Wake();
         return true;
     }
 
@@ -171,7 +171,7 @@ internal sealed class InputQueue
         }
 
         room?.TrySetResult(false);
-        _work.Release();
+        Wake();
     }
 
     /// <summary>For the writer: the unwritten part of the oldest piece; false when none waits.</summary>
@@ -224,6 +224,16 @@ internal sealed class InputQueue
 
     /// <summary>For a writer on a thread of its own: as <see cref="WaitForWorkAsync"/>, blocking.</summary>
     public void WaitForWork() => _work.Wait();
+
+    // One release is enough to wake the writer, which then looks at everything: a count that grew
+    // with every piece would only make it loop for nothing.
+    private void Wake()
+    {
+        if (_work.CurrentCount == 0)
+        {
+            _work.Release();
+        }
+    }
 
     private bool HasRoom() => _waiting == 0 || IChildInput.BufferLimit - _waiting >= _wanted;
 }

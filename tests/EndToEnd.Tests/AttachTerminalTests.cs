@@ -197,6 +197,41 @@ public sealed partial class AttachTerminalTests(ServerFixture fixture)
         }
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task An_attach_whose_call_is_cancelled_has_detached_and_the_job_runs_on()
+    {
+        var (client, channel) = GrpcClients.Create(fixture.Server.Endpoint, GrpcClients.Client1);
+        using (channel)
+        {
+            string id = (await client.RunAsync(OnTerminal(24, 80, "cat"))).JobId;
+            try
+            {
+                using var cancel = new CancellationTokenSource();
+                var gone = await AttachCall.StartAsync(client, id, cancellationToken: cancel.Token);
+                await gone.SendAsync("first\r");
+                await gone.WaitForOutputAsync("first\r\nfirst\r\n");
+                await cancel.CancelAsync();
+                await gone.DisposeAsync();
+                string detached = $"audit call=Detach identity=client1 job={id} command=- outcome=OK detail=connection closed";
+                for (int i = 0; i < 50 && !fixture.Server.Log.Contains(detached, StringComparison.Ordinal); i++)
+                {
+                    await Task.Delay(100);
+                }
+
+                await using var next = await AttachCall.StartAsync(client, id, replay: false);
+                await next.SendAsync("second\r");
+                await next.WaitForOutputAsync("second\r\nsecond\r\n");
+
+                Assert.Contains(detached, fixture.Server.Log);
+                Assert.Equal(JobState.Running, (await client.PsAsync(new PsRequest { JobId = id })).Status.State);
+            }
+            finally
+            {
+                await client.KillAsync(new KillRequest { JobId = id });
+            }
+        }
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Bad_terminal_sizes_are_invalid_arguments()
     {

@@ -31,6 +31,13 @@ public static class Cli
         return (RunCoreAsync(endpoint, null, new Dictionary<string, string>(), args, timeout, (System.Text.Encoding.UTF8.GetBytes(text), seen)), seen.Task);
     }
 
+    /// <summary>
+    /// Runs the CLI with <paramref name="stdin"/> as its stdin (a pipe, written while the CLI runs,
+    /// then closed: the CLI sees end of file after the last byte).
+    /// </summary>
+    public static Task<CliResult> RunWithStdinAsync(string endpoint, byte[] stdin, params string[] args) =>
+        RunCoreAsync(endpoint, null, new Dictionary<string, string>(), args, stdin: stdin);
+
     /// <summary>Runs the CLI against <paramref name="endpoint"/> with these extra environment variables.</summary>
     public static Task<CliResult> RunWithEnvironmentAsync(string endpoint, IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(endpoint, null, environment, args);
@@ -39,7 +46,7 @@ public static class Cli
     public static Task<CliResult> RunConfiguredAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunCoreAsync(null, null, environment, args);
 
-    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null, (byte[] Text, TaskCompletionSource Seen)? watch = null)
+    private static async Task<CliResult> RunCoreAsync(string? endpoint, Func<Task>? terminateWhen, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null, (byte[] Text, TaskCompletionSource Seen)? watch = null, byte[]? stdin = null)
     {
         var limit = timeout ?? Timeout;
         var start = new ProcessStartInfo("dotnet")
@@ -75,7 +82,7 @@ public static class Cli
         }
 
         using var process = Process.Start(start)!;
-        process.StandardInput.Close();
+        var writeIn = WriteAndCloseAsync(process.StandardInput.BaseStream, stdin ?? []);
         var stdout = new MemoryStream();
         var copyOut = CopyWatchingAsync(process.StandardOutput.BaseStream, stdout, watch);
         var readErr = process.StandardError.ReadToEndAsync();
@@ -97,9 +104,33 @@ public static class Cli
         }
 
         await copyOut;
+        await writeIn;
         var result = new CliResult(process.ExitCode, stdout.ToArray(), await readErr);
         watch?.Seen.TrySetException(new InvalidOperationException($"jobs {string.Join(' ', args)} ended without printing what was awaited: {result}"));
         return result;
+    }
+
+    private static async Task WriteAndCloseAsync(Stream to, byte[] data)
+    {
+        try
+        {
+            await to.WriteAsync(data);
+        }
+        catch (IOException)
+        {
+            // The CLI ended (or closed its stdin) before reading it all: its result tells the test.
+        }
+        finally
+        {
+            try
+            {
+                await to.DisposeAsync();
+            }
+            catch (IOException)
+            {
+                // Same: the pipe's reader is gone.
+            }
+        }
     }
 
     private static async Task CopyWatchingAsync(Stream from, MemoryStream to, (byte[] Text, TaskCompletionSource Seen)? watch)

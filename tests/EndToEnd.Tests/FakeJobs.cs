@@ -41,6 +41,12 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
 
     public ConcurrentQueue<DrainRequest> Drains { get; } = new();
 
+    /// <summary>What Attach ends with after end of input; <see cref="Status"/> when unset.</summary>
+    public JobStatus? AttachEnd { get; set; }
+
+    /// <summary>Every request of every Attach call, AttachStart first.</summary>
+    public ConcurrentQueue<AttachRequest> AttachRequests { get; } = new();
+
     public int NodesCalls => Volatile.Read(ref _nodesCalls);
 
     /// <summary>How many Nodes calls fail (UNAVAILABLE) before the scripted answers begin.</summary>
@@ -86,6 +92,49 @@ public sealed class FakeJobs : Protos.Jobs.JobsBase
         }
 
         await responseStream.WriteAsync(new LogsResponse { End = Status }, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Attach as a job running <c>cat</c> would answer it: Attached with <see cref="Status"/> (input
+    /// when asked for and <c>Status.Stdin</c>), each input back as stdout, and <see cref="AttachEnd"/> as
+    /// the end once the input ends (at once for a job that is not running); Detach is answered with Detached.
+    /// </summary>
+    public override async Task Attach(IAsyncStreamReader<AttachRequest> requestStream, IServerStreamWriter<AttachResponse> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.ItemCase != AttachRequest.ItemOneofCase.Start)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the first request of an attach must be AttachStart"));
+        }
+
+        AttachRequests.Enqueue(requestStream.Current);
+        bool input = requestStream.Current.Start.Stdin && Status.Stdin;
+        await responseStream.WriteAsync(new AttachResponse { Attached = new Attached { Status = Status, Input = input } }, cancellationToken);
+        if (Status.State != JobState.Running)
+        {
+            await responseStream.WriteAsync(new AttachResponse { End = Status }, cancellationToken);
+            return;
+        }
+
+        long offset = 0;
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            var request = requestStream.Current;
+            AttachRequests.Enqueue(request);
+            switch (request.ItemCase)
+            {
+                case AttachRequest.ItemOneofCase.Input when input:
+                    await responseStream.WriteAsync(new AttachResponse { Chunk = new OutputChunk { Stream = OutputStream.Stdout, Offset = offset, Data = request.Input } }, cancellationToken);
+                    offset += request.Input.Length;
+                    break;
+                case AttachRequest.ItemOneofCase.EndOfInput when input:
+                    await responseStream.WriteAsync(new AttachResponse { End = AttachEnd ?? Status }, cancellationToken);
+                    return;
+                case AttachRequest.ItemOneofCase.Detach:
+                    await responseStream.WriteAsync(new AttachResponse { Detached = new Detached() }, cancellationToken);
+                    return;
+            }
+        }
     }
 
     public override Task<PsResponse> Ps(PsRequest request, ServerCallContext context) =>

@@ -178,6 +178,27 @@ public sealed class SecurityTests : IAsyncLifetime
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Attaches_count_against_the_followers_cap()
+    {
+        using var certificate = GrpcClients.Mint("attacher-" + Guid.NewGuid().ToString("N")[..8]);
+        string id = await RunAsync(certificate, "sh", "-c", "echo started; exec sleep 600");
+        var (client, channel) = GrpcClients.Create(_server.Endpoint, certificate);
+        using (channel)
+        {
+            using var follow = client.Logs(new LogsRequest { JobId = id });
+            Assert.True(await follow.ResponseStream.MoveNext());
+            await using var attach = await AttachCall.StartAsync(client, id, stdin: false);
+            var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                await using var third = await AttachCall.StartAsync(client, id, stdin: false);
+            });
+
+            Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+            Assert.Contains("already follows or attaches to 2 jobs", refused.Status.Detail);
+        }
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Calls_per_identity_are_rate_limited_and_other_identities_are_not()
     {

@@ -144,9 +144,11 @@ public sealed class TerminalTests : IAsyncLifetime, IDisposable
 
         string file = Path.Combine(_scratch, "eight-mib");
         await File.WriteAllBytesAsync(file, data);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var child = await _launcher.StartAsync(new ChildSpec("cat", [file], Terminal: Size), CancellationToken.None);
 
         var (bytes, exit) = await StdinTests.DrainAsync(child).WaitAsync(Patience);
+        Console.WriteLine($"8 MiB out of a terminal: {clock.Elapsed.TotalMilliseconds:0} ms");
 
         Assert.Equal(0, exit.ExitCode);
         Assert.Equal(data.Length, bytes.Length);
