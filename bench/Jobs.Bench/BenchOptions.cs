@@ -32,6 +32,10 @@ internal sealed class BenchOptions
                           of 'jobs ps ID' and 'jobs run --wait -- true'; baseline: /usr/bin/curl making
                           one gRPC call (Health/Check) over the same mutual TLS, in the same rounds;
                           targets: ps p50 <= 1.5 x curl p50, run --wait p50 <= 2.5 x curl p50
+          echo            the round trip of one key through 'run -it -- cat' (the server's terminal echoes
+                          it): --count (2000) keys one at a time, after 200 untimed; by a gRPC client
+                          (Run with a terminal, Attach), then by the CLI (AOT if published, else the JIT
+                          build) on a pseudo-terminal of the bench's; target: p99 <= 5 ms each
           soak            for --duration (2m), all at once: --followers (200) followers of a job of
                           --bytes (16M) over and over, --callers (4) callers running /bin/true jobs
                           back to back (Run, then Wait), malformed messages on every RPC (random
@@ -63,7 +67,7 @@ internal sealed class BenchOptions
           --channels N      fanout gRPC channels (4), followers spread round-robin
           --slow-rate B/S   slow follower's pace in bytes per second (1000000)
           --count N         jobs for start-rate and idle (2000), sleeps on the lost node in node-loss (4),
-                            runs (rounds) in cold-start and cli (50)
+                            runs (rounds) in cold-start and cli (50), keys in echo (2000)
           --callers N       concurrent callers for Run, Ps sweeps and Kill (8; soak: 4)
           --duration TIME   soak: how long the floods run, as 90, 90s, 2m or 1h (2m)
           --streams N       soak: Logs streams opened and never read (500)
@@ -85,7 +89,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "soak", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "echo", "soak", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];
