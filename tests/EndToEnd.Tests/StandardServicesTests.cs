@@ -41,7 +41,7 @@ public sealed class StandardServicesTests(ServerFixture fixture)
 
             Assert.Contains("jobs.v1.Jobs", services);
             Assert.Contains("grpc.health.v1.Health", services);
-            Assert.Equal(["Run", "Logs", "Ps", "Wait", "Kill", "Remove", "List", "Nodes", "Drain"], file.Service.Single().Method.Select(m => m.Name));
+            Assert.Equal(["Run", "Logs", "Ps", "Wait", "Kill", "Remove", "List", "Nodes", "Drain", "Attach"], file.Service.Single().Method.Select(m => m.Name));
         }
     }
 
