@@ -92,25 +92,34 @@ public sealed partial class AttachTerminalTests(ServerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Ctrl_C_and_Ctrl_backslash_reach_the_job_as_the_terminal_sends_them()
+    public async Task Ctrl_C_Ctrl_Z_and_Ctrl_backslash_reach_the_job_as_the_terminal_sends_them()
     {
         var (client, channel) = GrpcClients.Create(fixture.Server.Endpoint, GrpcClients.Client1);
         using (channel)
         {
             string trapped = (await client.RunAsync(OnTerminal(24, 80, "sh", "-c", "trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.1; done"))).JobId;
             string sleeping = (await client.RunAsync(OnTerminal(24, 80, "sleep", "100"))).JobId;
+
+            // No child to wait for: a stopped one would hold the shell's trap back.
+            string stopping = (await client.RunAsync(OnTerminal(24, 80, "sh", "-c", "trap 'echo got TSTP; exit 6' TSTP; echo ready; while :; do :; done"))).JobId;
             await using var shell = await AttachCall.StartAsync(client, trapped);
             await using var sleep = await AttachCall.StartAsync(client, sleeping);
+            await using var busy = await AttachCall.StartAsync(client, stopping);
             await shell.WaitForOutputAsync("ready");
+            await busy.WaitForOutputAsync("ready");
 
             await shell.SendAsync("\u0003");
             await sleep.SendAsync("\u001c");
+            await busy.SendAsync("\u001a");
             var shellEnd = await shell.FinishAsync();
             var sleepEnd = await sleep.FinishAsync();
+            var busyEnd = await busy.FinishAsync();
 
             Assert.Contains("got INT", shell.StdoutText);
             Assert.Equal((JobState.Exited, 5), (shellEnd?.State, shellEnd?.ExitCode));
             Assert.Equal((JobState.Killed, "SIGQUIT"), (sleepEnd?.State, sleepEnd?.SignalName));
+            Assert.Contains("got TSTP", busy.StdoutText);
+            Assert.Equal((JobState.Exited, 6), (busyEnd?.State, busyEnd?.ExitCode));
         }
     }
 
