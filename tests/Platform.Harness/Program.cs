@@ -25,6 +25,7 @@ string self = Environment.ProcessPath ?? throw new InvalidOperationException("no
 int passed = 0;
 int failed = 0;
 int skipped = 0;
+int retried = 0;
 bool wine = Wine.IsRunning();
 Console.WriteLine($"child-process contract on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}{(wine ? " (Wine)" : "")}");
 foreach (var (name, _, notUnderWine) in ChildContract.ForThisOS.Where(c => c.Name.Contains(filter, StringComparison.Ordinal)))
@@ -37,25 +38,23 @@ foreach (var (name, _, notUnderWine) in ChildContract.ForThisOS.Where(c => c.Nam
     }
 
     var clock = Stopwatch.StartNew();
-    using var process = Process.Start(new ProcessStartInfo(self, ["run", name]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-    var stdout = process.StandardOutput.ReadToEndAsync();
-    var stderr = process.StandardError.ReadToEndAsync();
-    string? failure = null;
-    if (!process.WaitForExit(TimeSpan.FromSeconds(90)))
+    string? failure = await RunInProcessAsync(self, name);
+    string? firstFailure = null;
+    if (failure is not null && wine)
     {
-        process.Kill(entireProcessTree: true);
-        failure = "timed out after 90 s";
-    }
-    else if (process.ExitCode != 0)
-    {
-        string said = ((await stdout) + (await stderr)).Trim().ReplaceLineEndings(" | ");
-        failure = $"exit code {process.ExitCode}: {(said.Length > 600 ? said[..600] : said)}";
+        // Wine 8 now and then fails a process start under load ("Internal error" from CreateProcessW
+        // with a pseudoconsole, seen once in CI and never when rerun): one more try, said out loud.
+        firstFailure = failure;
+        failure = await RunInProcessAsync(self, name);
     }
 
     if (failure is null)
     {
         passed++;
-        Console.WriteLine($"PASS {name} ({clock.ElapsedMilliseconds} ms)");
+        Console.WriteLine(firstFailure is null
+            ? $"PASS {name} ({clock.ElapsedMilliseconds} ms)"
+            : $"PASS {name} ({clock.ElapsedMilliseconds} ms) on a second try; the first: {firstFailure}");
+        retried += firstFailure is null ? 0 : 1;
     }
     else
     {
@@ -64,8 +63,34 @@ foreach (var (name, _, notUnderWine) in ChildContract.ForThisOS.Where(c => c.Nam
     }
 }
 
+if (retried > 0)
+{
+    Console.WriteLine($"{retried} of them passed only on a second try under Wine");
+}
+
 Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
 return failed == 0 && passed > 0 ? 0 : 1;
+
+// Runs one check in a process of its own; its failure, or null.
+static async Task<string?> RunInProcessAsync(string self, string name)
+{
+    using var process = Process.Start(new ProcessStartInfo(self, ["run", name]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+    var stdout = process.StandardOutput.ReadToEndAsync();
+    var stderr = process.StandardError.ReadToEndAsync();
+    if (!process.WaitForExit(TimeSpan.FromSeconds(90)))
+    {
+        process.Kill(entireProcessTree: true);
+        return "timed out after 90 s";
+    }
+
+    if (process.ExitCode != 0)
+    {
+        string said = ((await stdout) + (await stderr)).Trim().ReplaceLineEndings(" | ");
+        return $"exit code {process.ExitCode}: {(said.Length > 600 ? said[..600] : said)}";
+    }
+
+    return null;
+}
 
 static async Task<string?> RunOneAsync(Func<ContractContext, Task> check)
 {
