@@ -29,6 +29,12 @@ internal static class Attacher
 
         if (outcome.End is not { } end)
         {
+            if (terminal is not null)
+            {
+                // The job's screen leaves the cursor anywhere, often after a prompt: the message starts a line of its own.
+                console.WriteErrorLine(string.Empty);
+            }
+
             console.WriteErrorLine(DetachedMessage(start.JobId));
             return ExitCodes.Success;
         }
