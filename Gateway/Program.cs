@@ -60,6 +60,7 @@ builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<JobEndWaiter>();
 builder.Services.AddSingleton<JobAttacher>();
+builder.Services.AddSingleton<AuditLog>();
 builder.Services.AddSingleton<ServerStopping>();
 builder.Services.AddSingleton<FollowerCounts>();
 builder.Services.AddSingleton<CallRateLimiter>();

@@ -12,10 +12,8 @@ namespace Jobs.Gateway.Security;
 /// that start, read or end jobs, one audit event with the outcome, allowed or refused. A call let in
 /// is held in <see cref="OpenCalls"/> until it ends, so a later revocation ends it with UNAUTHENTICATED.
 /// </summary>
-public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList denyList, CallRateLimiter rateLimiter, OpenCalls openCalls, ILoggerFactory loggers) : Interceptor
+public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList denyList, CallRateLimiter rateLimiter, OpenCalls openCalls, AuditLog audit, ILoggerFactory loggers) : Interceptor
 {
-    // Its own category, so operators can route audit events apart from the rest of the log.
-    private readonly ILogger _audit = loggers.CreateLogger("Jobs.Audit");
     private readonly ILogger _calls = loggers.CreateLogger<CallerInterceptor>();
     private readonly HashSet<string> _admins = new(options.Value.Admins, StringComparer.Ordinal);
 
@@ -143,11 +141,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
             return;
         }
 
-        _audit.LogInformation(
-            new EventId(1, "Audit"),
-            "audit call={Call} identity={Identity} job={JobId} command={Command} outcome={Outcome} detail={Detail} peer={Peer}",
-            // A command is the caller's text: escaped, a newline cannot fake an audit line nor ESC reach an operator's terminal.
-            a.Call, identity ?? "(none)", a.JobId ?? "-", Jobs.Client.TerminalText.Escape(a.Command ?? "-"), outcome, Jobs.Client.TerminalText.Escape(detail ?? "-"), context.Peer);
+        audit.Write(a.Call, identity, a.JobId, a.Command, outcome, detail, context.Peer);
     }
 }
 

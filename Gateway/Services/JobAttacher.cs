@@ -18,12 +18,10 @@ public sealed class JobAttacher(
     FollowerCounts followers,
     ServerStopping stopping,
     IOptions<GatewayOptions> gateway,
-    ILoggerFactory loggers)
+    AuditLog audit)
 {
     // Input goes to the grain in pieces no larger than the platform's buffer, so that each is taken whole.
     private const int InputPiece = 64 * 1024;
-
-    private readonly ILogger _audit = loggers.CreateLogger("Jobs.Audit");
 
     public async Task AttachAsync(IAsyncStreamReader<AttachRequest> requests, IServerStreamWriter<AttachResponse> responses, ServerCallContext context)
     {
@@ -234,8 +232,8 @@ public sealed class JobAttacher(
         }
     }
 
-    // In the format of CallerInterceptor's audit events, which cannot see a duplex call's job (it
-    // comes in the first message). A refusal is audited with the status the caller gets for it.
+    // Written here, not by CallerInterceptor, which cannot see a duplex call's job (it comes in the
+    // first message). A refusal is audited with the status the caller gets for it.
     private void Audit(string what, Caller caller, string jobId, Exception refusal, ServerCallContext context) =>
         Audit(what, caller, jobId, refusal switch
         {
@@ -246,10 +244,7 @@ public sealed class JobAttacher(
         }, refusal.Message, context);
 
     private void Audit(string what, Caller caller, string jobId, StatusCode outcome, string detail, ServerCallContext context) =>
-        _audit.LogInformation(
-            new EventId(1, "Audit"),
-            "audit call={Call} identity={Identity} job={JobId} command={Command} outcome={Outcome} detail={Detail} peer={Peer}",
-            what, caller.Name, jobId, "-", outcome, Jobs.Client.TerminalText.Escape(detail), context.Peer);
+        audit.Write(what, caller.Name, jobId, null, outcome, detail, context.Peer);
 
     // The output and the input side both answer on the one response stream, which takes one write at a time.
     private sealed class AttachWriter(IServerStreamWriter<AttachResponse> responses)
