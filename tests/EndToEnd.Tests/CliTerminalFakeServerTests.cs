@@ -8,7 +8,7 @@ namespace Jobs.EndToEnd.Tests;
 /// hide behind the job's line discipline.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class CliTerminalFakeServerTests
+public sealed class CliTerminalFakeServerTests : IClassFixture<TmuxInstalled>
 {
     private const string JobId = "01930000-0000-7000-8000-0000000000f1";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);

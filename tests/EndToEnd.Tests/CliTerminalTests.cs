@@ -10,7 +10,7 @@ namespace Jobs.EndToEnd.Tests;
 /// </summary>
 [Collection(ServerCollection.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed partial class CliTerminalTests(ServerFixture fixture) : IAsyncLifetime
+public sealed partial class CliTerminalTests(ServerFixture fixture) : IAsyncLifetime, IClassFixture<TmuxInstalled>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 

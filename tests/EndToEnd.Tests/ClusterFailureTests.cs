@@ -11,7 +11,7 @@ namespace Jobs.EndToEnd.Tests;
 /// A node that dies (SIGKILL of its Silo process) and a node that is drained, each on a
 /// <see cref="RedisCluster"/> of its own, through the real CLI.
 /// </summary>
-public sealed class ClusterFailureTests(ITestOutputHelper output)
+public sealed class ClusterFailureTests(ITestOutputHelper output) : IClassFixture<RedisInstalled>
 {
     private static readonly TimeSpan LostWithin = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(8);

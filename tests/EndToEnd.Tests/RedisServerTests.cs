@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace Jobs.EndToEnd.Tests;
 
 /// <summary>The tests' own Redis server, which the cluster tests stand on.</summary>
-public sealed class RedisServerTests
+public sealed class RedisServerTests : IClassFixture<RedisInstalled>
 {
     [Fact(Timeout = 60_000)]
     public async Task A_redis_server_of_its_own_lists_and_deletes_keys_and_goes_away_with_its_folder()

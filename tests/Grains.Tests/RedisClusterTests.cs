@@ -12,7 +12,7 @@ namespace Jobs.Grains.Tests;
 /// Multi-silo clusters on real Redis membership: placement by node and by load, no migration, and
 /// the owners' and registry's state after a silo is stopped or killed. Each test has a cluster of its own.
 /// </summary>
-public sealed class RedisClusterTests : IAsyncLifetime
+public sealed class RedisClusterTests : IAsyncLifetime, IClassFixture<RedisInstalled>
 {
     // Membership probes every 2 s, 3 missed declare a silo dead: well within this on a loaded machine.
     private static readonly TimeSpan DeathDetection = TimeSpan.FromSeconds(40);

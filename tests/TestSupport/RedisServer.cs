@@ -54,10 +54,21 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a server on <paramref name="port"/> (or a free one) and waits until it answers PING.</summary>
-    /// <exception cref="InvalidOperationException"><c>redis-server</c> is not installed, or it did not start.</exception>
+    /// <summary>Installs redis-server (the Debian package) when it is not on PATH; see <see cref="DebianPackage"/>.</summary>
+    /// <returns>A line saying it was installed, or null when it was there.</returns>
+    /// <exception cref="MissingProgramException">It is not there and could not be installed.</exception>
+    public static Task<string?> EnsureInstalledAsync() => DebianPackage.EnsureInstalledAsync(Program, "redis-server", "the cluster tests");
+
+    /// <summary>
+    /// Starts a server on <paramref name="port"/> (or a free one) and waits until it answers PING;
+    /// installs redis-server first when the machine lacks it.
+    /// </summary>
+    /// <exception cref="MissingProgramException"><c>redis-server</c> is not installed and could not be.</exception>
+    /// <exception cref="InvalidOperationException">It did not start.</exception>
     public static async Task<RedisServer> StartAsync(int? port = null, CancellationToken cancellationToken = default)
     {
+        await EnsureInstalledAsync();
+
         // A port picked here may be taken by someone else before the server binds it: try another then.
         for (int attempt = 1; ; attempt++)
         {
@@ -181,8 +192,8 @@ public sealed class RedisServer : IAsyncDisposable
         {
             process.Dispose();
             Directory.Delete(directory, recursive: true);
-            throw new InvalidOperationException(
-                $"cannot start {Program} ({e.Message}): the cluster tests need a real Redis server on PATH; install it (Debian: apt-get install redis-server; .ci/run installs it)", e);
+            throw new MissingProgramException(
+                $"cannot start {Program} ({e.Message}): the cluster tests need a real Redis server on PATH; install the Debian package redis-server (apt-get install redis-server)");
         }
 
         process.StandardInput.Close();

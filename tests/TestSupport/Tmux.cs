@@ -15,8 +15,6 @@ public sealed class Tmux : IAsyncDisposable
     private const string Target = "test";
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly SemaphoreSlim InstallGate = new(1, 1);
-    private static bool s_installed;
 
     private readonly string _socket;
     private readonly string _configFile;
@@ -165,67 +163,9 @@ public sealed class Tmux : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Installs tmux (the Debian package) when it is not on PATH, as <c>.ci/run</c> installs
-    /// redis-server: with sudo -n when not root, updating the package lists only if the install fails.
-    /// </summary>
-    public static async Task EnsureInstalledAsync()
-    {
-        await InstallGate.WaitAsync();
-        try
-        {
-            if (s_installed || OnPath("tmux"))
-            {
-                s_installed = true;
-                return;
-            }
-
-            string[] apt = Machine.IsRoot ? ["apt-get"] : ["sudo", "-n", "apt-get"];
-            string[] install = [.. apt, "install", "-y", "-qq", "--no-install-recommends", "tmux"];
-            if (await RunProgramAsync(install, TimeSpan.FromMinutes(5)) != 0)
-            {
-                await RunProgramAsync([.. apt, "update", "-qq"], TimeSpan.FromMinutes(5));
-                await RunProgramAsync(install, TimeSpan.FromMinutes(5));
-            }
-
-            s_installed = OnPath("tmux") ? true : throw new InvalidOperationException("tmux is not installed and could not be (apt-get install tmux failed); the terminal tests need it");
-        }
-        finally
-        {
-            InstallGate.Release();
-        }
-    }
-
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, program)));
-
-    private static async Task<int> RunProgramAsync(string[] argv, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(argv[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        foreach (string arg in argv.Skip(1))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return -1;
-        }
-
-        await Task.WhenAll(output, error);
-        return process.ExitCode;
-    }
+    /// <summary>Installs tmux (the Debian package) when it is not on PATH; see <see cref="DebianPackage"/>.</summary>
+    /// <returns>A line saying it was installed, or null when it was there.</returns>
+    public static Task<string?> EnsureInstalledAsync() => DebianPackage.EnsureInstalledAsync("tmux", "tmux", "the terminal tests");
 
     private async Task<string> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
