@@ -63,7 +63,17 @@ internal sealed class AttachSession
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var responses = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, _detachTimeout.Token);
         using var call = _client.Attach(cancellationToken: stop.Token);
-        await call.RequestStream.WriteAsync(new AttachRequest { Start = _start }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await call.RequestStream.WriteAsync(new AttachRequest { Start = _start }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The server may refuse the call from its headers alone (a revoked certificate, the call
+            // rate), before this first write arrives: the write then fails with a CANCELLED of the
+            // client's own making, while the call's real status (UNAUTHENTICATED, say) is what the
+            // read below reports. Reported as "cancelled", the refusal would hide its reason.
+        }
 
         Task sender = Task.CompletedTask;
         IDisposable? resizes = null;

@@ -76,10 +76,19 @@ public sealed class AttachCall : IAsyncDisposable
     public static async Task<AttachCall> StartAsync(Protos.Jobs.JobsClient client, string jobId, bool stdin = true, bool replay = true, CancellationToken cancellationToken = default)
     {
         var call = client.Attach(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new AttachRequest { Start = new AttachStart { JobId = jobId, Stdin = stdin, Replay = replay } }, cancellationToken);
+        await StreamingCalls.WriteFirstAsync(call, new AttachRequest { Start = new AttachStart { JobId = jobId, Stdin = stdin, Replay = replay } }, cancellationToken);
         var attach = new AttachCall(call);
-        await attach.WaitForAsync(a => a.Attached is not null, "the Attached message");
-        return attach;
+        try
+        {
+            // A refusal (NOT_FOUND, RESOURCE_EXHAUSTED, UNAUTHENTICATED) comes out of the read, with its status.
+            await attach.WaitForAsync(a => a.Attached is not null, "the Attached message");
+            return attach;
+        }
+        catch
+        {
+            await attach.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Sends bytes as one input message; completes once the transport took them (HTTP/2 flow control may hold it).</summary>

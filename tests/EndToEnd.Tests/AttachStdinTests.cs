@@ -183,7 +183,7 @@ public sealed class AttachStdinTests(ServerFixture fixture, Xunit.Abstractions.I
             try
             {
                 using var first = client.Attach();
-                await first.RequestStream.WriteAsync(new AttachRequest { Input = Google.Protobuf.ByteString.CopyFromUtf8("x") });
+                await StreamingCalls.WriteFirstAsync(first, new AttachRequest { Input = Google.Protobuf.ByteString.CopyFromUtf8("x") });
                 var noStart = await Assert.ThrowsAsync<RpcException>(() => first.ResponseStream.MoveNext(CancellationToken.None));
 
                 await using var second = await AttachCall.StartAsync(client, id);

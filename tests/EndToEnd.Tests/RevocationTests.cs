@@ -95,7 +95,7 @@ public sealed class RevocationTests : IAsyncLifetime
             var reflectionEnded = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(reflecting.ResponseStream));
             var tookEffect = clock.Elapsed;
             using var again = reflection.ServerReflectionInfo();
-            await again.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = string.Empty });
+            await StreamingCalls.WriteFirstAsync(again, new ServerReflectionRequest { ListServices = string.Empty });
             var refused = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(again.ResponseStream));
 
             Assert.Equal(StatusCode.Unauthenticated, watchEnded.StatusCode);
@@ -103,6 +103,31 @@ public sealed class RevocationTests : IAsyncLifetime
             Assert.True(tookEffect < Soon, $"the calls went on for {tookEffect} after the revocation");
             Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
             Assert.Contains("is revoked", refused.Status.Detail);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_revoked_certificates_attach_through_the_CLI_says_it_is_revoked_not_cancelled()
+    {
+        // The server refuses the attach from its headers; the CLI's first write may come after
+        // that, and must not turn the refusal into "cancelled".
+        string dir = Directory.CreateTempSubdirectory("jobs-e2e-revoked-").FullName;
+        try
+        {
+            using var certificate = GrpcClients.Mint("attacher-" + Guid.NewGuid().ToString("N")[..8]);
+            Jobs.CertGen.DevCertificates.WritePem(certificate, Path.Combine(dir, "c.pem"), Path.Combine(dir, "c.key"));
+            string id = await RunAsync(certificate, "sh", "-c", "echo started; exec sleep 600");
+            await File.WriteAllTextAsync(_denyList, certificate.SerialNumber + "\n");
+
+            var attach = await Cli.RunAsync(_server.Endpoint, "--cert", Path.Combine(dir, "c.pem"), "--key", Path.Combine(dir, "c.key"), "attach", "--no-stdin", id);
+
+            string name = certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, forIssuer: false);
+            Assert.Equal(5, attach.ExitCode);
+            Assert.Equal($"jobs: the client certificate of '{name}' (serial {certificate.SerialNumber}) is revoked\n", attach.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 
