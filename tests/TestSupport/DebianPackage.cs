@@ -113,31 +113,9 @@ public static class DebianPackage
 
     private static async Task<(int Code, string Error)> RunAsync(string[] argv, string searchPath)
     {
-        var start = new ProcessStartInfo(argv[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        start.Environment["PATH"] = searchPath;
-        foreach (string arg in argv.Skip(1))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(AptTimeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            return (-1, $"{string.Join(' ', argv)} did not finish within {AptTimeout.TotalMinutes:F0} minutes");
-        }
-
-        await output;
-        return (process.ExitCode, await error);
+        var result = await ProgramRunner.RunAsync(argv, new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive", ["PATH"] = searchPath }, AptTimeout);
+        return result.TimedOut
+            ? (-1, $"{string.Join(' ', argv)} did not finish within {AptTimeout.TotalMinutes:F0} minutes")
+            : (result.ExitCode, result.Stderr);
     }
 }

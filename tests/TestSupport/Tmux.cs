@@ -169,37 +169,17 @@ public sealed class Tmux : IAsyncDisposable
 
     private async Task<string> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("tmux") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string arg in (string[])["-L", _socket, "-f", _configFile, .. args])
+        var result = await ProgramRunner.RunAsync(["tmux", "-L", _socket, "-f", _configFile, .. args], environment, CommandTimeout);
+        if (result.TimedOut)
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"tmux {string.Join(' ', args)} did not finish in {CommandTimeout}");
         }
 
-        if (process.ExitCode != 0)
+        if (result.ExitCode != 0)
         {
-            throw new InvalidOperationException($"tmux {string.Join(' ', args)} failed (exit {process.ExitCode}): {await error}");
+            throw new InvalidOperationException($"tmux {string.Join(' ', args)} failed (exit {result.ExitCode}): {result.Stderr}");
         }
 
-        return await output;
+        return result.Stdout;
     }
 }
