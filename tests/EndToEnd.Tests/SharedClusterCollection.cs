@@ -1,7 +1,7 @@
 namespace Jobs.EndToEnd.Tests;
 
 [CollectionDefinition(Name)]
-public sealed class SharedClusterCollection : ICollectionFixture<SharedClusterFixture>, ICollectionFixture<RedisInstalled>
+public sealed class SharedClusterCollection : ICollectionFixture<SharedClusterFixture>
 {
     public const string Name = "shared cluster";
 }
