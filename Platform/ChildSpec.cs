@@ -13,6 +13,7 @@ namespace Jobs.Platform;
 /// Output then comes as one stream (<see cref="ChildStream.Stdout"/>), as on any terminal.
 /// </param>
 /// <param name="Isolate">Run the child as PID 1 of its own PID namespace, with a private <c>/proc</c> and a read-only <c>/sys</c> of its own (whose <c>/sys/class/net</c> lists only loopback), its own mount namespace and a network namespace with only loopback.</param>
+/// <param name="Account">Run the child as this Unix account, without privileges, rather than as the server's user (Unix only).</param>
 public sealed record ChildSpec(
     string Command,
     IReadOnlyList<string> Args,
@@ -21,4 +22,5 @@ public sealed record ChildSpec(
     ChildLimits? Limits = null,
     bool Isolate = false,
     bool Stdin = false,
-    TerminalSize? Terminal = null);
+    TerminalSize? Terminal = null,
+    ChildAccount? Account = null);

@@ -15,6 +15,14 @@ internal sealed partial class UnixChildLauncher
         string[] argv = [spec.Command, .. spec.Args];
         // The base, not the server's environment: that holds the server's secrets and runtime settings.
         var environment = new Dictionary<string, string>(ChildEnvironment.Base(), StringComparer.Ordinal);
+        if (spec.Account is { } account)
+        {
+            // Its own, as a login gives them; a variable the spec sets still wins.
+            environment["HOME"] = account.Home;
+            environment["USER"] = account.Name;
+            environment["LOGNAME"] = account.Name;
+        }
+
         foreach (var (name, value) in spec.Environment ?? new Dictionary<string, string>())
         {
             if (ChildEnvironment.CheckVariable(name, value) is { } problem)
@@ -34,7 +42,7 @@ internal sealed partial class UnixChildLauncher
             }
         }
 
-        if (spec.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        if ((spec.WorkingDirectory ?? spec.Account?.Home) is { } cwd && !Directory.Exists(cwd))
         {
             throw new ChildStartException(spec.Command, 2, $"working directory '{cwd}' does not exist");
         }

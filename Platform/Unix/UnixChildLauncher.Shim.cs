@@ -11,6 +11,7 @@ internal sealed partial class UnixChildLauncher
         Isolate = 2,
         Sysfs = 3,
         Terminal = 4,
+        Account = 5,
     }
 
     // What the shim's report socket said (see jobs-shim.c): the byte written just before exec, then

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -31,6 +32,11 @@ internal sealed partial class UnixChildLauncher
             throw new LimitUnavailableException($"a terminal needs {_shim}, which is missing");
         }
 
+        if (spec.Account is not null)
+        {
+            CheckAccount(spec.Account);
+        }
+
         // The server's ends, closed here only if the launch fails; the child's ends, closed here always.
         var server = new List<int>();
         var child = new List<int>();
@@ -62,14 +68,17 @@ internal sealed partial class UnixChildLauncher
             }
 
             cgroup = _cgroups?.Create(spec.Limits);
-            bool shim = cgroup is not null || spec.Isolate || terminal is not null;
+            bool shim = cgroup is not null || spec.Isolate || terminal is not null || spec.Account is not null;
             string? program;
             if (shim)
             {
                 // The shim looks the program up itself (execvp, in the job's environment).
                 string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
                 string[] fault = ShimFault is null ? [] : ["-F", ShimFault];
-                argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. terminal is not null ? ["-t"] : Array.Empty<string>(), .. fault, "--", .. argv];
+                string[] account = spec.Account is { } a
+                    ? ["-u", string.Join(':', [a.Uid.ToString(CultureInfo.InvariantCulture), a.Gid.ToString(CultureInfo.InvariantCulture), .. a.Groups.Count > 0 ? [string.Join(',', a.Groups)] : Array.Empty<string>()])]
+                    : [];
+                argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. terminal is not null ? ["-t"] : Array.Empty<string>(), .. account, .. fault, "--", .. argv];
                 program = _shim;
             }
             else
@@ -87,7 +96,7 @@ internal sealed partial class UnixChildLauncher
             int pid = 0;
             int spawnError = program is null
                 ? LibC.ENOENT
-                : Spawn(program, argv, envp, spec.WorkingDirectory, stdinRead, stdoutWrite, stderrWrite, errorWrite, newSession: terminal is not null && !spec.Isolate, out pid);
+                : Spawn(program, argv, envp, WorkingDirectory(spec), stdinRead, stdoutWrite, stderrWrite, errorWrite, newSession: terminal is not null && !spec.Isolate, out pid);
             if (spawnError != 0)
             {
                 throw StartError(spec.Command, spawnError);
@@ -105,6 +114,35 @@ internal sealed partial class UnixChildLauncher
         finally
         {
             child.ForEach(fd => LibC.close(fd));
+        }
+    }
+
+    // A job run as an account starts in its home, as a login does, unless it names a folder.
+    private static string? WorkingDirectory(ChildSpec spec) => spec.WorkingDirectory ?? spec.Account?.Home;
+
+    private void CheckAccount(ChildAccount account)
+    {
+        if (LibC.geteuid() != 0)
+        {
+            throw new LimitUnavailableException(
+                $"running a job as the account {account.Name} needs a server that runs as root; this one runs as uid {LibC.geteuid()}");
+        }
+
+        // Only the shim can give up root between fork and exec.
+        if (!File.Exists(_shim))
+        {
+            throw new LimitUnavailableException($"running a job as another account needs {_shim}, which is missing");
+        }
+
+        if (account.Groups.Count > ChildAccount.MaxGroups)
+        {
+            throw new ArgumentException($"the account {account.Name} has {account.Groups.Count} supplementary groups; at most {ChildAccount.MaxGroups} are supported", nameof(account));
+        }
+
+        // The kernel's (uid_t)-1 means "unchanged" to setresuid: never an account.
+        if (account.Uid == uint.MaxValue || account.Gid == uint.MaxValue || account.Groups.Contains(uint.MaxValue))
+        {
+            throw new ArgumentException($"the account {account.Name} has an invalid id (4294967295)", nameof(account));
         }
     }
 

@@ -88,6 +88,8 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
                         ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(report.Error)}"),
                         ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(report.Error)}"),
                         ShimStep.Terminal => new ChildStartException(spec.Command, report.Error, $"the job's terminal could not become its controlling terminal: {LibC.ErrorText(report.Error)}"),
+                        ShimStep.Account => new ChildStartException(
+                            spec.Command, report.Error, $"the job could not become the account {spec.Account?.Name} ({spec.Account?.Uid}:{spec.Account?.Gid}): {LibC.ErrorText(report.Error)}"),
                         _ => StartError(spec.Command, report.Error),
                     },
                     ShimOutcome.TimedOut => new ChildStartException(

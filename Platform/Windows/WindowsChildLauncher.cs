@@ -33,6 +33,12 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
             throw new LimitUnavailableException("isolation (namespaces) is not available on Windows");
         }
 
+        // A Unix account: Windows runs a job as another user through a token, which this launcher does not make yet.
+        if (spec.Account is not null)
+        {
+            throw new LimitUnavailableException("running a job as a Unix account is not available on Windows");
+        }
+
         if (spec.Limits is { ReadBytesPerSecond: { Count: > 0 } } or { WriteBytesPerSecond: { Count: > 0 } })
         {
             throw new LimitUnavailableException("I/O rate limits are not available on Windows");

@@ -1,7 +1,7 @@
 /*
  * jobs-shim: the few steps Jobs needs between fork and exec, which .NET cannot run there.
  *
- *   jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-F FAULT] -- PROGRAM [ARGS...]
+ *   jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-u UID:GID[:GROUP,...]] [-F FAULT] -- PROGRAM [ARGS...]
  *     Joins each job cgroup given (so that the job and everything it starts are tracked and
  *     limited before its first instruction), then execs PROGRAM (PATH search). With -i the job is
  *     isolated first: new PID, mount and network namespaces, in which PROGRAM runs as PID 1 with a
@@ -10,6 +10,10 @@
  *     With -t fd 0 is a terminal's slave: the process that execs PROGRAM becomes a session leader
  *     (the launcher spawns this one as a session leader already; with -i the job, after the fork)
  *     with that terminal as its controlling terminal, right before exec.
+ *     With -u the process that execs PROGRAM gives up root for that account right before exec (after
+ *     every step that needs root): its terminal becomes the account's, it drops every capability
+ *     (the bounding set too), takes the supplementary groups, group and user (real, effective and
+ *     saved), and sets no_new_privs, so that no set-user-ID program or file capability raises it again.
  *     Fd 3 is the launcher's report socket: one byte (REACHED_EXEC) is written just before PROGRAM
  *     is exec'd, and a successful exec closes the socket; a failed step writes two ints, the step
  *     (STEP_*) and errno. So end of file after REACHED_EXEC alone is a started program, and end of
@@ -35,19 +39,31 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 /* The steps that can fail, as reported on fd 3 (Platform/Unix/UnixChildLauncher.cs reads them). */
-enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3, STEP_TERMINAL = 4 };
+enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3, STEP_TERMINAL = 4, STEP_ACCOUNT = 5 };
 #define REACHED_EXEC 'x'
 
 static const char *fault;
 static int terminal;
+static int isolated;
+
+/* The account of -u (Platform/ChildAccount.cs bounds its groups the same). */
+#define MAX_GROUPS 64
+static int account;
+static uid_t account_uid;
+static gid_t account_gid;
+static gid_t account_groups[MAX_GROUPS];
+static int account_group_count;
 
 #define MAX_CGROUPS 8
 
@@ -55,6 +71,95 @@ static void fail(int step, int error) {
     int report[2] = {step, error};
     (void)!write(3, report, sizeof report);
     _exit(127);
+}
+
+/* A decimal id of 32 bits at the start of *text; moves *text past it. */
+static int parse_id(const char **text, unsigned int *id) {
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(*text, &end, 10);
+    if (end == *text || errno != 0 || value > 0xfffffffeUL || **text == '-' || **text == '+') {
+        return 0;
+    }
+    *id = (unsigned int)value;
+    *text = end;
+    return 1;
+}
+
+/* UID:GID[:GROUP,GROUP...] */
+static int parse_account(const char *text) {
+    unsigned int id;
+    if (!parse_id(&text, &id) || *text++ != ':') {
+        return 0;
+    }
+    account_uid = id;
+    if (!parse_id(&text, &id)) {
+        return 0;
+    }
+    account_gid = id;
+    if (*text == ':') {
+        text++;
+        while (*text != '\0') {
+            if (account_group_count == MAX_GROUPS || !parse_id(&text, &id)) {
+                return 0;
+            }
+            account_groups[account_group_count++] = id;
+            if (*text == ',') {
+                text++;
+            } else if (*text != '\0') {
+                return 0;
+            }
+        }
+    }
+    account = *text == '\0';
+    return account;
+}
+
+/*
+ * Gives up root for the account of -u. The order matters: the terminal is handed over and the
+ * bounding set emptied while this process still may (CAP_CHOWN, CAP_SETPCAP); groups before the
+ * group, the group before the user (after setresuid nothing else could be changed). Changing the
+ * effective user clears permitted, effective and ambient capabilities; the inheritable set is
+ * cleared here, and with no_new_privs and an empty bounding set no exec can give any back.
+ */
+static void become_account(void) {
+    if (!account) {
+        return;
+    }
+    if (terminal && (fchown(0, account_uid, (gid_t)-1) != 0 || fchmod(0, S_IRUSR | S_IWUSR | S_IWGRP) != 0)) {
+        fail(STEP_ACCOUNT, errno);
+    }
+    for (int cap = 0; cap < 64; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            /* EINVAL: past the last capability this kernel knows. */
+            if (errno == EINVAL && cap > 0) {
+                break;
+            }
+            fail(STEP_ACCOUNT, errno);
+        }
+    }
+    if (setgroups((size_t)account_group_count, account_groups) != 0) {
+        fail(STEP_ACCOUNT, errno);
+    }
+    if (setresgid(account_gid, account_gid, account_gid) != 0) {
+        fail(STEP_ACCOUNT, errno);
+    }
+    if (setresuid(account_uid, account_uid, account_uid) != 0) {
+        fail(STEP_ACCOUNT, errno);
+    }
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+    memset(none, 0, sizeof none);
+    if (syscall(SYS_capset, &header, none) != 0) {
+        fail(STEP_ACCOUNT, errno);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        fail(STEP_ACCOUNT, errno);
+    }
+    /* A change of the effective user clears the parent-death signal the isolated job relies on. */
+    if (isolated && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        fail(STEP_ACCOUNT, errno);
+    }
 }
 
 /* Written just before exec: from here on only the exec itself can fail, and it reports if it does. */
@@ -76,6 +181,7 @@ static void exec_program(char **program) {
             fail(STEP_TERMINAL, errno);
         }
     }
+    become_account();
     char reached = REACHED_EXEC;
     if (write(3, &reached, 1) != 1) {
         fail(STEP_EXEC, errno);
@@ -227,7 +333,6 @@ static void isolate(char **program, int forwarding) {
 static int run_exec(int argc, char **argv) {
     const char *cgroups[MAX_CGROUPS];
     int count = 0;
-    int isolated = 0;
     int i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "-j") == 0 && i + 1 < argc && count < MAX_CGROUPS) {
@@ -236,6 +341,8 @@ static int run_exec(int argc, char **argv) {
             isolated = 1;
         } else if (strcmp(argv[i], "-t") == 0) {
             terminal = 1;
+        } else if (strcmp(argv[i], "-u") == 0 && i + 1 < argc && parse_account(argv[i + 1])) {
+            i++;
         } else if (strcmp(argv[i], "-F") == 0 && i + 1 < argc) {
             fault = argv[++i];
         } else {
@@ -243,7 +350,7 @@ static int run_exec(int argc, char **argv) {
         }
     }
     if (i + 1 >= argc) {
-        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-F FAULT] -- PROGRAM [ARGS...]\n");
+        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-u UID:GID[:GROUP,...]] [-F FAULT] -- PROGRAM [ARGS...]\n");
         return 2;
     }
     if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0) {
