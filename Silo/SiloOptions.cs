@@ -9,8 +9,22 @@ public sealed class SiloOptions
     /// <summary><c>Localhost</c> (one silo, in memory; the default) or <c>Redis</c> (a cluster whose membership and shared state live in <see cref="Redis"/>).</summary>
     public ClusteringKind Clustering { get; set; } = ClusteringKind.Localhost;
 
-    /// <summary>With Redis clustering: a StackExchange.Redis connection string, such as <c>127.0.0.1:6379</c>.</summary>
+    /// <summary>
+    /// With Redis clustering: a StackExchange.Redis connection string, such as <c>127.0.0.1:6379</c>.
+    /// A password in it must not come from the command line (every local user reads that in
+    /// <c>/proc/PID/cmdline</c>): give it in the environment (<c>Orleans__Redis</c>) or in <see cref="RedisPasswordFile"/>.
+    /// </summary>
     public string? Redis { get; set; }
+
+    /// <summary>With Redis clustering: a file whose first line is the Redis password; only the server's user may read it.</summary>
+    public string? RedisPasswordFile { get; set; }
+
+    /// <summary>
+    /// With Redis clustering: allow a Redis without a password or ACL user. For development only:
+    /// whoever reaches such a Redis (every job of every node included) can rewrite the cluster's
+    /// membership and every job's record.
+    /// </summary>
+    public bool AllowUnauthenticatedRedis { get; set; }
 
     /// <summary>The cluster's name: silos and gateways with the same one form one cluster.</summary>
     public string ClusterId { get; set; } = "jobs";

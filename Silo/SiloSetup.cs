@@ -137,7 +137,35 @@ public static class SiloSetup
             throw new InvalidOperationException("Orleans:Clustering=Redis needs Orleans:Redis, a Redis connection string such as 127.0.0.1:6379");
         }
 
+        if (options.Clustering == ClusteringKind.Redis)
+        {
+            if (configuration is IConfigurationRoot root
+                && root.Providers.OfType<Microsoft.Extensions.Configuration.CommandLine.CommandLineConfigurationProvider>()
+                    .Any(p => p.TryGet($"{SiloOptions.Section}:{nameof(SiloOptions.Redis)}", out string? given) && HasPassword(given)))
+            {
+                throw new InvalidOperationException(
+                    "Orleans:Redis on the command line holds a password, which every local user can read in /proc/PID/cmdline: "
+                    + "put the password in a file named by Orleans:RedisPasswordFile, or the connection string in the environment (Orleans__Redis)");
+            }
+
+            // Checked now, before anything starts: the password file and that Redis is not open to all.
+            _ = RedisConfiguration(options);
+        }
+
         return options;
+    }
+
+    private static bool HasPassword(string? connection)
+    {
+        try
+        {
+            return connection is not null && !string.IsNullOrEmpty(StackExchange.Redis.ConfigurationOptions.Parse(connection).Password);
+        }
+        catch (ArgumentException)
+        {
+            // Not a connection string at all: said by RedisConfiguration.
+            return false;
+        }
     }
 
     /// <summary>
@@ -161,22 +189,41 @@ public static class SiloSetup
         options.DeleteStateOnClear = true;
     }
 
-    /// <summary>The Redis connection of a cluster, parsed once.</summary>
-    /// <exception cref="InvalidOperationException">Orleans:Redis cannot be parsed.</exception>
+    /// <summary>
+    /// The Redis connection of a cluster: <c>Orleans:Redis</c> with the password of
+    /// <c>Orleans:RedisPasswordFile</c>, refused without a password or ACL user unless
+    /// <c>Orleans:AllowUnauthenticatedRedis</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Orleans:Redis cannot be parsed, the password file cannot be used, or Redis would be open to all.</exception>
     public static StackExchange.Redis.ConfigurationOptions RedisConfiguration(SiloOptions cluster)
     {
+        StackExchange.Redis.ConfigurationOptions options;
         try
         {
-            var options = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!);
-
-            // A node starting before Redis is up keeps trying rather than failing its first connect.
-            options.AbortOnConnectFail = false;
-            return options;
+            options = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidOperationException($"Orleans:Redis '{cluster.Redis}' is not a Redis connection string: {e.Message}", e);
+            // The message names the string without its password, which may be in it.
+            throw new InvalidOperationException($"Orleans:Redis is not a Redis connection string: {e.Message}", e);
         }
+
+        // A node starting before Redis is up keeps trying rather than failing its first connect.
+        options.AbortOnConnectFail = false;
+        if (!string.IsNullOrWhiteSpace(cluster.RedisPasswordFile))
+        {
+            options.Password = Security.SecretFile.ReadFirstLine(cluster.RedisPasswordFile, "Orleans:RedisPasswordFile");
+        }
+
+        if (string.IsNullOrEmpty(options.Password) && string.IsNullOrEmpty(options.User) && !cluster.AllowUnauthenticatedRedis)
+        {
+            throw new InvalidOperationException(
+                "the cluster's Redis (Orleans:Redis) has no password or ACL user: whoever reaches it, every job of every node included, "
+                + "could rewrite the cluster's membership and every job's record. Give Redis a password (requirepass) and the nodes "
+                + "Orleans:RedisPasswordFile, or set Orleans:AllowUnauthenticatedRedis=true for development");
+        }
+
+        return options;
     }
 
     private static System.Net.IPAddress AdvertisedAddress(SiloOptions cluster)

@@ -44,6 +44,26 @@ public sealed class ClusterTests(SharedClusterFixture fixture, ITestOutputHelper
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task The_nodes_read_the_redis_password_from_their_file_and_no_command_line_shows_it()
+    {
+        var cluster = fixture.Cluster;
+        int[] nodes = [cluster.Gateway.Pid, .. RedisCluster.NodeNames.Select(n => cluster.Silo(n).Pid)];
+
+        string password = Assert.IsType<string>(cluster.Redis.Password);
+        Assert.All(nodes, pid => Assert.Contains($"--Orleans:RedisPasswordFile={cluster.PasswordFile}", Processes.CommandLine(pid)));
+        Assert.All([.. nodes, cluster.Redis.Pid], pid => Assert.DoesNotContain(password, Processes.CommandLine(pid)));
+
+        // And the password is required: a client without it is refused.
+        var anonymous = new StackExchange.Redis.ConfigurationOptions { EndPoints = { cluster.Redis.ConnectionString }, AbortOnConnectFail = true, ConnectTimeout = 5000, ConnectRetry = 1 };
+        var refused = await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(async () =>
+        {
+            using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(anonymous);
+            await connection.GetDatabase().PingAsync();
+        });
+        Assert.Contains("NOAUTH", refused.ToString());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task The_cluster_membership_is_kept_in_the_clusters_own_redis()
     {
         var keys = await Cluster.Redis.KeysAsync($"*{Cluster.ClusterId}*");

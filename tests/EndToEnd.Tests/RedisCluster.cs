@@ -8,7 +8,9 @@ namespace Jobs.EndToEnd.Tests;
 /// <summary>
 /// A real cluster of processes: a Redis server of its own, Silo processes n1 and n2 clustered
 /// through it (each with its own cluster id), and a remote Gateway that finds them through Redis,
-/// all on free loopback ports. Disposing ends every process and the Redis server (so every key).
+/// all on free loopback ports. Redis requires a password, which the nodes read from a file of
+/// their own (<c>Orleans:RedisPasswordFile</c>), as a production cluster does. Disposing ends every
+/// process and the Redis server (so every key) and deletes the password file.
 /// </summary>
 public sealed class RedisCluster : IAsyncDisposable
 {
@@ -21,14 +23,19 @@ public sealed class RedisCluster : IAsyncDisposable
     private readonly Dictionary<string, ServerProcess> _silos = [];
     private readonly Dictionary<string, int> _siloPorts = [];
     private readonly List<ServerProcess> _ended = [];
+    private readonly string _secrets;
     private bool _disposed;
 
-    private RedisCluster(RedisServer redis)
+    private RedisCluster(RedisServer redis, string secrets)
     {
         Redis = redis;
+        _secrets = secrets;
     }
 
     public RedisServer Redis { get; }
+
+    /// <summary>The file the nodes read Redis's password from (mode 0600).</summary>
+    public string PasswordFile => Path.Combine(_secrets, "redis.password");
 
     public string ClusterId { get; } = $"test-{Guid.NewGuid():N}";
 
@@ -52,9 +59,16 @@ public sealed class RedisCluster : IAsyncDisposable
     /// </summary>
     public static async Task<RedisCluster> StartAsync(IReadOnlyDictionary<string, string[]>? siloArgs = null)
     {
-        var cluster = new RedisCluster(await RedisServer.StartAsync(FreePorts.Next()));
+        string password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var cluster = new RedisCluster(await RedisServer.StartAsync(FreePorts.Next(), password), Directory.CreateTempSubdirectory("jobs-cluster-secrets-").FullName);
         try
         {
+            await File.WriteAllTextAsync(cluster.PasswordFile, password + "\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(cluster.PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
             await Task.WhenAll(NodeNames.Select(node => cluster.StartSiloAsync(node, siloArgs?.GetValueOrDefault(node) ?? [])));
             cluster.Gateway = await ServerProcess.StartRemoteGatewayAsync(cluster.SiloGatewayPorts[NodeNames[0]], cluster.ClusteringArgs());
             await cluster.WaitForNodesAsync(nodes => NodeNames.All(name => nodes.Any(n => n.Name == name && n.Status == NodeStatus.Active && n.Answered)), FormTimeout);
@@ -194,6 +208,7 @@ public sealed class RedisCluster : IAsyncDisposable
         }
 
         await Redis.DisposeAsync();
+        Directory.Delete(_secrets, recursive: true);
     }
 
     /// <summary>
@@ -208,6 +223,7 @@ public sealed class RedisCluster : IAsyncDisposable
     [
         "--Orleans:Clustering=Redis",
         $"--Orleans:Redis={Redis.ConnectionString}",
+        $"--Orleans:RedisPasswordFile={PasswordFile}",
         $"--Orleans:ClusterId={ClusterId}",
         $"--Orleans:ServiceId={ServiceId}",
         // Times on every line, to line the processes' logs up with each other and with the test's output.

@@ -30,10 +30,13 @@ public sealed class RedisServer : IAsyncDisposable
         _directory = directory;
     }
 
+    /// <summary>The password it requires (<c>requirepass</c>), or null when it requires none.</summary>
+    public string? Password { get; private init; }
+
     /// <summary>The loopback port it listens on.</summary>
     public int Port { get; }
 
-    /// <summary>A StackExchange.Redis connection string, as <c>Orleans:Redis</c> takes it.</summary>
+    /// <summary>A StackExchange.Redis connection string, as <c>Orleans:Redis</c> takes it: without the password.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     /// <summary>Its temporary folder (<c>--dir</c>), deleted when it is disposed.</summary>
@@ -65,14 +68,17 @@ public sealed class RedisServer : IAsyncDisposable
     /// </summary>
     /// <exception cref="MissingProgramException"><c>redis-server</c> is not installed and could not be.</exception>
     /// <exception cref="InvalidOperationException">It did not start.</exception>
-    public static async Task<RedisServer> StartAsync(int? port = null, CancellationToken cancellationToken = default)
+    /// <param name="port">The port, or null for a free one.</param>
+    /// <param name="password">A password the server requires (given on its stdin, not its command line), or null for none.</param>
+    /// <param name="cancellationToken">Stops waiting for it.</param>
+    public static async Task<RedisServer> StartAsync(int? port = null, string? password = null, CancellationToken cancellationToken = default)
     {
         await EnsureInstalledAsync();
 
         // A port picked here may be taken by someone else before the server binds it: try another then.
         for (int attempt = 1; ; attempt++)
         {
-            var server = Launch(port ?? EphemeralPort());
+            var server = Launch(port ?? EphemeralPort(), password);
             try
             {
                 await server.WaitReadyAsync(cancellationToken);
@@ -163,7 +169,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     private ConnectionMultiplexer Connection => _connection ?? throw new InvalidOperationException("the Redis server has not started");
 
-    private static RedisServer Launch(int port)
+    private static RedisServer Launch(int port, string? password)
     {
         string directory = Directory.CreateTempSubdirectory("jobs-redis-").FullName;
         var start = new ProcessStartInfo(Program)
@@ -174,13 +180,14 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardInput = true,
             WorkingDirectory = directory,
         };
-        foreach (string arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory })
+        // "-": the configuration file is stdin, which takes the password (if any) before the arguments apply.
+        foreach (string arg in new[] { "-", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory })
         {
             start.ArgumentList.Add(arg);
         }
 
         var process = new Process { StartInfo = start };
-        var server = new RedisServer(process, port, directory);
+        var server = new RedisServer(process, port, directory) { Password = password };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         try
@@ -196,6 +203,11 @@ public sealed class RedisServer : IAsyncDisposable
                 $"cannot start {Program} ({e.Message}): the cluster tests need a real Redis server on PATH; install the Debian package redis-server (apt-get install redis-server)");
         }
 
+        if (password is not null)
+        {
+            process.StandardInput.Write($"requirepass \"{password}\"\n");
+        }
+
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -205,7 +217,7 @@ public sealed class RedisServer : IAsyncDisposable
     private async Task WaitReadyAsync(CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + StartTimeout;
-        var options = new ConfigurationOptions { EndPoints = { ConnectionString }, AbortOnConnectFail = true, ConnectTimeout = 1000, ConnectRetry = 1, AllowAdmin = true };
+        var options = new ConfigurationOptions { EndPoints = { ConnectionString }, Password = Password, AbortOnConnectFail = true, ConnectTimeout = 1000, ConnectRetry = 1, AllowAdmin = true };
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
