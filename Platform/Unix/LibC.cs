@@ -145,6 +145,17 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib)]
     internal static partial int getpwuid_r(uint uid, Passwd* entry, byte* buffer, nuint length, Passwd** result);
 
+    // As getpwuid_r, by name.
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int getpwnam_r(string name, Passwd* entry, byte* buffer, nuint length, Passwd** result);
+
+    // The groups of user name (group included): -1 with *count set to the number needed when they do not fit.
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int getgrouplist(string name, uint group, uint* groups, int* count);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int lchown(string path, uint owner, uint group);
+
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int pidfd_open(int pid, uint flags);
 
