@@ -1,4 +1,3 @@
-using System.Text;
 using Jobs.Platform.Unix;
 using Jobs.TestSupport;
 
@@ -121,15 +120,6 @@ public sealed class AccountsTests : IAsyncLifetime, IDisposable
     private async Task<(string Stdout, ChildExit Exit)> RunAsAsync(ChildAccount account, string script)
     {
         var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", script], Account: account), CancellationToken.None);
-        var stdout = new List<byte>();
-        await foreach (var output in child.Output.ReadAllAsync())
-        {
-            if (output.Stream == ChildStream.Stdout)
-            {
-                stdout.AddRange(output.Data);
-            }
-        }
-
-        return (Encoding.UTF8.GetString([.. stdout]), await child.Exited.WaitAsync(Patience));
+        return await ChildText.DrainAsync(child, Patience);
     }
 }

@@ -125,7 +125,7 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
         var child = await _launcher.StartAsync(
             new ChildSpec("sh", ["-c", "stat -c '%u %a' \"$(tty)\"; stty size; id -u"], Terminal: new TerminalSize(24, 80), Account: _account),
             CancellationToken.None);
-        var (stdout, exit) = await DrainAsync(child);
+        var (stdout, exit) = await ChildText.DrainAsync(child, Patience);
 
         Assert.Equal(0, exit.ExitCode);
         Assert.Equal($"{_account.Uid} 620\r\n24 80\r\n{_account.Uid}\r\n", stdout);
@@ -135,7 +135,7 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
     public async Task An_isolated_job_runs_as_its_account_as_PID_1_of_its_namespace()
     {
         var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "id -u; echo $$; grep NoNewPrivs /proc/self/status"], Isolate: true, Account: _account), CancellationToken.None);
-        var (stdout, exit) = await DrainAsync(child);
+        var (stdout, exit) = await ChildText.DrainAsync(child, Patience);
 
         Assert.Equal(0, exit.ExitCode);
         Assert.Equal($"{_account.Uid}\n1\nNoNewPrivs:\t1\n", stdout);
@@ -158,7 +158,7 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
     private async Task<(string Stdout, ChildExit Exit)> RunAsync(string script, ChildAccount? account)
     {
         var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", script], WorkingDirectory: account is null ? _scratch : null, Account: account), CancellationToken.None);
-        return await DrainAsync(child);
+        return await ChildText.DrainAsync(child, Patience);
     }
 
     private async Task<(string Stdout, string Limit, string Outside)> StartAttackAsync(string script, ChildAccount? account)
@@ -174,23 +174,9 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
             : Path.Combine(File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids", "cgroup.procs");
         Assert.True(child.Input!.TryWrite(Encoding.UTF8.GetBytes($"{limit}\n{outside}\n")));
         Assert.True(child.Input.Complete());
-        var (stdout, exit) = await DrainAsync(child);
+        var (stdout, exit) = await ChildText.DrainAsync(child, Patience);
         Assert.Equal(0, exit.ExitCode);
         return (stdout, limit, outside);
-    }
-
-    private static async Task<(string Stdout, ChildExit Exit)> DrainAsync(IChild child)
-    {
-        var stdout = new List<byte>();
-        await foreach (var output in child.Output.ReadAllAsync())
-        {
-            if (output.Stream == ChildStream.Stdout)
-            {
-                stdout.AddRange(output.Data);
-            }
-        }
-
-        return (Encoding.UTF8.GetString([.. stdout]), await child.Exited.WaitAsync(Patience));
     }
 
     private static void Chown(string path, uint uid)

@@ -116,7 +116,7 @@ public sealed class ChildEnvironmentTests : IAsyncLifetime, IDisposable
     {
         // "env" by its bare name: the lookup in PATH must keep working.
         var child = await _launcher.StartAsync(new ChildSpec("env", [], Environment: environment), CancellationToken.None);
-        var (stdout, exit) = await DrainAsync(child);
+        var (stdout, exit) = await ChildText.DrainAsync(child, Patience);
 
         Assert.Equal(0, exit.ExitCode);
         return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -136,7 +136,7 @@ public sealed class ChildEnvironmentTests : IAsyncLifetime, IDisposable
             var nowhere = new Dictionary<string, string> { ["PATH"] = "/jobs-test-nowhere" };
 
             var found = await launcher.StartAsync(new ChildSpec("jobs-test-program", ["x"], Environment: inScratch, Isolate: isolate), CancellationToken.None);
-            var (stdout, exit) = await DrainAsync(found);
+            var (stdout, exit) = await ChildText.DrainAsync(found, Patience);
             var missing = await Assert.ThrowsAsync<ChildStartException>(() =>
                 launcher.StartAsync(new ChildSpec("env", [], Environment: nowhere, Isolate: isolate), CancellationToken.None));
 
@@ -150,20 +150,6 @@ public sealed class ChildEnvironmentTests : IAsyncLifetime, IDisposable
             await launcher.KillAllAsync(cleanup.Token);
             (launcher as IDisposable)?.Dispose();
         }
-    }
-
-    private static async Task<(string Stdout, ChildExit Exit)> DrainAsync(IChild child)
-    {
-        var stdout = new List<byte>();
-        await foreach (var output in child.Output.ReadAllAsync())
-        {
-            if (output.Stream == ChildStream.Stdout)
-            {
-                stdout.AddRange(output.Data);
-            }
-        }
-
-        return (Encoding.UTF8.GetString([.. stdout]), await child.Exited.WaitAsync(Patience));
     }
 
     // The effective user's line of /etc/passwd: name and home folder.

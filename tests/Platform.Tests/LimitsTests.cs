@@ -175,21 +175,9 @@ public sealed class LimitsTests : IAsyncLifetime, IDisposable
     private async Task<IChild> StartAsync(string script, ChildLimits? limits) =>
         await _launcher.StartAsync(new ChildSpec("sh", ["-c", script], Limits: limits), CancellationToken.None);
 
-    private static async Task<(string Stdout, ChildExit Exit)> DrainAsync(IChild child, bool stderrToo = false)
-    {
-        var stdout = new List<byte>();
-        await foreach (var output in child.Output.ReadAllAsync())
-        {
-            if (output.Stream == ChildStream.Stdout || stderrToo)
-            {
-                stdout.AddRange(output.Data);
-            }
-        }
+    private static Task<(string Stdout, ChildExit Exit)> DrainAsync(IChild child) => ChildText.DrainAsync(child, Patience);
 
-        return (System.Text.Encoding.UTF8.GetString([.. stdout]), await child.Exited.WaitAsync(Patience));
-    }
-
-    private static Task<(string Output, ChildExit Exit)> DrainAllAsync(IChild child) => DrainAsync(child, stderrToo: true);
+    private static Task<(string Stdout, ChildExit Exit)> DrainAllAsync(IChild child) => ChildText.DrainAsync(child, Patience, stderrToo: true);
 
     private static long CpuTicks(int pid)
     {
