@@ -1,4 +1,3 @@
-using System.Text;
 using Jobs.TestSupport;
 
 namespace Jobs.Platform.Tests;
