@@ -72,19 +72,11 @@ public static class PemCertificates
     /// <exception cref="InvalidOperationException">The file is readable by others and that is not allowed.</exception>
     public static string? CheckKeyFile(string keyPath, bool allowReadable, string allowSetting)
     {
-        if (OperatingSystem.IsWindows() || !File.Exists(keyPath))
+        if (FileModes.OpenToOthers(keyPath) is not { } octal)
         {
             return null;
         }
 
-        var mode = File.GetUnixFileMode(keyPath);
-        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
-        if ((mode & others) == 0)
-        {
-            return null;
-        }
-
-        string octal = Convert.ToString((int)mode, 8).PadLeft(4, '0');
         if (!allowReadable)
         {
             throw new InvalidOperationException(

@@ -14,15 +14,9 @@ public static class SecretFile
             throw new InvalidOperationException($"{setting} '{path}' does not exist or is not a file");
         }
 
-        if (!OperatingSystem.IsWindows())
+        if (FileModes.OpenToOthers(path) is { } octal)
         {
-            var mode = File.GetUnixFileMode(path);
-            const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
-            if ((mode & others) != 0)
-            {
-                throw new InvalidOperationException(
-                    $"{setting} '{path}' can be read or written by other users (mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}); run 'chmod 600 {path}'");
-            }
+            throw new InvalidOperationException($"{setting} '{path}' can be read or written by other users (mode {octal}); run 'chmod 600 {path}'");
         }
 
         string first;
