@@ -22,15 +22,17 @@ public static class OrleansSetup
         }
 
         var silo = SiloSetup.ClusterSettings(builder.Configuration);
+
+        // Before anything starts: the password file, and that Redis is not open to all.
+        var redis = silo.Clustering == ClusteringKind.Redis ? SiloSetup.RedisConfiguration(silo) : null;
         SiloSetup.HideClusteringFromOrleans(builder.Configuration);
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
         string? warning = null;
         builder.UseOrleansClient(client =>
         {
-            if (silo.Clustering == ClusteringKind.Redis)
+            if (redis is not null)
             {
                 // Silos are found through the membership in Redis; a new one within 10 s.
-                var redis = SiloSetup.RedisConfiguration(silo);
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis)
                     .Configure<Orleans.Configuration.ClusterOptions>(o =>
                     {

@@ -31,6 +31,9 @@ public static class SiloSetup
     public static string? AddJobsSilo(this IHostApplicationBuilder builder, bool dashboard = false, bool clientGateway = true)
     {
         var cluster = ClusterSettings(builder.Configuration);
+
+        // Before anything starts: the password file, and that Redis is not open to all.
+        var redis = cluster.Clustering == ClusteringKind.Redis ? RedisConfiguration(cluster) : null;
         HideClusteringFromOrleans(builder.Configuration);
         builder.Services.Configure<JobOptions>(builder.Configuration.GetSection(JobOptions.Section));
         builder.Services.AddOptions<JobOptions>()
@@ -54,9 +57,8 @@ public static class SiloSetup
             // Gateway port 0: Orleans opens no client gateway.
             int gatewayPort = clientGateway ? cluster.GatewayPort : 0;
             silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = cluster.Node);
-            if (cluster.Clustering == ClusteringKind.Redis)
+            if (redis is not null)
             {
-                var redis = RedisConfiguration(cluster);
                 silo.Configure<ClusterOptions>(o =>
                     {
                         o.ClusterId = cluster.ClusterId;
@@ -147,9 +149,6 @@ public static class SiloSetup
                     "Orleans:Redis on the command line holds a password, which every local user can read in /proc/PID/cmdline: "
                     + "put the password in a file named by Orleans:RedisPasswordFile, or the connection string in the environment (Orleans__Redis)");
             }
-
-            // Checked now, before anything starts: the password file and that Redis is not open to all.
-            _ = RedisConfiguration(options);
         }
 
         return options;
