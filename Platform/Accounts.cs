@@ -53,8 +53,7 @@ public static class Accounts
         }
 
         // A link planted in its place would hand the account whatever it points to: never followed.
-        var info = new FileInfo(path);
-        if (info.LinkTarget is not null || !info.Attributes.HasFlag(FileAttributes.Directory))
+        if (PrivateDirectory.Lstat(path).Type != LibC.S_IFDIR)
         {
             throw new InvalidOperationException($"the home '{path}' is a symbolic link or not a folder");
         }

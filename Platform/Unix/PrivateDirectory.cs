@@ -51,7 +51,9 @@ internal static unsafe class PrivateDirectory
     /// <summary>Creates a directory of this user's own in a directory <see cref="Ensure"/> checked (no one else can have made it).</summary>
     public static void Create(string path) => Directory.CreateDirectory(path, OwnerOnly);
 
-    private static (int Type, int Mode, uint Owner) Lstat(string path)
+    /// <summary>The type (<c>S_IFMT</c> bits), permission bits and owner of <paramref name="path"/> itself, a symbolic link not followed.</summary>
+    /// <exception cref="InvalidOperationException">It cannot be examined.</exception>
+    internal static (int Type, int Mode, uint Owner) Lstat(string path)
     {
         byte* buffer = stackalloc byte[LibC.StatxSize];
         if (LibC.statx(LibC.AT_FDCWD, path, LibC.AT_SYMLINK_NOFOLLOW, LibC.STATX_TYPE | LibC.STATX_MODE | LibC.STATX_UID, buffer) != 0)

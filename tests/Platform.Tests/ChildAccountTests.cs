@@ -26,14 +26,17 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
     {
         uint uid = (uint)Interlocked.Increment(ref s_nextUid);
         string home = Path.Combine(_scratch, "home");
-        Directory.CreateDirectory(home);
 
         // The account may pass through the scratch folder to its home, and no further.
         File.SetUnixFileMode(_scratch, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (Machine.IsRoot)
         {
-            Chown(home, uid);
+            Accounts.EnsureHome(home, uid, uid);
+        }
+        else
+        {
+            // Every test here needs root; the home only has to exist for the account to be built.
+            Directory.CreateDirectory(home);
         }
 
         _account = new ChildAccount("jobs-test", uid, uid, [uid + 1000, uid + 2000], home);
@@ -177,14 +180,5 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
         var (stdout, exit) = await ChildText.DrainAsync(child, Patience);
         Assert.Equal(0, exit.ExitCode);
         return (stdout, limit, outside);
-    }
-
-    private static void Chown(string path, uint uid)
-    {
-        var result = ProgramRunner.RunAsync(["chown", $"{uid}:{uid}", path], null, Patience).GetAwaiter().GetResult();
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"chown {uid} {path} failed: {result.Stderr}");
-        }
     }
 }
