@@ -3,7 +3,7 @@ using System.Runtime.Versioning;
 
 namespace Jobs.Platform.Windows;
 
-/// <summary>The Win32 functions and structures the Windows launcher and machine statistics use, declared by hand (kernel32).</summary>
+/// <summary>The Win32 functions and structures the Windows launcher and machine statistics use, declared by hand (kernel32, advapi32).</summary>
 [SupportedOSPlatform("windows")]
 internal static partial class Win32
 {
@@ -30,6 +30,18 @@ internal static partial class Win32
     internal const uint JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000;
     internal const uint JOB_OBJECT_CPU_RATE_CONTROL_ENABLE = 0x1;
     internal const uint JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP = 0x4;
+
+    internal const uint TOKEN_ASSIGN_PRIMARY = 0x1;
+    internal const uint TOKEN_DUPLICATE = 0x2;
+    internal const uint TOKEN_QUERY = 0x8;
+    internal const uint TOKEN_ADJUST_DEFAULT = 0x80;
+    internal const uint DISABLE_MAX_PRIVILEGE = 0x1;
+    internal const int TokenUser = 1;
+    internal const int TokenGroups = 2;
+    internal const int TokenOwner = 4;
+    internal const int TokenDefaultDacl = 6;
+    internal const int ERROR_INSUFFICIENT_BUFFER = 122;
+    internal const int GENERIC_ALL = 0x10000000;
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct SECURITY_ATTRIBUTES
@@ -142,6 +154,21 @@ internal static partial class Win32
     }
 
     [StructLayout(LayoutKind.Sequential)]
+    internal struct SID_AND_ATTRIBUTES
+    {
+        public nint Sid;
+        public uint Attributes;
+    }
+
+    // TOKEN_GROUPS: a count, then (pointer-aligned) that many SID_AND_ATTRIBUTES.
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TOKEN_GROUPS
+    {
+        public uint GroupCount;
+        public SID_AND_ATTRIBUTES Groups;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     internal struct MEMORYSTATUSEX
     {
         public uint dwLength;
@@ -177,9 +204,10 @@ internal static partial class Win32
     [LibraryImport("kernel32.dll")]
     internal static partial void DeleteProcThreadAttributeList(nint lpAttributeList);
 
-    [LibraryImport("kernel32.dll", EntryPoint = "CreateProcessW", SetLastError = true, StringMarshalling = StringMarshalling.Utf16)]
+    [LibraryImport("advapi32.dll", EntryPoint = "CreateProcessAsUserW", SetLastError = true, StringMarshalling = StringMarshalling.Utf16)]
     [return: MarshalAs(UnmanagedType.Bool)]
-    internal static unsafe partial bool CreateProcess(
+    internal static unsafe partial bool CreateProcessAsUser(
+        nint hToken,
         string? lpApplicationName,
         char* lpCommandLine,
         nint lpProcessAttributes,
@@ -190,6 +218,34 @@ internal static partial class Win32
         string? lpCurrentDirectory,
         ref STARTUPINFOEXW lpStartupInfo,
         out PROCESS_INFORMATION lpProcessInformation);
+
+    [LibraryImport("kernel32.dll")]
+    internal static partial nint GetCurrentProcess();
+
+    [LibraryImport("advapi32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static partial bool OpenProcessToken(nint processHandle, uint desiredAccess, out nint tokenHandle);
+
+    [LibraryImport("advapi32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static unsafe partial bool GetTokenInformation(nint tokenHandle, int tokenInformationClass, void* tokenInformation, int tokenInformationLength, out int returnLength);
+
+    [LibraryImport("advapi32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static unsafe partial bool SetTokenInformation(nint tokenHandle, int tokenInformationClass, void* tokenInformation, int tokenInformationLength);
+
+    [LibraryImport("advapi32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static unsafe partial bool CreateRestrictedToken(
+        nint existingTokenHandle,
+        uint flags,
+        int disableSidCount,
+        SID_AND_ATTRIBUTES* sidsToDisable,
+        int deletePrivilegeCount,
+        nint privilegesToDelete,
+        int restrictedSidCount,
+        nint sidsToRestrict,
+        out nint newTokenHandle);
 
     [LibraryImport("kernel32.dll", EntryPoint = "CreateJobObjectW", SetLastError = true, StringMarshalling = StringMarshalling.Utf16)]
     internal static partial nint CreateJobObject(nint lpJobAttributes, string? lpName);

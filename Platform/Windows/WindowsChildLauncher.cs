@@ -5,12 +5,16 @@ using System.Runtime.Versioning;
 namespace Jobs.Platform.Windows;
 
 /// <summary>
-/// Starts children with <c>CreateProcessW</c>: suspended, placed in a Job Object of their own (with
-/// their limits and <c>KILL_ON_JOB_CLOSE</c>, so nothing outlives the server), then resumed, so the
-/// first instruction already runs inside the job. Only the child's stdin, stdout and stderr are
-/// inherited (<c>PROC_THREAD_ATTRIBUTE_HANDLE_LIST</c>); stdin is <c>NUL</c>, or a pipe the server
-/// writes (<see cref="ChildSpec.Stdin"/>). A terminal is a ConPTY pseudoconsole, whose host holds the
-/// pipes, so that child inherits nothing.
+/// Starts children with <c>CreateProcessAsUserW</c> and a restricted token (<see cref="RestrictedToken"/>):
+/// the server's own, with the Administrators group (and the other administrators' groups: "Local
+/// account and member of Administrators group", Domain, Schema and Enterprise Admins) deny-only and
+/// every privilege but <c>SeChangeNotifyPrivilege</c> removed, so that a job started by a server
+/// running as an administrator cannot use an administrator's rights. Children start suspended, are
+/// placed in a Job Object of their own (with their limits and <c>KILL_ON_JOB_CLOSE</c>, so nothing
+/// outlives the server), then resumed, so the first instruction already runs inside the job. Only the
+/// child's stdin, stdout and stderr are inherited (<c>PROC_THREAD_ATTRIBUTE_HANDLE_LIST</c>); stdin is
+/// <c>NUL</c>, or a pipe the server writes (<see cref="ChildSpec.Stdin"/>). A terminal is a ConPTY
+/// pseudoconsole, whose host holds the pipes, so that child inherits nothing.
 /// </summary>
 [SupportedOSPlatform("windows")]
 internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
@@ -33,7 +37,8 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
             throw new LimitUnavailableException("isolation (namespaces) is not available on Windows");
         }
 
-        // A Unix account: Windows runs a job as another user through a token, which this launcher does not make yet.
+        // A Unix account: running as another Windows user needs that user's logon token; this launcher
+        // only restricts the server's own.
         if (spec.Account is not null)
         {
             throw new LimitUnavailableException("running a job as a Unix account is not available on Windows");
@@ -86,6 +91,7 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
     private static unsafe WindowsChild Launch(ChildSpec spec, string commandLine, string environment)
     {
         var handles = new List<nint>();
+        nint token = 0;
         nint job = 0;
         nint attributes = 0;
         PseudoConsole? console = null;
@@ -174,7 +180,9 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
                 lpAttributeList = attributes,
             };
 
-            // CreateProcessW may write into the command line, so it gets a copy of its own. The
+            token = RestrictedToken.Create(spec.Command);
+
+            // CreateProcessAsUserW may write into the command line, so it gets a copy of its own. The
             // attribute list points into the pinned handle list until the process is created; a
             // pseudoconsole's attribute is the HPCON itself.
             char[] line = [.. commandLine, '\0'];
@@ -195,7 +203,8 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
                 // a console's does, and a new group ignores Ctrl+C.
                 int flags = Win32.CREATE_SUSPENDED | Win32.CREATE_UNICODE_ENVIRONMENT | Win32.EXTENDED_STARTUPINFO_PRESENT
                     | (console is null ? Win32.CREATE_NEW_PROCESS_GROUP : 0);
-                if (!Win32.CreateProcess(
+                if (!Win32.CreateProcessAsUser(
+                        token,
                         null,
                         linePointer,
                         0,
@@ -252,6 +261,11 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
             if (job != 0)
             {
                 Win32.CloseHandle(job);
+            }
+
+            if (token != 0)
+            {
+                Win32.CloseHandle(token);
             }
 
             console?.Close();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.Versioning;
 using Jobs.TestChild;
 
 namespace Jobs.Platform.Contract;
@@ -424,6 +425,47 @@ public static class ChildContract
         Check.Equal(0, exit.ExitCode, "exit code once the size was seen");
     }
 
+    // A server running as an administrator must not lend that to its jobs: in the child's own token
+    // (read by the child itself), every administrators' group is deny-only or absent, and each one the
+    // server holds is there, deny-only (under Wine the server holds BUILTIN\Administrators, enabled).
+    [Contract(Only = "windows")]
+    [SupportedOSPlatform("windows")]
+    public static async Task A_child_holds_the_administrators_groups_for_deny_only(ContractContext c)
+    {
+        var server = Words(WindowsToken.Describe());
+        var token = await TokenOfChildAsync(c);
+
+        var usable = token.Where(l => l[0] == "group" && IsAdministrators(l[1]) && l[2] != "deny-only").Select(l => $"{l[1]} {l[2]}");
+        Check.True(!usable.Any(), $"administrators' groups the child can use: {string.Join(", ", usable)}");
+        var servers = server.Where(l => l[0] == "group" && IsAdministrators(l[1]) && l[2] == "enabled").Select(l => l[1]);
+        var lost = servers.Where(sid => !token.Any(l => l[0] == "group" && l[1] == sid && l[2] == "deny-only"));
+        Check.True(!lost.Any(), $"administrators' groups of the server missing from the child's token instead of deny-only: {string.Join(", ", lost)}");
+    }
+
+    // A privilege present but disabled is one AdjustTokenPrivileges away from enabled: none may be present.
+    [Contract(Only = "windows", NotUnderWine = "Wine 8's CreateRestrictedToken ignores its flags (NtFilterToken: \"flags 0x1 unsupported\"), so DISABLE_MAX_PRIVILEGE removes nothing (measured: the child keeps all 21 privileges of Wine's token)")]
+    public static async Task A_child_has_no_privilege_but_SeChangeNotifyPrivilege(ContractContext c)
+    {
+        var token = await TokenOfChildAsync(c);
+
+        var extra = token.Where(l => l[0] == "privilege" && l[1] != "SeChangeNotifyPrivilege").Select(l => l[1]);
+        Check.True(!extra.Any(), $"privileges the child holds: {string.Join(", ", extra)}");
+    }
+
+    // An elevated administrator's token makes Administrators the owner of new objects and grants them
+    // only to Administrators and SYSTEM: deny-only, that group would lock the child out of its own.
+    [Contract(Only = "windows")]
+    public static async Task A_child_owns_and_may_open_what_it_creates(ContractContext c)
+    {
+        var token = await TokenOfChildAsync(c);
+
+        var mine = token.Where(l => l[0] == "user" || (l[0] == "group" && l[2] == "enabled")).Select(l => l[1]).ToHashSet();
+        var owner = token.Single(l => l[0] == "owner")[1];
+        Check.True(mine.Contains(owner), $"the owner of what the child creates, {owner}, is not the child's user or an enabled group of it");
+        var allowed = token.Where(l => l[0] == "default-dacl" && l[1] == "allow").Select(l => l[2]).ToList();
+        Check.True(allowed.Count == 0 || allowed.Any(mine.Contains), $"the default DACL grants only {string.Join(", ", allowed)}, none the child's user or an enabled group of it");
+    }
+
     private static string? Named(CustomAttributeData attribute, string name) =>
         attribute.NamedArguments.Where(a => a.MemberName == name).Select(a => a.TypedValue.Value as string).FirstOrDefault();
 
@@ -456,6 +498,26 @@ public static class ChildContract
         Check.True(ended == drained, "the child still runs after Ctrl+C on its terminal");
         Check.True(!(await drained).Exit.Killed, "the child was killed, not ended by Ctrl+C");
     }
+
+    // The test child's "token" lines, each split into its words.
+    private static async Task<string[][]> TokenOfChildAsync(ContractContext c)
+    {
+        var (stdout, stderr, exit) = await RunAsync(c, c.Child("token"));
+
+        Check.Equal(0, exit.ExitCode, $"the token mode's exit code (stderr: {Text(stderr)})");
+        var token = Words(Text(stdout));
+        Check.True(token.Any(l => l[0] == "user") && token.Any(l => l[0] == "group"), $"no user or group in the child's token: <{Text(stdout)}>");
+        return token;
+    }
+
+    private static string[][] Words(string lines) =>
+        [.. lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))];
+
+    // BUILTIN\Administrators, "Local account and member of Administrators group", and Domain (512),
+    // Schema (518) and Enterprise (519) Admins of any domain.
+    private static bool IsAdministrators(string sid) =>
+        sid is "S-1-5-32-544" or "S-1-5-114"
+        || (sid.StartsWith("S-1-5-21-", StringComparison.Ordinal) && sid.Split('-') is [_, _, _, _, _, _, _, "512" or "518" or "519"]);
 
     private static IChildInput InputOf(IChild child)
     {

@@ -58,6 +58,7 @@ public static class Program
                 "con-cat" => ConCat(rest),
                 "con-sleep" => ConSleep(rest),
                 "con-size" => ConSize(rest),
+                "token" => Token(stdout, rest),
                 _ => throw new UsageException($"unknown mode '{args[0]}'"),
             };
         }
@@ -385,6 +386,16 @@ public static class Program
         }
 
         WriteText(console, $"size {info.Bottom - info.Top + 1}x{info.Right - info.Left + 1}\n");
+        return 0;
+    }
+
+    // Prints the token this process runs with (Windows), one fact a line (see WindowsToken): what
+    // whoami /all shows, in a form of this program's own (Wine's whoami prints the user name only,
+    // whatever it is asked).
+    private static int Token(Stream stdout, ReadOnlySpan<string> args)
+    {
+        ExpectCount(args, 0, 0, "token");
+        WriteText(stdout, OperatingSystem.IsWindows() ? WindowsToken.Describe() : throw new UsageException("token: a Windows token exists on Windows only"));
         return 0;
     }
 
