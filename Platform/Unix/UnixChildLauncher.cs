@@ -16,6 +16,9 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
     // after its tree is gone and its output read, so by pid an ended child could remove a newer one.
     private readonly ConcurrentDictionary<UnixChild, byte> _running = new();
     private readonly string _shim = Path.Combine(AppContext.BaseDirectory, "jobs-shim");
+
+    /// <summary>The helper that sets a child up between fork and exec (cgroup, namespaces, terminal, account).</summary>
+    internal string Shim => _shim;
     private readonly Cgroups? _cgroups;
     private readonly int _watchdogLifeline = -1;
 

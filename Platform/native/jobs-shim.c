@@ -40,6 +40,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -162,6 +163,68 @@ static void become_account(void) {
     }
 }
 
+/*
+ * execvp, but for one thing: a PATH folder the job's user may not search counts as a folder without
+ * the program. glibc's execvp remembers EACCES from such a folder and fails with it when the program
+ * is nowhere else, so a job of another user whose PATH holds the server's private folders (root's
+ * ~/.local/bin) would read "Permission denied" for a program that does not exist. A program that is
+ * there but may not be run still fails with EACCES; a file without #! runs with /bin/sh, as execvp does.
+ */
+static void exec_search(char **program) {
+    const char *file = program[0];
+    if (strchr(file, '/') != NULL) {
+        execv(file, program);
+        fail(STEP_EXEC, errno);
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL) {
+        path = "/bin:/usr/bin";
+    }
+    int result = ENOENT;
+    size_t length = strlen(file);
+    for (const char *start = path;; ) {
+        const char *end = strchrnul(start, ':');
+        /* An empty entry is the working directory; one too long for a path names no program. */
+        const char *folder = end > start ? start : ".";
+        size_t size = end > start ? (size_t)(end - start) : 1;
+        char candidate[PATH_MAX];
+        if (size + 1 + length + 1 <= sizeof candidate) {
+            memcpy(candidate, folder, size);
+            candidate[size] = '/';
+            memcpy(candidate + size + 1, file, length + 1);
+            execv(candidate, program);
+            int error = errno;
+            if (error == ENOEXEC) {
+                size_t count = 0;
+                while (program[count] != NULL) {
+                    count++;
+                }
+                char **shell = calloc(count + 2, sizeof(char *));
+                if (shell == NULL) {
+                    fail(STEP_EXEC, ENOMEM);
+                }
+                shell[0] = "/bin/sh";
+                shell[1] = candidate;
+                memcpy(shell + 2, program + 1, count * sizeof(char *));
+                execv("/bin/sh", shell);
+                fail(STEP_EXEC, errno);
+            }
+            struct stat there;
+            if (error == EACCES && stat(candidate, &there) == 0) {
+                /* The program is here and may not be run: the answer unless another folder runs one. */
+                result = EACCES;
+            } else if (error != ENOENT && error != ENOTDIR && error != EACCES && error != ESTALE && error != ENODEV && error != ETIMEDOUT) {
+                fail(STEP_EXEC, error);
+            }
+        }
+        if (*end == '\0') {
+            break;
+        }
+        start = end + 1;
+    }
+    fail(STEP_EXEC, result);
+}
+
 /* Written just before exec: from here on only the exec itself can fail, and it reports if it does. */
 static void exec_program(char **program) {
     if (fault != NULL && strcmp(fault, "die-before-exec") == 0) {
@@ -186,8 +249,7 @@ static void exec_program(char **program) {
     if (write(3, &reached, 1) != 1) {
         fail(STEP_EXEC, errno);
     }
-    execvp(program[0], program);
-    fail(STEP_EXEC, errno);
+    exec_search(program);
 }
 
 static void join_cgroup(const char *procs) {

@@ -158,6 +158,36 @@ public sealed class ChildAccountTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, _launcher.Running);
     }
 
+    [Needs("root", Timeout = 30_000)]
+    public async Task A_PATH_folder_the_account_cannot_search_counts_as_one_without_the_program()
+    {
+        // private/ is root's alone (as root's ~/.local/bin in the server's PATH); tools/ anyone's.
+        const UnixFileMode Everyone = (UnixFileMode)0x1ED;
+        string hidden = Path.Combine(_scratch, "private");
+        string tools = Path.Combine(_scratch, "tools");
+        Directory.CreateDirectory(hidden, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(tools, Everyone);
+        await File.WriteAllTextAsync(Path.Combine(hidden, "hello"), "#!/bin/sh\necho root's hello\n");
+        await File.WriteAllTextAsync(Path.Combine(tools, "hello"), "#!/bin/sh\necho hello\n");
+        await File.WriteAllTextAsync(Path.Combine(tools, "plain"), "echo plain $1\n");
+        await File.WriteAllTextAsync(Path.Combine(tools, "unrunnable"), "#!/bin/sh\necho ran\n");
+        File.SetUnixFileMode(Path.Combine(hidden, "hello"), Everyone);
+        File.SetUnixFileMode(Path.Combine(tools, "hello"), Everyone);
+        File.SetUnixFileMode(Path.Combine(tools, "plain"), Everyone);
+        File.SetUnixFileMode(Path.Combine(tools, "unrunnable"), (UnixFileMode)0x1A4);
+        var path = new Dictionary<string, string> { ["PATH"] = $"{hidden}:{tools}:/usr/bin:/bin" };
+
+        var (hello, _) = await ChildText.DrainAsync(await _launcher.StartAsync(new ChildSpec("hello", [], Environment: path, Account: _account), CancellationToken.None), Patience);
+        var (plain, _) = await ChildText.DrainAsync(await _launcher.StartAsync(new ChildSpec("plain", ["text"], Environment: path, Account: _account), CancellationToken.None), Patience);
+        var missing = await Assert.ThrowsAsync<ChildStartException>(() => _launcher.StartAsync(new ChildSpec("jobs-no-such-program", [], Environment: path, Account: _account), CancellationToken.None));
+        var unrunnable = await Assert.ThrowsAsync<ChildStartException>(() => _launcher.StartAsync(new ChildSpec("unrunnable", [], Environment: path, Account: _account), CancellationToken.None));
+
+        Assert.Equal("hello\n", hello);
+        Assert.Equal("plain text\n", plain);
+        Assert.Contains("No such file or directory", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("Permission denied", unrunnable.Message, StringComparison.Ordinal);
+    }
+
     private async Task<(string Stdout, ChildExit Exit)> RunAsync(string script, ChildAccount? account)
     {
         var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", script], WorkingDirectory: account is null ? _scratch : null, Account: account), CancellationToken.None);
