@@ -57,4 +57,16 @@ public sealed record JobSpec(
     /// </summary>
     [Id(11)]
     public JobTerminal? Terminal { get; init; }
+
+    /// <summary>
+    /// The account to run as (<c>run --user</c>): a user name or <c>UID:GID</c>, one of those the
+    /// configuration maps <see cref="Owner"/> to (any account for an admin). Null: the owner's
+    /// default (its first mapped account, else a uid of its own).
+    /// </summary>
+    [Id(12)]
+    public string? User { get; init; }
+
+    /// <summary>The owner is an admin (<c>Gateway:Admins</c>), who may run as any account.</summary>
+    [Id(13)]
+    public bool OwnerIsAdmin { get; init; }
 }

@@ -81,6 +81,14 @@ public sealed record JobStatus(
     [Id(22)]
     public bool Terminal { get; init; }
 
+    /// <summary>The account the job runs as: its name (a uid of an identity's own: <c>jobs-UID</c>).</summary>
+    [Id(23)]
+    public string User { get; init; } = string.Empty;
+
+    /// <summary>The account's user id; null on Windows.</summary>
+    [Id(24)]
+    public uint? Uid { get; init; }
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

@@ -16,6 +16,7 @@ public sealed partial class JobGrain
 
         JobLimits limits;
         Dictionary<string, string> environment;
+        JobAccount account;
         try
         {
             // Before anything is spawned: a timer that cannot be armed must not fail a started job.
@@ -37,8 +38,10 @@ public sealed partial class JobGrain
                 // What a terminal program reads to know how to draw: the client's, when it sent one.
                 environment.TryAdd("TERM", DefaultTerm);
             }
+
+            account = JobAccount.Choose(options.Value.Accounts, spec, accounts.CannotSwitch);
         }
-        catch (InvalidJobSpecException)
+        catch (Exception e) when (e is InvalidJobSpecException or AccountNotAllowedException or AccountUnavailableException)
         {
             DeactivateOnIdle();
             throw;
@@ -79,8 +82,10 @@ public sealed partial class JobGrain
                 $"'{spec.Owner}' already runs {cap} jobs, the most one identity may run at once; wait for one to end or kill one");
         }
 
+        ChildAccount? childAccount = null;
         try
         {
+            childAccount = await ResolveAsync(account, spec.Owner);
             var childLimits = new ChildLimits(
                 limits.MaxProcesses,
                 limits.CpuCores,
@@ -91,7 +96,8 @@ public sealed partial class JobGrain
                 new ChildSpec(
                     spec.Command, spec.Args, spec.WorkingDirectory, environment, childLimits.None ? null : childLimits, spec.Isolate,
                     Stdin: spec.Stdin || spec.Terminal is not null,
-                    Terminal: spec.Terminal is { } terminal ? new TerminalSize(terminal.Rows, terminal.Columns) : null),
+                    Terminal: spec.Terminal is { } terminal ? new TerminalSize(terminal.Rows, terminal.Columns) : null,
+                    Account: childAccount),
                 CancellationToken.None);
         }
         catch (Exception e)
@@ -123,8 +129,10 @@ public sealed partial class JobGrain
             Terminal = spec.Terminal is not null,
             Owner = spec.Owner,
             Node = cluster.LocalNode,
+            User = childAccount?.Name ?? accounts.Server.Name,
+            Uid = childAccount?.Uid ?? accounts.Server.Uid,
         };
-        logger.LogInformation("Job {JobId} started pid {Pid}: {Command}", _status.JobId, _child.Pid, spec.Command);
+        logger.LogInformation("Job {JobId} started pid {Pid} as {User}: {Command}", _status.JobId, _child.Pid, _status.User, spec.Command);
         JobMetrics.JobStarted();
         _ = RecordAsync(_child);
         if (spec.Timeout is { } timeout)
@@ -147,6 +155,29 @@ public sealed partial class JobGrain
 
         return _status;
     }
+
+    // The account of the node's user database (or of the owner's own uid) that the job runs as; null: the server's.
+    private async Task<ChildAccount?> ResolveAsync(JobAccount account, string owner)
+    {
+        try
+        {
+            var found = account switch
+            {
+                JobAccount.Named named => await accounts.FindAsync(named.Account),
+                JobAccount.Dynamic => await accounts.DynamicAsync(await uids.UidOfAsync(owner)),
+                _ => null,
+            };
+
+            // Root where the configuration says so is the server's own root, capabilities and all, as before accounts.
+            return found is { Uid: 0, Gid: 0 } ? null : found;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new AccountUnavailableException($"cannot run the job as {Describe(account, owner)} on node '{cluster.LocalNode}': {e.Message}");
+        }
+    }
+
+    private static string Describe(JobAccount account, string owner) => account is JobAccount.Named named ? $"'{named.Account}'" : $"the uid of '{owner}'";
 
     // Terminals that can draw colours and move the cursor as most terminal programs expect.
     private const string DefaultTerm = "xterm-256color";

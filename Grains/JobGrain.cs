@@ -28,6 +28,8 @@ namespace Jobs.Grains;
 [Immovable]
 public sealed partial class JobGrain(
     IChildLauncher launcher,
+    IJobAccounts accounts,
+    DynamicUids uids,
     DataDirectory dataDirectory,
     OutputBudget budget,
     NodeState node,

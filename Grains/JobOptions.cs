@@ -56,6 +56,9 @@ public sealed class JobOptions
     /// <summary>Limits every job gets unless it asks otherwise (<c>Jobs:Limits:Default:*</c>), and the most a job may ask for (<c>Jobs:Limits:Max:*</c>).</summary>
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>Who jobs run as: accounts per identity, and the uids of identities' own (<c>Jobs:Accounts:*</c>).</summary>
+    public AccountOptions Accounts { get; set; } = new();
+
     /// <summary>How many jobs one identity may run at once; a start beyond it is refused (RESOURCE_EXHAUSTED).</summary>
     public int MaxRunningJobsPerOwner { get; set; } = 1000;
 

@@ -41,6 +41,7 @@ public static class SiloSetup
             {
                 o.Limits.Validate();
                 o.ValidateEnvironment();
+                o.Accounts.Validate();
                 return true;
             })
             .ValidateOnStart();
@@ -313,8 +314,21 @@ public static class SiloSetup
                 throw new InvalidOperationException($"{JobOptions.Section}:DataDirectory: {e.Message} (or configure another {JobOptions.Section}:DataDirectory)", e);
             }
         });
+        services.AddSingleton(provider =>
+        {
+            try
+            {
+                return JobAccounts.Create(provider.GetRequiredService<IOptions<JobOptions>>().Value.Accounts.Homes, provider.GetRequiredService<IChildLauncher>());
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"{JobOptions.Section}:Accounts:Homes: {e.Message} (or configure another {JobOptions.Section}:Accounts:Homes)", e);
+            }
+        });
+        services.AddSingleton<DynamicUids>();
         services.AddSingleton<OutputBudget>();
         services.AddHostedService<SweepOutputOnStart>();
+        services.AddHostedService<AccountsOnStart>();
         services.AddHostedService<KillJobsOnStop>();
         return services;
     }

@@ -189,7 +189,12 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
     {
         var (id, _) = await StartAsync("drip", "100000", "0.01");
         var follow = FollowResult.CollectAsync(_follower, id, _timeout.Token);
-        await Task.Delay(200);
+
+        // Killed once it has written its first line, however long the runtime took to start.
+        while ((await Grain(id).GetStatusAsync()).StdoutBytes == 0)
+        {
+            await Task.Delay(20, _timeout.Token);
+        }
 
         await Grain(id).KillAsync(TimeSpan.Zero);
         var result = await follow;
