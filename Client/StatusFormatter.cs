@@ -4,14 +4,15 @@ using Jobs.Protos;
 namespace Jobs.Client;
 
 /// <summary>
-/// The one-line status shown by <c>ps</c> and <c>kill</c>, e.g. <c>Exited code=0 node=n1</c> or
-/// <c>Lost node=n2 (node left the cluster)</c>.
+/// The one-line status shown by <c>ps</c> and <c>kill</c>, e.g. <c>Exited code=0 node=n1 user=jobs-61190</c> or
+/// <c>Lost node=n2 user=build (node left the cluster)</c>.
 /// </summary>
 internal static class StatusFormatter
 {
     public static string Format(JobStatus status) =>
         State(status)
         + (status.Node.Length > 0 ? " node=" + status.Node : string.Empty)
+        + (status.User.Length > 0 ? " user=" + status.User : string.Empty)
         + (status.State == JobState.Lost ? LostSuffix(status) : string.Empty)
         + status.EndReason switch
         {

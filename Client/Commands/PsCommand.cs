@@ -25,7 +25,7 @@ internal sealed class PsCommand : Command
     private readonly CliConsole _console;
 
     public PsCommand(CliConsole console)
-        : base("ps", "Print a job's status ('Running pid=N node=NAME', 'Exited code=N', 'Killed signal=NAME', 'Lost node=NAME' when its node left the cluster), or without an id a table of your jobs, newest first.")
+        : base("ps", "Print a job's status ('Running pid=N node=NAME user=ACCOUNT', 'Exited code=N', 'Killed signal=NAME', 'Lost node=NAME' when its node left the cluster), or without an id a table of your jobs, newest first.")
     {
         _console = console;
         Arguments.Add(IdArgument);
@@ -79,12 +79,12 @@ internal sealed class PsCommand : Command
         return ExitCodes.Success;
     }
 
-    /// <summary>An aligned table: id, state, exit, node, started, duration, command (and owner with --all).</summary>
+    /// <summary>An aligned table: id, state, exit, node, user, started, duration, command (and owner with --all).</summary>
     internal static IEnumerable<string> Table(IEnumerable<JobStatus> jobs, bool withOwner, DateTimeOffset now)
     {
         string[] header = withOwner
-            ? ["ID", "OWNER", "STATE", "EXIT", "NODE", "STARTED", "DURATION", "COMMAND"]
-            : ["ID", "STATE", "EXIT", "NODE", "STARTED", "DURATION", "COMMAND"];
+            ? ["ID", "OWNER", "STATE", "EXIT", "NODE", "USER", "STARTED", "DURATION", "COMMAND"]
+            : ["ID", "STATE", "EXIT", "NODE", "USER", "STARTED", "DURATION", "COMMAND"];
         var rows = new List<string[]> { header };
         foreach (var job in jobs)
         {
@@ -97,6 +97,7 @@ internal sealed class PsCommand : Command
                 job.State switch { JobState.Running => "Running", JobState.Exited => "Exited", JobState.Killed => "Killed", JobState.Lost => "Lost", _ => "Unknown" },
                 Exit(job),
                 job.Node.Length > 0 ? job.Node : "-",
+                job.User.Length > 0 ? job.User : "-",
                 started.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 Durations.Format(ended - started),
                 string.Join(' ', [job.Command, .. job.Args]),

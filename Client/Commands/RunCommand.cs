@@ -55,6 +55,12 @@ internal sealed class RunCommand : Command
         CompletionSources = { CompletionCommand.NodeNames },
     };
 
+    public static readonly Option<string?> UserOption = new("--user", "-u")
+    {
+        Description = "Run as this account of the node (a user name or UID:GID): one your identity is mapped to, any for an admin. By default your identity's first account, else a uid of your own.",
+        HelpName = "account",
+    };
+
     public static readonly Option<bool> IsolateOption = new("--isolate")
     {
         Description = "Run the job in namespaces of its own: it is PID 1, sees only its processes, and has only a loopback network.",
@@ -109,6 +115,7 @@ internal sealed class RunCommand : Command
         Options.Add(LimitOptions.IoRead);
         Options.Add(LimitOptions.IoWrite);
         Options.Add(NodeOption);
+        Options.Add(UserOption);
         Options.Add(IsolateOption);
         Options.Add(FollowOption);
         Options.Add(WaitOption);
@@ -160,6 +167,7 @@ internal sealed class RunCommand : Command
 
         request.Limits = LimitOptions.ReadLimits(parseResult);
         request.Isolate = parseResult.GetValue(IsolateOption);
+        request.User = parseResult.GetValue(UserOption) ?? string.Empty;
         request.Node = parseResult.GetValue(NodeOption) ?? string.Empty;
 
         if (parseResult.GetValue(TimeoutOption) is { } timeout)

@@ -9,10 +9,14 @@ public sealed class AuditLog(ILoggerFactory loggers)
 {
     private readonly ILogger _audit = loggers.CreateLogger("Jobs.Audit");
 
-    /// <summary>One event; the command and the detail are the caller's text, escaped so that a newline cannot fake an audit line nor ESC reach an operator's terminal.</summary>
-    public void Write(string call, string? identity, string? jobId, string? command, Grpc.Core.StatusCode outcome, string? detail, string peer) =>
+    /// <summary>
+    /// One event; the command, the user and the detail are the caller's text, escaped so that a
+    /// newline cannot fake an audit line nor ESC reach an operator's terminal. The user is a Run's
+    /// account: the one its job runs as, or the one a refused Run asked for.
+    /// </summary>
+    public void Write(string call, string? identity, string? jobId, string? command, string? user, Grpc.Core.StatusCode outcome, string? detail, string peer) =>
         _audit.LogInformation(
             new EventId(1, "Audit"),
-            "audit call={Call} identity={Identity} job={JobId} command={Command} outcome={Outcome} detail={Detail} peer={Peer}",
-            call, identity ?? "(none)", jobId ?? "-", Jobs.Client.TerminalText.Escape(command ?? "-"), outcome, Jobs.Client.TerminalText.Escape(detail ?? "-"), peer);
+            "audit call={Call} identity={Identity} job={JobId} command={Command} user={User} outcome={Outcome} detail={Detail} peer={Peer}",
+            call, identity ?? "(none)", jobId ?? "-", Jobs.Client.TerminalText.Escape(command ?? "-"), Jobs.Client.TerminalText.Escape(string.IsNullOrEmpty(user) ? "-" : user), outcome, Jobs.Client.TerminalText.Escape(detail ?? "-"), peer);
 }

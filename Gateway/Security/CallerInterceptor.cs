@@ -127,13 +127,15 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
 
     private void Audit(ServerCallContext context, object? request, object? response, string? identity, StatusCode outcome, string? detail)
     {
-        (string Call, string? JobId, string? Command)? audited = request switch
+        // A Run's account: the one it runs as, else (refused) the one it asked for.
+        (string Call, string? JobId, string? Command, string? User)? audited = request switch
         {
-            RunRequest run => ("Run", (response as RunResponse)?.JobId, string.Join(' ', [run.Command, .. run.Args])),
-            KillRequest kill => ("Kill", kill.JobId, null),
-            LogsRequest logs => ("Logs", logs.JobId, null),
-            WaitRequest wait => ("Wait", wait.JobId, null),
-            RemoveRequest remove => ("Remove", remove.JobId, null),
+            RunRequest run => ("Run", (response as RunResponse)?.JobId, string.Join(' ', [run.Command, .. run.Args]),
+                (response as RunResponse)?.User is { Length: > 0 } user ? user : run.User),
+            KillRequest kill => ("Kill", kill.JobId, null, null),
+            LogsRequest logs => ("Logs", logs.JobId, null, null),
+            WaitRequest wait => ("Wait", wait.JobId, null, null),
+            RemoveRequest remove => ("Remove", remove.JobId, null, null),
             _ => null,
         };
         if (audited is not { } a)
@@ -141,7 +143,7 @@ public sealed class CallerInterceptor(IOptions<GatewayOptions> options, DenyList
             return;
         }
 
-        audit.Write(a.Call, identity, a.JobId, a.Command, outcome, detail, context.Peer);
+        audit.Write(a.Call, identity, a.JobId, a.Command, a.User, outcome, detail, context.Peer);
     }
 }
 

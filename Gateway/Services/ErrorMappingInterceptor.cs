@@ -52,7 +52,8 @@ public sealed class ErrorMappingInterceptor(ServerStopping stopping, ILogger<Err
         {
             InvalidJobIdException or InvalidJobSpecException or InvalidRequestException => new Status(StatusCode.InvalidArgument, e.Message),
             JobNotFoundException => new Status(StatusCode.NotFound, e.Message),
-            JobStartFailedException or JobLimitUnavailableException or JobStillRunningException or NodeUnavailableException or JobHasNoStdinException => new Status(StatusCode.FailedPrecondition, e.Message),
+            AccountNotAllowedException => new Status(StatusCode.PermissionDenied, e.Message),
+            JobStartFailedException or JobLimitUnavailableException or AccountUnavailableException or JobStillRunningException or NodeUnavailableException or JobHasNoStdinException => new Status(StatusCode.FailedPrecondition, e.Message),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
             JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),

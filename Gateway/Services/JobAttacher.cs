@@ -244,7 +244,7 @@ public sealed class JobAttacher(
         }, refusal.Message, context);
 
     private void Audit(string what, Caller caller, string jobId, StatusCode outcome, string detail, ServerCallContext context) =>
-        audit.Write(what, caller.Name, jobId, null, outcome, detail, context.Peer);
+        audit.Write(what, caller.Name, jobId, null, null, outcome, detail, context.Peer);
 
     // The output and the input side both answer on the one response stream, which takes one write at a time.
     private sealed class AttachWriter(IServerStreamWriter<AttachResponse> responses)

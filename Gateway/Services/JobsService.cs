@@ -43,6 +43,8 @@ public sealed class JobsService(
         {
             Silo = node.Address,
             Owner = Caller.Of(context).Name,
+            OwnerIsAdmin = Caller.Of(context).IsAdmin,
+            User = string.IsNullOrEmpty(request.User) ? null : request.User,
             WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
             Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),
             Timeout = ProtoMapping.FromProto(request.Timeout, "timeout"),
@@ -55,9 +57,10 @@ public sealed class JobsService(
                 : null,
         };
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(node.Address));
+        Grains.JobStatus started;
         try
         {
-            await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
+            started = await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
         }
         catch (DuplicateRunException e)
         {
@@ -69,7 +72,7 @@ public sealed class JobsService(
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
         }
 
-        return new RunResponse { JobId = jobId };
+        return new RunResponse { JobId = jobId, User = started.User };
     }
 
     public override async Task Logs(LogsRequest request, IServerStreamWriter<LogsResponse> responseStream, ServerCallContext context)

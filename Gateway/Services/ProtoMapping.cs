@@ -47,7 +47,13 @@ internal static class ProtoMapping
             OutputRemoved = status.OutputRemoved,
             Stdin = status.Stdin,
             Terminal = status.Terminal,
+            User = status.User,
         };
+        if (status.Uid is { } uid)
+        {
+            proto.Uid = uid;
+        }
+
         proto.Args.AddRange(status.Args);
         return proto;
     }

@@ -15,6 +15,9 @@ internal static class RunRequestChecks
     // What a message quotes of the caller's text: enough to recognise it, never the whole of a huge field.
     private const int Shown = 80;
 
+    // Far above any real user name (glibc's LOGIN_NAME_MAX is 256).
+    private const int MaxUser = 256;
+
     // google.protobuf.Duration's range: about ±10,000 years.
     private const long MaxDurationSeconds = 315_576_000_000;
 
@@ -55,6 +58,12 @@ internal static class RunRequestChecks
             {
                 throw new InvalidJobSpecException($"the working directory '{Show(request.Cwd)}' is a relative path; give an absolute one");
             }
+        }
+
+        // A user name, or UID:GID: the user database's names are short, and never hold a NUL.
+        if (request.User.Length > MaxUser || request.User.Contains('\0'))
+        {
+            throw new InvalidJobSpecException($"the user '{Show(request.User)}' is no account: a user name or UID:GID of at most {MaxUser} characters");
         }
 
         if (request.Timeout is { } timeout && !IsValid(timeout))

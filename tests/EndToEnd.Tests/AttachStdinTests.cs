@@ -163,8 +163,8 @@ public sealed class AttachStdinTests(ServerFixture fixture, Xunit.Abstractions.I
 
                 Assert.Equal(StatusCode.NotFound, refused.StatusCode);
                 Assert.Equal($"job {id} not found", refused.Status.Detail);
-                Assert.Contains($"audit call=Attach identity=client2 job={id} command=- outcome=NotFound", fixture.Server.Log);
-                Assert.Contains($"audit call=Attach identity=admin job={id} command=- outcome=OK detail=stdin", fixture.Server.Log);
+                Assert.Contains($"audit call=Attach identity=client2 job={id} command=- user=- outcome=NotFound", fixture.Server.Log);
+                Assert.Contains($"audit call=Attach identity=admin job={id} command=- user=- outcome=OK detail=stdin", fixture.Server.Log);
             }
             finally
             {

@@ -168,7 +168,7 @@ public sealed partial class AttachTerminalTests(ServerFixture fixture)
                 Assert.Equal(JobState.Running, afterDetach.State);
                 Assert.DoesNotContain("one", again.StdoutText);
                 Assert.StartsWith("one\r\none\r\n", replayed.StdoutText);
-                Assert.Contains($"audit call=Detach identity=client1 job={id} command=- outcome=OK detail=detach", fixture.Server.Log);
+                Assert.Contains($"audit call=Detach identity=client1 job={id} command=- user=- outcome=OK detail=detach", fixture.Server.Log);
             }
             finally
             {
@@ -221,7 +221,7 @@ public sealed partial class AttachTerminalTests(ServerFixture fixture)
                 await gone.WaitForOutputAsync("first\r\nfirst\r\n");
                 await cancel.CancelAsync();
                 await gone.DisposeAsync();
-                string detached = $"audit call=Detach identity=client1 job={id} command=- outcome=OK detail=connection closed";
+                string detached = $"audit call=Detach identity=client1 job={id} command=- user=- outcome=OK detail=connection closed";
                 for (int i = 0; i < 50 && !fixture.Server.Log.Contains(detached, StringComparison.Ordinal); i++)
                 {
                     await Task.Delay(100);

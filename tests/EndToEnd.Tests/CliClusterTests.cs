@@ -75,7 +75,7 @@ public sealed class CliClusterTests(ServerFixture fixture) : IAsyncLifetime
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
         var table = await Cli.RunAsync(Endpoint, "ps");
 
-        Assert.Equal($"Exited code=0 node={node}\n", ps.StdoutText);
+        Assert.Matches($@"^Exited code=0 node={Regex.Escape(node)} user=jobs-[0-9]+\n$", ps.StdoutText);
         Assert.Matches($@"^{id} +Exited +0 +{Regex.Escape(node)} +", table.StdoutText.Split('\n').Single(l => l.StartsWith(id, StringComparison.Ordinal)));
     }
 

@@ -41,6 +41,10 @@ public sealed class CliTerminal : IAsyncDisposable
         string profile = Path.Combine(folder, "shrc");
         await File.WriteAllTextAsync(profile, "PS1='local$ '\n");
         await File.WriteAllTextAsync(Path.Combine(folder, "jobrc"), "PS1='job$ '\n");
+
+        // The job's shell reads jobrc as the job's own uid, not the tests' (root): the folder lets it in.
+        File.SetUnixFileMode(folder, File.GetUnixFileMode(folder) | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(Path.Combine(folder, "jobrc"), File.GetUnixFileMode(Path.Combine(folder, "jobrc")) | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var environment = new Dictionary<string, string>
         {
             ["PATH"] = folder + ":" + Environment.GetEnvironmentVariable("PATH"),

@@ -37,7 +37,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         Assert.Equal(string.Empty, logs.Stderr);
 
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
-        Assert.Equal("Exited code=0\n", StatusLines.WithoutNode(ps.StdoutText));
+        Assert.Equal("Exited code=0\n", StatusLines.WithoutNodeAndUser(ps.StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -50,7 +50,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal("to-out\n", logs.StdoutText);
         Assert.Equal("to-err\n", logs.Stderr);
-        Assert.Equal("Exited code=3\n", StatusLines.WithoutNode(ps.StdoutText));
+        Assert.Equal("Exited code=3\n", StatusLines.WithoutNodeAndUser(ps.StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -91,7 +91,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         string slow = await RunWithOptionsAsync(["--timeout", "1s", "--", "sleep", "600"]);
         await Cli.RunAsync(Endpoint, "logs", slow);
-        Assert.Equal("Killed signal=SIGTERM (timed out)\n", StatusLines.WithoutNode((await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText));
+        Assert.Equal("Killed signal=SIGTERM (timed out)\n", StatusLines.WithoutNodeAndUser((await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -117,7 +117,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("still running", refused.Stderr);
-        Assert.Equal((0, "Exited code=0\n"), (removed.ExitCode, StatusLines.WithoutNode(removed.StdoutText)));
+        Assert.Equal((0, "Exited code=0\n"), (removed.ExitCode, StatusLines.WithoutNodeAndUser(removed.StdoutText)));
         Assert.Contains("not found", gone.Stderr);
         Assert.StartsWith("Running", (await Cli.RunAsync(Endpoint, "ps", running)).StdoutText);
     }
@@ -141,7 +141,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal(0, signal.ExitCode);
         Assert.Equal("got-usr1\n", logs.StdoutText);
-        Assert.Equal("Exited code=7\n", StatusLines.WithoutNode((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
+        Assert.Equal("Exited code=7\n", StatusLines.WithoutNodeAndUser((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -220,13 +220,13 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         try
         {
             var running = await Cli.RunAsync(Endpoint, "ps", id);
-            Assert.Matches(@"^Running pid=\d+\n$", StatusLines.WithoutNode(running.StdoutText));
+            Assert.Matches(@"^Running pid=\d+\n$", StatusLines.WithoutNodeAndUser(running.StdoutText));
             int pid = StatusLines.Pid(running.StdoutText);
 
             var kill = await Cli.RunAsync(Endpoint, "kill", id);
 
             Assert.Equal(0, kill.ExitCode);
-            Assert.Matches(@"^(Killed signal=SIG[A-Z]+|Exited code=\d+) \(killed by request\)\n$", StatusLines.WithoutNode(kill.StdoutText));
+            Assert.Matches(@"^(Killed signal=SIG[A-Z]+|Exited code=\d+) \(killed by request\)\n$", StatusLines.WithoutNodeAndUser(kill.StdoutText));
             Assert.False(Processes.IsAlive(pid), "the job outlived kill");
             Assert.False(Processes.IsAlive(grandchild), "the grandchild outlived kill");
 

@@ -37,11 +37,11 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
 
         string[] lines = table.StdoutText.TrimEnd('\n').Split('\n');
         Assert.Equal(0, table.ExitCode);
-        Assert.Matches(@"^ID +STATE +EXIT +NODE +STARTED +DURATION +COMMAND$", lines[0]);
+        Assert.Matches(@"^ID +STATE +EXIT +NODE +USER +STARTED +DURATION +COMMAND$", lines[0]);
         int newerLine = Array.FindIndex(lines, l => l.StartsWith(newer, StringComparison.Ordinal));
         int olderLine = Array.FindIndex(lines, l => l.StartsWith(older, StringComparison.Ordinal));
         Assert.True(newerLine > 0 && olderLine > newerLine, table.StdoutText);
-        Assert.Matches($@"^{newer} +Exited +3 +\S+ +\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ +[\d.]+s +sh -c exit 3$", lines[newerLine]);
+        Assert.Matches($@"^{newer} +Exited +3 +\S+ +jobs-\d+ +\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ +[\d.]+s +sh -c exit 3$", lines[newerLine]);
         Assert.Matches($@"^{older} +Running +- ", lines[olderLine]);
         Assert.DoesNotContain(others, table.StdoutText);
         // Every column starts where the header's does.
@@ -51,6 +51,7 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
         var ids = document.RootElement.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("jobId").GetString()).ToList();
         Assert.Contains(older, ids);
         Assert.True(ids.IndexOf(newer) < ids.IndexOf(older));
+        Assert.All(document.RootElement.GetProperty("jobs").EnumerateArray(), j => Assert.Matches("^jobs-[0-9]+$", j.GetProperty("user").GetString()));
         Assert.Contains(others, all.StdoutText);
         Assert.Contains("OWNER", all.StdoutText);
         Assert.Equal(5, notAdmin.ExitCode);

@@ -11,18 +11,28 @@ public sealed class JobEnvironmentTests(JobEnvironmentTests.ConfiguredServer fix
     [Fact(Timeout = 120_000)]
     public async Task A_job_gets_the_base_and_the_configured_variables_and_none_of_the_servers_own()
     {
-        var (name, home) = PasswdEntry();
-
         var (id, variables) = await EnvOfJobAsync(Endpoint);
 
         Assert.Equal(
-            ["HOME", "JOBS_JOB_ID", "JOBS_TEST_FROM_CONFIG", "JOBS_TEST_PASSED", "LANG", "PATH", "USER"],
+            ExpectedVariables,
             variables.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(id, variables["JOBS_JOB_ID"]);
         Assert.Equal(Environment.GetEnvironmentVariable("PATH"), variables["PATH"]);
         Assert.Equal(Environment.GetEnvironmentVariable("LANG") is { Length: > 0 } lang ? lang : "C.UTF-8", variables["LANG"]);
-        Assert.Equal(home, variables["HOME"]);
-        Assert.Equal(name, variables["USER"]);
+        if (Machine.IsRoot)
+        {
+            // A root server runs client1's job as a uid of client1's own, with a home of its own.
+            var user = Assert.Single(System.Text.RegularExpressions.Regex.Matches(variables["USER"], "^jobs-([0-9]+)$"));
+            Assert.Equal(variables["USER"], variables["LOGNAME"]);
+            Assert.Equal(Path.Combine(Path.GetTempPath(), "jobs-homes-0", user.Groups[1].Value), variables["HOME"]);
+        }
+        else
+        {
+            var (name, home) = PasswdEntry();
+            Assert.Equal(home, variables["HOME"]);
+            Assert.Equal(name, variables["USER"]);
+        }
+
         Assert.Equal("from-config", variables["JOBS_TEST_FROM_CONFIG"]);
         Assert.Equal("passed", variables["JOBS_TEST_PASSED"]);
     }
@@ -37,7 +47,7 @@ public sealed class JobEnvironmentTests(JobEnvironmentTests.ConfiguredServer fix
         var (id, variables) = await EnvOfJobAsync(gateway.Endpoint);
 
         Assert.Equal(
-            ["HOME", "JOBS_JOB_ID", "JOBS_TEST_FROM_CONFIG", "JOBS_TEST_PASSED", "LANG", "PATH", "USER"],
+            ExpectedVariables,
             variables.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(id, variables["JOBS_JOB_ID"]);
     }
@@ -92,6 +102,10 @@ public sealed class JobEnvironmentTests(JobEnvironmentTests.ConfiguredServer fix
     }
 
     // The line of /etc/passwd of the user the tests (and so their servers) run as: name and home folder.
+    // Every variable of a job of the configured server, in order: LOGNAME too where the server switches users (as root).
+    private static IEnumerable<string> ExpectedVariables => ((string[])[
+        "HOME", "JOBS_JOB_ID", "JOBS_TEST_FROM_CONFIG", "JOBS_TEST_PASSED", "LANG", .. Machine.IsRoot ? ["LOGNAME"] : Array.Empty<string>(), "PATH", "USER"]);
+
     private static (string Name, string Home) PasswdEntry()
     {
         string uid = File.ReadLines("/proc/self/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal))

@@ -33,7 +33,7 @@ public sealed class LimitsTests : IAsyncLifetime
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
 
         Assert.Equal(128 + 9, run.ExitCode);
-        Assert.Equal("Killed signal=SIGKILL (out of memory)\nlimits: pids=500 memory=32 MiB\n", StatusLines.WithoutNode(ps.StdoutText));
+        Assert.Equal("Killed signal=SIGKILL (out of memory)\nlimits: pids=500 memory=32 MiB\n", StatusLines.WithoutNodeAndUser(ps.StdoutText));
     }
 
     [Needs("cgroup:cpu", "isolation", Timeout = 120_000)]
@@ -60,7 +60,7 @@ public sealed class LimitsTests : IAsyncLifetime
         var logs = await Cli.RunAsync(Endpoint, "logs", id);
 
         Assert.Equal("lo\nRead-only file system\n", logs.StdoutText);
-        Assert.StartsWith("Exited code=0\n", StatusLines.WithoutNode((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
+        Assert.StartsWith("Exited code=0\n", StatusLines.WithoutNodeAndUser((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]

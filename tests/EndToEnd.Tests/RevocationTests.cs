@@ -71,7 +71,7 @@ public sealed class RevocationTests : IAsyncLifetime
             Assert.Equal($"the client certificate of 'client1' (serial {GrpcClients.Client1.SerialNumber}) is revoked; the call was ended", ended.Status.Detail);
             Assert.True(tookEffect < Soon, $"the follow went on for {tookEffect} after the revocation");
             Assert.True(otherFollow.ResponseStream.Current.Chunk.Offset > seen);
-            await WaitForLogAsync($"audit call=Logs identity=client1 job={revokedJob} command=- outcome=Unauthenticated");
+            await WaitForLogAsync($"audit call=Logs identity=client1 job={revokedJob} command=- user=- outcome=Unauthenticated");
         }
     }
 

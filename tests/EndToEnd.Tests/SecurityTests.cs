@@ -73,11 +73,11 @@ public sealed class SecurityTests : IAsyncLifetime
 
         // One audit event per call, allowed or refused, with identity, job, command and outcome.
         string log = _server.Log;
-        Assert.Contains($"audit call=Run identity=client1 job={id} command=sleep 600 outcome=OK", log);
-        Assert.Contains($"audit call=Kill identity=client2 job={id} command=- outcome=NotFound detail=job {id} not found", log);
-        Assert.Contains($"audit call=Logs identity=client2 job={id} command=- outcome=NotFound", log);
-        Assert.Contains($"audit call=Wait identity=client2 job={id} command=- outcome=NotFound", log);
-        Assert.Contains($"audit call=Kill identity=admin job={id} command=- outcome=OK", log);
+        Assert.Matches($"audit call=Run identity=client1 job={id} command=sleep 600 user=jobs-[0-9]+ outcome=OK", log);
+        Assert.Contains($"audit call=Kill identity=client2 job={id} command=- user=- outcome=NotFound detail=job {id} not found", log);
+        Assert.Contains($"audit call=Logs identity=client2 job={id} command=- user=- outcome=NotFound", log);
+        Assert.Contains($"audit call=Wait identity=client2 job={id} command=- user=- outcome=NotFound", log);
+        Assert.Contains($"audit call=Kill identity=admin job={id} command=- user=- outcome=OK", log);
     }
 
     [Theory(Timeout = 60_000)]
@@ -236,7 +236,7 @@ public sealed class SecurityTests : IAsyncLifetime
         string id = await RunAsync(GrpcClients.Client1, "true", "x\naudit call=Run identity=admin job=forged outcome=OK\u001b]0;owned\u0007");
 
         string log = _server.Log;
-        Assert.Contains($"audit call=Run identity=client1 job={id} command=true x\\naudit call=Run identity=admin job=forged outcome=OK\\x1b]0;owned\\x07 outcome=OK", log);
+        Assert.Matches(System.Text.RegularExpressions.Regex.Escape($"audit call=Run identity=client1 job={id} command=true x\\naudit call=Run identity=admin job=forged outcome=OK\\x1b]0;owned\\x07 user=jobs-") + "[0-9]+ outcome=OK", log);
         Assert.DoesNotContain(log.Split('\n'), line => line.TrimStart().StartsWith("audit call=Run identity=admin job=forged", StringComparison.Ordinal));
         Assert.DoesNotContain('\u001b', log);
     }

@@ -5,12 +5,13 @@ namespace Jobs.EndToEnd.Tests;
 
 /// <summary>
 /// The CLI's status lines as tests compare them. Each names the job's node (<c>node=NAME</c>) once
-/// the server tells it; which name that is (the host's, a silo's) is the deployment's, not the test's.
+/// the server tells it, and the account it runs as (<c>user=NAME</c>); which names those are (the
+/// host's, a silo's; a uid given to the identity) is the deployment's, not the test's.
 /// </summary>
 public static partial class StatusLines
 {
-    /// <summary>The text with every <c> node=NAME</c> taken out.</summary>
-    public static string WithoutNode(string text) => NodePart().Replace(text, string.Empty);
+    /// <summary>The text with every <c> node=NAME</c> and <c> user=NAME</c> taken out.</summary>
+    public static string WithoutNodeAndUser(string text) => NodeOrUserPart().Replace(text, string.Empty);
 
     /// <summary>The pid of a <c>Running pid=N ...</c> line.</summary>
     public static int Pid(string text)
@@ -20,8 +21,8 @@ public static partial class StatusLines
         return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
-    [GeneratedRegex(@" node=\S+")]
-    private static partial Regex NodePart();
+    [GeneratedRegex(@" (node|user)=\S+")]
+    private static partial Regex NodeOrUserPart();
 
     [GeneratedRegex(@"^Running pid=(\d+)")]
     private static partial Regex RunningPid();
