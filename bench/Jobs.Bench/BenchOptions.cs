@@ -81,6 +81,9 @@ internal sealed class BenchOptions
           --other-cli FILE  cli: another jobs binary (e.g. an earlier commit's AOT build) timed in
                             the same rounds, reported beside the figures, without a verdict
           --isolate         start-rate jobs run with --isolate (own PID, mount and network namespaces)
+          --accounts        start-rate alternates rounds of jobs of client2, mapped to root (no switch
+                            of user), and of client1, which runs as a uid of its own, on one server;
+                            the cost of switching users is the difference (target <= 5 %)
           --server-arg ARG  passed to every server process, repeatable
                             (e.g. --server-arg=--Jobs:MaxOutputBytesPerJob=8589934592)
 
@@ -113,6 +116,9 @@ internal sealed class BenchOptions
     public string JobNode => Kind != DeploymentKind.Cluster || Spread ? "" : Node ?? ClusterNodes[1];
 
     public bool Isolate { get; private set; }
+
+    /// <summary>start-rate compares jobs as root with jobs as a uid of their identity's own.</summary>
+    public bool Accounts { get; private set; }
 
     public long? Bytes { get; private set; }
 
@@ -201,6 +207,9 @@ internal sealed class BenchOptions
                     break;
                 case "--isolate":
                     options.Isolate = true;
+                    break;
+                case "--accounts":
+                    options.Accounts = true;
                     break;
                 case "--split":
                     options.SetKind(DeploymentKind.Split);

@@ -87,7 +87,8 @@ internal sealed class Deployment : IAsyncDisposable
             "--Gateway:Limits:MaxFollowersPerIdentity=1000000",
         };
         // The silo enforces the running-jobs cap.
-        string[] extraArgs = ["--Jobs:MaxRunningJobsPerOwner=1000000", .. options.ServerArgs];
+        // start-rate --accounts: client2's jobs run as root (no switch of user), client1's as a uid of its own.
+        string[] extraArgs = ["--Jobs:MaxRunningJobsPerOwner=1000000", .. options.Accounts ? ["--Jobs:Accounts:Identities:client2:0=root"] : Array.Empty<string>(), .. options.ServerArgs];
 
         switch (options.Kind)
         {

@@ -12,6 +12,7 @@ internal sealed class GrpcClients : IDisposable
 {
     private readonly X509Certificate2 _serverCa;
     private readonly X509Certificate2 _client;
+    private readonly BenchPaths _paths;
     private readonly int? _window;
     private readonly List<GrpcChannel> _channels = [];
 
@@ -19,13 +20,14 @@ internal sealed class GrpcClients : IDisposable
     {
         _serverCa = GrpcTls.LoadPublic(paths.Certs, "server_ca");
         _client = GrpcTls.Load(paths.Certs, "client1");
+        _paths = paths;
         _window = window;
     }
 
-    /// <summary>A client on a channel (and connections) of its own.</summary>
-    public JobsClient Create(string endpoint)
+    /// <summary>A client on a channel (and connections) of its own, as client1 or the identity of <c>certs/NAME.pem</c>.</summary>
+    public JobsClient Create(string endpoint, string? identity = null)
     {
-        var handler = Handler();
+        var handler = identity is null ? Handler() : Handler(GrpcTls.Load(_paths.Certs, identity));
         if (_window is { } window)
         {
             handler.InitialHttp2StreamWindowSize = window;
@@ -46,9 +48,11 @@ internal sealed class GrpcClients : IDisposable
     }
 
     /// <summary>The HTTP handler under each channel, for a client that writes its own HTTP/2 requests.</summary>
-    public SocketsHttpHandler Handler()
+    public SocketsHttpHandler Handler() => Handler(_client);
+
+    private SocketsHttpHandler Handler(X509Certificate2 client)
     {
-        var handler = GrpcTls.Handler(_serverCa, _client, checkServerName: true);
+        var handler = GrpcTls.Handler(_serverCa, client, checkServerName: true);
         handler.EnableMultipleHttp2Connections = true;
         handler.ConnectTimeout = TimeSpan.FromSeconds(10);
         return handler;

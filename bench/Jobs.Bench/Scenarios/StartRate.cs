@@ -10,6 +10,10 @@ internal static class StartRate
     public const double Target = 0.7;
     private const int WarmUpCalls = 10;
 
+    // --accounts: rounds of each kind, and the most switching users may cost.
+    private const int AccountRounds = 4;
+    private const double AccountCost = 0.05;
+
     public static async Task RunAsync(ScenarioContext ctx)
     {
         int count = ctx.Options.Count ?? 2000;
@@ -32,11 +36,13 @@ internal static class StartRate
 
         var server = await ctx.StartServerAsync();
         var clients = Enumerable.Range(0, callers).Select(_ => ctx.Clients.Create(server.Endpoint)).ToList();
+        // --accounts: client2 is mapped to root (the server's own user, as before accounts), client1 runs as a uid of its own.
+        var rootClients = ctx.Options.Accounts ? Enumerable.Range(0, callers).Select(_ => ctx.Clients.Create(server.Endpoint, "client2")).ToList() : [];
         await ctx.WarmUpAsync(clients[0]);
         var trueJob = ctx.Job("/bin/true");
         trueJob.Isolate = ctx.Options.Isolate;
         // The Run path warmed too (not counted): WarmUpCalls per caller, concurrently, then a pause for the JIT.
-        await Task.WhenAll(clients.Select(client => Task.Run(async () =>
+        await Task.WhenAll(clients.Concat(rootClients).Select(client => Task.Run(async () =>
         {
             for (int i = 0; i < WarmUpCalls; i++)
             {
@@ -45,45 +51,95 @@ internal static class StartRate
         }, ctx.Token)));
         await Task.Delay(TimeSpan.FromSeconds(1), ctx.Token);
 
-        Report.Progress($"{count} Run calls from {callers} callers");
-        int issued = 0;
-        int failures = 0;
-        string? firstError = null;
-        var latencies = new TimeSpan[count];
-        var clock = Stopwatch.StartNew();
-        ctx.WhileRunning("Run calls", () => $"{Math.Min(Volatile.Read(ref issued), count)} issued, {Volatile.Read(ref failures)} failed at {Units.Seconds(clock.Elapsed)}");
-        await Task.WhenAll(clients.Select(client => Task.Run(async () =>
+        // Alternate rounds, so that the machine's drift falls on both alike.
+        int rounds = ctx.Options.Accounts ? AccountRounds : 1;
+        var own = new Timed();
+        var root = new Timed();
+        for (int round = 0; round < rounds; round++)
         {
-            int index;
-            while ((index = Interlocked.Increment(ref issued) - 1) < count)
+            int share = (count / rounds) + (round < count % rounds ? 1 : 0);
+            if (ctx.Options.Accounts)
             {
-                var started = clock.Elapsed;
-                try
-                {
-                    await client.RunAsync(trueJob, cancellationToken: ctx.Token);
-                }
-                catch (RpcException e) when (!ctx.Token.IsCancellationRequested)
-                {
-                    Interlocked.Increment(ref failures);
-                    Interlocked.CompareExchange(ref firstError, $"{e.StatusCode} {e.Status.Detail}", null);
-                }
-
-                latencies[index] = clock.Elapsed - started;
+                Report.Progress($"round {round + 1} of {rounds}: {share} Run calls as root (client2)");
+                await root.RunAsync(ctx, rootClients, trueJob, share, "as root");
             }
-        }, ctx.Token)));
-        var wall = clock.Elapsed;
 
-        int completed = count - failures;
-        double rate = completed / wall.TotalSeconds;
-        Array.Sort(latencies);
-        ctx.Report.Line("figure", $"{completed} Run completions in {Units.Seconds(wall)}: {rate:F1}/s (Run latency p50 {Units.Percentile(latencies, 0.5)}, p99 {Units.Percentile(latencies, 0.99)}, max {Units.Millis(latencies[^1])})");
-        if (failures > 0)
+            Report.Progress($"round {round + 1} of {rounds}: {share} Run calls from {callers} callers");
+            await own.RunAsync(ctx, clients, trueJob, share, "Run calls");
+        }
+
+        double rate = own.Report(ctx, ctx.Options.Accounts ? "figure (own uid)" : "figure");
+        if (ctx.Options.Accounts)
         {
-            ctx.Report.Failure($"{failures} of {count} Run calls failed, first: {firstError}");
+            double rootRate = root.Report(ctx, "figure (as root)");
+            double cost = 1 - (rate / rootRate);
+            ctx.Report.Line("accounts", $"jobs as a uid of their own start at {Units.Ratio(rate / rootRate)} x the rate of jobs as root: switching users costs {cost * 100:F1} %");
+            ctx.Report.Verdict("accounts", cost <= AccountCost, $"switching users costs {cost * 100:F1} % of the start rate (target <= {AccountCost * 100:F0} %)");
         }
 
         ctx.Report.Line("target", $">= {Target:F1} x baseline = {Target * baseRate:F1}/s");
         ctx.Report.Verdict("", rate >= Target * baseRate, $"figure/baseline = {Units.Ratio(rate / baseRate)} (target >= {Target:F3})");
         await ctx.StopServerAsync(server);
+    }
+
+    // Run calls of one kind, over rounds: their count, wall time and latencies.
+    private sealed class Timed
+    {
+        private readonly List<TimeSpan> _latencies = [];
+        private TimeSpan _wall;
+        private int _count;
+        private int _failures;
+        private string? _firstError;
+        private int _issued;
+
+        public async Task RunAsync(ScenarioContext ctx, List<Protos.Jobs.JobsClient> clients, RunRequest job, int count, string what)
+        {
+            var latencies = new TimeSpan[count];
+            var clock = Stopwatch.StartNew();
+            if (_count == 0)
+            {
+                ctx.WhileRunning(what, () => $"{_count + Math.Min(Volatile.Read(ref _issued), count)} issued, {Volatile.Read(ref _failures)} failed");
+            }
+
+            _issued = 0;
+            await Task.WhenAll(clients.Select(client => Task.Run(async () =>
+            {
+                int index;
+                while ((index = Interlocked.Increment(ref _issued) - 1) < count)
+                {
+                    var started = clock.Elapsed;
+                    try
+                    {
+                        await client.RunAsync(job, cancellationToken: ctx.Token);
+                    }
+                    catch (RpcException e) when (!ctx.Token.IsCancellationRequested)
+                    {
+                        Interlocked.Increment(ref _failures);
+                        Interlocked.CompareExchange(ref _firstError, $"{e.StatusCode} {e.Status.Detail}", null);
+                    }
+
+                    latencies[index] = clock.Elapsed - started;
+                }
+            }, ctx.Token)));
+            _wall += clock.Elapsed;
+            _count += count;
+            _latencies.AddRange(latencies);
+        }
+
+        // Prints the figure line (and any failure); the rate of completed Runs.
+        public double Report(ScenarioContext ctx, string key)
+        {
+            int completed = _count - _failures;
+            double rate = completed / _wall.TotalSeconds;
+            var latencies = _latencies.ToArray();
+            Array.Sort(latencies);
+            ctx.Report.Line(key, $"{completed} Run completions in {Units.Seconds(_wall)}: {rate:F1}/s (Run latency p50 {Units.Percentile(latencies, 0.5)}, p99 {Units.Percentile(latencies, 0.99)}, max {Units.Millis(latencies[^1])})");
+            if (_failures > 0)
+            {
+                ctx.Report.Failure($"{key}: {_failures} of {_count} Run calls failed, first: {_firstError}");
+            }
+
+            return rate;
+        }
     }
 }
