@@ -13,10 +13,8 @@ internal sealed class UnixJobAccounts : IJobAccounts
 
     public UnixJobAccounts(string homes)
     {
-        // 0700 until checked, then 0711: a job passes through to its own home but cannot list the others.
-        PrivateDirectory.Ensure(homes);
-        File.SetUnixFileMode(homes, PassOnly);
         _homes = Path.GetFullPath(homes);
+        EnsureHomes();
     }
 
     public string? CannotSwitch => null;
@@ -34,6 +32,7 @@ internal sealed class UnixJobAccounts : IJobAccounts
         }
 
         // An account without a home of its own (nobody's /nonexistent, an unknown UID:GID) gets one here.
+        EnsureHomes();
         string home = HomeOf(found.Uid);
         Accounts.EnsureHome(home, found.Uid, found.Gid);
         return found with { Home = home };
@@ -49,6 +48,7 @@ internal sealed class UnixJobAccounts : IJobAccounts
                 $"uid {uid} of the range for identities' own uids is the account '{taken.Name}' on this node; give the range (Jobs:Accounts:FirstDynamicUid, LastDynamicUid) uids no account has");
         }
 
+        EnsureHomes();
         string home = HomeOf(uid);
         Accounts.EnsureHome(home, uid, uid);
         return new ChildAccount(NameOf(uid), uid, uid, [], home);
@@ -56,6 +56,15 @@ internal sealed class UnixJobAccounts : IJobAccounts
 
     /// <summary>The name a uid of an identity's own goes by (USER, LOGNAME, <c>ps</c>).</summary>
     internal static string NameOf(uint uid) => "jobs-" + uid.ToString(CultureInfo.InvariantCulture);
+
+    // Made again (and checked) before each home: in /tmp, where it is by default, a cleaner such as
+    // systemd-tmpfiles may remove it while the server runs. 0700 until checked, then 0711: a job
+    // passes through to its own home but cannot list the others.
+    private void EnsureHomes()
+    {
+        PrivateDirectory.Ensure(_homes);
+        File.SetUnixFileMode(_homes, PassOnly);
+    }
 
     private string HomeOf(uint uid) => Path.Combine(_homes, uid.ToString(CultureInfo.InvariantCulture));
 }

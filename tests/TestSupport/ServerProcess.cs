@@ -172,9 +172,10 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartAsReadmeSaysAsync()
     {
         int port = FreePorts.Next();
+        string homes = NewHomes();
         string[] command = ["dotnet", "run", "--no-build", "-c", Repo.Configuration, "--project", "Gateway", "--",
-            $"--Gateway:Listen=127.0.0.1:{port}", $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}"];
-        return StartAsync(new Launch("Jobs.Gateway", command, GatewayReadyLine, Repo.Root, s_noEnvironment, null, null, port), CancellationToken.None);
+            $"--Gateway:Listen=127.0.0.1:{port}", $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", $"--Jobs:Accounts:Homes={homes}"];
+        return StartAsync(new Launch("Jobs.Gateway", command, GatewayReadyLine, Repo.Root, s_noEnvironment, homes, null, port), CancellationToken.None);
     }
 
     /// <summary>A gateway that connects to a silo in another process.</summary>
@@ -188,8 +189,9 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartSiloWithEnvironmentAsync(int siloPort, int gatewayPort, IReadOnlyDictionary<string, string?> environment, params string[] extraArgs)
     {
         // The checkout's cluster key is mode 0644 in a clone, as the Silo's Development profile allows it.
-        string[] command = ["dotnet", Repo.SiloDll, $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. extraArgs];
-        return StartAsync(new Launch("Jobs.Silo", command, SiloReadyLine, Repo.Root, environment, null, null, gatewayPort), CancellationToken.None);
+        string? homes = OwnHomes(extraArgs);
+        string[] command = ["dotnet", Repo.SiloDll, $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:Tls:AllowReadableKey=true", .. HomesArgs(homes), .. extraArgs];
+        return StartAsync(new Launch("Jobs.Silo", command, SiloReadyLine, Repo.Root, environment, homes, null, gatewayPort), CancellationToken.None);
     }
 
     /// <summary>
@@ -337,14 +339,25 @@ public sealed class ServerProcess : IAsyncDisposable
             "--Orleans:Tls:AllowReadableKey=true",
             "--Gateway:Admins:0=admin",
         };
+        string? homes = null;
         if (silo == "Embedded")
         {
             command.Add($"--Orleans:SiloPort={FreePorts.Next()}");
+            homes = OwnHomes(extraArgs);
+            command.AddRange(HomesArgs(homes));
         }
 
         command.AddRange(extraArgs);
-        return StartAsync(new Launch("Jobs.Gateway", [.. command], GatewayReadyLine, Repo.Root, environment ?? s_noEnvironment, null, null, port), CancellationToken.None);
+        return StartAsync(new Launch("Jobs.Gateway", [.. command], GatewayReadyLine, Repo.Root, environment ?? s_noEnvironment, homes, null, port), CancellationToken.None);
     }
+
+    // The homes of a server's jobs (Jobs:Accounts:Homes), deleted with the server, unless the test names its own.
+    private static string? OwnHomes(string[] extraArgs) =>
+        extraArgs.Any(a => a.StartsWith("--Jobs:Accounts:Homes=", StringComparison.OrdinalIgnoreCase)) ? null : NewHomes();
+
+    private static string NewHomes() => Path.Combine(Path.GetTempPath(), $"jobs-test-homes-{Guid.NewGuid():N}");
+
+    private static string[] HomesArgs(string? homes) => homes is null ? [] : [$"--Jobs:Accounts:Homes={homes}"];
 
     private static async Task<ServerProcess> StartAsync(Launch launch, CancellationToken cancellationToken)
     {
