@@ -6,6 +6,9 @@ public interface IChildLauncher
     /// <summary>How job trees are tracked here (process groups, cgroups), for the start-up log.</summary>
     string TreeTracking { get; }
 
+    /// <summary>How the OOM killer is kept off the server (its <c>oom_score_adj</c> and the jobs'), for the start-up log.</summary>
+    string OomProtection => "none (the server's and the jobs' oom_score_adj are left as they are)";
+
     /// <summary>Starts the program; completes once it is running (its program executed).</summary>
     /// <exception cref="ChildStartException">The program does not exist or cannot be executed.</exception>
     /// <exception cref="ArgumentException">The spec cannot be passed to the OS (for example a NUL character).</exception>

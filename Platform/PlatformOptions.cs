@@ -11,4 +11,18 @@ public sealed class PlatformOptions
     /// v2, else the cgroup v1 hierarchies mounted there.
     /// </summary>
     public string? CgroupV2Root { get; set; }
+
+    /// <summary>
+    /// The server's own <c>oom_score_adj</c> (-1000..1000), set at start where it may lower it (root),
+    /// so that the kernel's OOM killer picks a job before the server and with it every job of the
+    /// node. Null: left as it is (and every job inherits it).
+    /// </summary>
+    public int? ServerOomScoreAdj { get; set; } = -900;
+
+    /// <summary>
+    /// Every job's <c>oom_score_adj</c> where the server runs as root, never lower than the server's:
+    /// above it, so that the OOM killer takes a job first even where the kernel refuses to lower the
+    /// server's (as the kubelet gives pods a higher score than itself). A job that is not root cannot lower it.
+    /// </summary>
+    public int JobOomScoreAdj { get; set; } = 500;
 }

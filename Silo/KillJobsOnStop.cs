@@ -13,6 +13,7 @@ internal sealed class KillJobsOnStop(IChildLauncher launcher, ILogger<KillJobsOn
     public Task StartAsync(CancellationToken cancellationToken)
     {
         logger.LogInformation("Job process trees are tracked with {TreeTracking}", launcher.TreeTracking);
+        logger.LogInformation("Out of memory: {OomProtection}", launcher.OomProtection);
         return Task.CompletedTask;
     }
 

@@ -12,6 +12,7 @@ internal sealed partial class UnixChildLauncher
         Sysfs = 3,
         Terminal = 4,
         Account = 5,
+        Oom = 6,
     }
 
     // What the shim's report socket said (see jobs-shim.c): the byte written just before exec, then

@@ -68,17 +68,18 @@ internal sealed partial class UnixChildLauncher
             }
 
             cgroup = _cgroups?.Create(spec.Limits);
-            bool shim = cgroup is not null || spec.Isolate || terminal is not null || spec.Account is not null;
+            bool shim = cgroup is not null || spec.Isolate || terminal is not null || spec.Account is not null || _jobOomScore is not null;
             string? program;
             if (shim)
             {
                 // The shim looks the program up itself (execvp, in the job's environment).
                 string[] joins = [.. (cgroup?.Folders ?? []).SelectMany(f => new[] { "-j", Path.Combine(f, "cgroup.procs") })];
                 string[] fault = ShimFault is null ? [] : ["-F", ShimFault];
+                string[] oom = _jobOomScore is { } score ? ["-o", score.ToString(CultureInfo.InvariantCulture)] : [];
                 string[] account = spec.Account is { } a
                     ? ["-u", string.Join(':', [a.Uid.ToString(CultureInfo.InvariantCulture), a.Gid.ToString(CultureInfo.InvariantCulture), .. a.Groups.Count > 0 ? [string.Join(',', a.Groups)] : Array.Empty<string>()])]
                     : [];
-                argv = [_shim, "exec", .. joins, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. terminal is not null ? ["-t"] : Array.Empty<string>(), .. account, .. fault, "--", .. argv];
+                argv = [_shim, "exec", .. joins, .. oom, .. spec.Isolate ? ["-i"] : Array.Empty<string>(), .. terminal is not null ? ["-t"] : Array.Empty<string>(), .. account, .. fault, "--", .. argv];
                 program = _shim;
             }
             else

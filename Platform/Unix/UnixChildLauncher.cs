@@ -22,6 +22,9 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
     private readonly Cgroups? _cgroups;
     private readonly int _watchdogLifeline = -1;
 
+    // Every job's oom_score_adj, given by the shim, where the server lowered its own; else null.
+    private readonly int? _jobOomScore;
+
     public UnixChildLauncher(PlatformOptions? options = null)
     {
         // Last line of defence: a server that exits without stopping its jobs still takes them along.
@@ -31,6 +34,12 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
         {
             TreeTracking = $"process groups only ({_shim} is missing)";
             return;
+        }
+
+        // Only where the shim can give every job its own score: a job must not inherit the server's.
+        if (options?.ServerOomScoreAdj is { } server)
+        {
+            (_jobOomScore, OomProtection) = ProtectFromOom(server, options.JobOomScoreAdj);
         }
 
         _cgroups = Cgroups.TryCreate(options?.CgroupV2Root, out string reason);
@@ -43,6 +52,43 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
 
     /// <summary>How job trees are tracked here, for the server's start-up log.</summary>
     public string TreeTracking { get; }
+
+    /// <inheritdoc/>
+    public string OomProtection { get; } = "none (the server's and the jobs' oom_score_adj are left as they are)";
+
+    // Lowers the server's own score (which needs root) and gives every job one no lower than the
+    // server's: where the kernel refuses the server's (some refuse any negative score), the jobs'
+    // higher one still points the OOM killer at them first. The jobs' score, and what the log says.
+    private static (int? Job, string Description) ProtectFromOom(int server, int job)
+    {
+        if (server is < -1000 or > 1000 || job is < -1000 or > 1000)
+        {
+            throw new InvalidOperationException(
+                $"{PlatformOptions.Section}:ServerOomScoreAdj ({server}) and JobOomScoreAdj ({job}) must be -1000..1000");
+        }
+
+        if (LibC.geteuid() != 0)
+        {
+            return (null, $"none (the server runs as uid {LibC.geteuid()}, not root: it cannot lower its oom_score_adj nor set the jobs')");
+        }
+
+        const string Own = "/proc/self/oom_score_adj";
+        string? refused = null;
+        try
+        {
+            File.WriteAllText(Own, server.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            refused = e.Message;
+        }
+
+        int actual = int.Parse(File.ReadAllText(Own).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        int jobs = Math.Max(job, actual);
+        return (jobs, refused is null
+            ? $"the server's oom_score_adj {actual}, every job's {jobs}"
+            : $"the server's oom_score_adj {actual} (the kernel refused {server}: {refused}), every job's {jobs}");
+    }
 
     /// <summary>How long the shim may take to report that it reached the program's exec.</summary>
     internal TimeSpan ShimReportTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -89,6 +135,7 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
                         ShimStep.Isolate => new LimitUnavailableException(
                             $"the server cannot isolate jobs here ({LibC.ErrorText(report.Error)}): new PID, mount and network namespaces need CAP_SYS_ADMIN"),
                         ShimStep.Cgroup => new LimitUnavailableException($"the job could not join its cgroup: {LibC.ErrorText(report.Error)}"),
+                        ShimStep.Oom => new ChildStartException(spec.Command, report.Error, $"the job's oom_score_adj could not be set: {LibC.ErrorText(report.Error)}"),
                         ShimStep.Sysfs => new LimitUnavailableException($"the server cannot mount a /sys of the isolated job's own: {LibC.ErrorText(report.Error)}"),
                         ShimStep.Terminal => new ChildStartException(spec.Command, report.Error, $"the job's terminal could not become its controlling terminal: {LibC.ErrorText(report.Error)}"),
                         ShimStep.Account => new ChildStartException(

@@ -1,9 +1,11 @@
 /*
  * jobs-shim: the few steps Jobs needs between fork and exec, which .NET cannot run there.
  *
- *   jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-u UID:GID[:GROUP,...]] [-F FAULT] -- PROGRAM [ARGS...]
+ *   jobs-shim exec [-j CGROUP_PROCS]... [-o SCORE] [-i] [-t] [-u UID:GID[:GROUP,...]] [-F FAULT] -- PROGRAM [ARGS...]
  *     Joins each job cgroup given (so that the job and everything it starts are tracked and
- *     limited before its first instruction), then execs PROGRAM (PATH search). With -i the job is
+ *     limited before its first instruction), with -o sets its oom_score_adj to SCORE (as root, so
+ *     that the job, once it has given up root, cannot go below it: the server's own lower score is
+ *     not inherited), then execs PROGRAM (PATH search). With -i the job is
  *     isolated first: new PID, mount and network namespaces, in which PROGRAM runs as PID 1 with a
  *     private /proc, a read-only /sys of its own and only a loopback interface; this process
  *     stays outside as its parent and ends the way PROGRAM ends (same exit code, or same signal).
@@ -51,7 +53,7 @@
 #include <unistd.h>
 
 /* The steps that can fail, as reported on fd 3 (Platform/Unix/UnixChildLauncher.cs reads them). */
-enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3, STEP_TERMINAL = 4, STEP_ACCOUNT = 5 };
+enum { STEP_EXEC = 0, STEP_CGROUP = 1, STEP_ISOLATE = 2, STEP_SYSFS = 3, STEP_TERMINAL = 4, STEP_ACCOUNT = 5, STEP_OOM = 6 };
 #define REACHED_EXEC 'x'
 
 static const char *fault;
@@ -392,13 +394,29 @@ static void isolate(char **program, int forwarding) {
     exec_program(program);
 }
 
+/* Written by root, this also sets the floor an unprivileged process may lower its score to. */
+static void set_oom_score(const char *score) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(STEP_OOM, errno);
+    }
+    size_t length = strlen(score);
+    if (write(fd, score, length) != (ssize_t)length) {
+        fail(STEP_OOM, errno);
+    }
+    close(fd);
+}
+
 static int run_exec(int argc, char **argv) {
     const char *cgroups[MAX_CGROUPS];
+    const char *oom_score = NULL;
     int count = 0;
     int i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "-j") == 0 && i + 1 < argc && count < MAX_CGROUPS) {
             cgroups[count++] = argv[++i];
+        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+            oom_score = argv[++i];
         } else if (strcmp(argv[i], "-i") == 0) {
             isolated = 1;
         } else if (strcmp(argv[i], "-t") == 0) {
@@ -412,7 +430,7 @@ static int run_exec(int argc, char **argv) {
         }
     }
     if (i + 1 >= argc) {
-        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-i] [-t] [-u UID:GID[:GROUP,...]] [-F FAULT] -- PROGRAM [ARGS...]\n");
+        fprintf(stderr, "usage: jobs-shim exec [-j CGROUP_PROCS]... [-o SCORE] [-i] [-t] [-u UID:GID[:GROUP,...]] [-F FAULT] -- PROGRAM [ARGS...]\n");
         return 2;
     }
     if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0) {
@@ -420,6 +438,9 @@ static int run_exec(int argc, char **argv) {
     }
     for (int c = 0; c < count; c++) {
         join_cgroup(cgroups[c]);
+    }
+    if (oom_score != NULL) {
+        set_oom_score(oom_score);
     }
     char **program = &argv[i + 1];
     if (isolated) {

@@ -138,6 +138,24 @@ public sealed class JobPrivilegeTests(JobPrivilegeTests.HardenedServer fixture) 
     }
 
     [Needs("root", Timeout = 120_000)]
+    public async Task The_OOM_killer_is_pointed_at_jobs_before_the_server_and_a_job_cannot_go_below_it()
+    {
+        // -900 where the kernel lets the server lower its score; some refuse any negative one.
+        int server = int.Parse(File.ReadAllText($"/proc/{fixture.Server.Pid}/oom_score_adj").Trim(), CultureInfo.InvariantCulture);
+        string below = (server - 1).ToString(CultureInfo.InvariantCulture);
+        string script = Try + "cat /proc/self/oom_score_adj; try below-server sh -c \"echo $1 > /proc/self/oom_score_adj\"; try raise sh -c 'echo 600 > /proc/self/oom_score_adj'";
+
+        var (ordinary, _) = await RunAsync(Identity("oom"), new RunRequest { Command = "sh", Args = { "-c", script, "sh", below } });
+        var (asRoot, _) = await RunAsync(GrpcClients.Admin, new RunRequest { Command = "cat", Args = { "/proc/self/oom_score_adj" }, User = "root" });
+
+        Assert.Contains(server, new[] { -900, 0 });
+        Assert.Equal(["500", "below-server:refused", "raise:allowed"], Lines(ordinary));
+        Assert.Equal(["500"], Lines(asRoot));
+        Assert.Contains($"Out of memory: the server's oom_score_adj {server}", fixture.Server.Log, StringComparison.Ordinal);
+        Assert.Contains("every job's 500", fixture.Server.Log, StringComparison.Ordinal);
+    }
+
+    [Needs("root", Timeout = 120_000)]
     public async Task A_set_user_id_program_gives_a_job_nothing()
     {
         // A root-owned copy of id with the set-user-ID bit, where the job can run it.
