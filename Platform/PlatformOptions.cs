@@ -25,4 +25,11 @@ public sealed class PlatformOptions
     /// server's (as the kubelet gives pods a higher score than itself). A job that is not root cannot lower it.
     /// </summary>
     public int JobOomScoreAdj { get; set; } = 500;
+
+    /// <summary>
+    /// The processes (and threads) all jobs of a node may have together, in the cgroup that holds
+    /// every job: by default the kernel's limit less 15 % kept for the server and the system, so a
+    /// fork bomb cannot take the pids the server needs to answer. 0: no limit.
+    /// </summary>
+    public long? JobsMaxPids { get; set; }
 }

@@ -41,9 +41,45 @@ internal sealed partial class Cgroups
     private string Tracking => V2 ? _serverFolder : _v1["pids"];
 
     /// <summary>What job cgroups offer here, for the server's start-up log.</summary>
-    public string Description => V2
+    public string Description => (V2
         ? $"job cgroups under {_serverFolder} (cgroup v2; controllers: {string.Join(' ', _v2Controllers.Order())})"
-        : $"job cgroups under {Tracking} (cgroup v1; limits: {string.Join(' ', _v1.Keys.Order())})";
+        : $"job cgroups under {Tracking} (cgroup v1; limits: {string.Join(' ', _v1.Keys.Order())})") + Budget;
+
+    // The processes all jobs of this server may have together, for the log.
+    private string Budget { get; set; } = "; all jobs together: no process limit";
+
+    /// <summary>
+    /// The processes (and threads) all jobs of this server may have together: <paramref name="asked"/>,
+    /// or by default the kernel's limit (the lower of <c>pid_max</c> and <c>threads-max</c>) less a
+    /// reserve of 15 % of it for the server and the system, so that jobs that fork without end still
+    /// leave the server threads to answer and other processes room to start. 0: no limit.
+    /// </summary>
+    private void LimitProcesses(long? asked)
+    {
+        long kernel = Math.Min(ReadLong("/proc/sys/kernel/pid_max"), ReadLong("/proc/sys/kernel/threads-max"));
+        long budget = asked ?? kernel - (kernel * 15 / 100);
+        if (budget == 0)
+        {
+            return;
+        }
+
+        if (budget < 0)
+        {
+            throw new InvalidOperationException($"{PlatformOptions.Section}:JobsMaxPids must be 0 (no limit) or more, not {budget}");
+        }
+
+        try
+        {
+            File.WriteAllText(Path.Combine(Tracking, "pids.max"), budget.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Budget = $"; all jobs together: at most {budget} processes (the kernel allows {kernel})";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Budget = $"; all jobs together: no process limit (the kernel refused {budget}: {e.Message})";
+        }
+    }
+
+    private static long ReadLong(string path) => long.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// This server's cgroup folders, or null (with the reason) when cgroups cannot be used here.
@@ -53,7 +89,8 @@ internal sealed partial class Cgroups
     /// v1 hierarchies mounted (a <c>pids</c> one is needed to track trees).
     /// </param>
     /// <param name="reason">What job cgroups offer here, or why there are none.</param>
-    public static Cgroups? TryCreate(string? v2Root, out string reason)
+    /// <param name="jobsMaxPids">The processes all jobs may have together (see <see cref="LimitProcesses"/>); null: the default.</param>
+    public static Cgroups? TryCreate(string? v2Root, out string reason, long? jobsMaxPids = null)
     {
         int instance = Interlocked.Increment(ref s_instances);
         // One folder per launcher, so that launchers in one process (tests) never sweep each other's jobs.
@@ -61,7 +98,10 @@ internal sealed partial class Cgroups
         v2Root ??= File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : null;
         try
         {
-            return v2Root is not null ? CreateV2(v2Root, server, out reason) : CreateV1(server, out reason);
+            var cgroups = v2Root is not null ? CreateV2(v2Root, server, out reason) : CreateV1(server, out reason);
+            cgroups?.LimitProcesses(jobsMaxPids);
+            reason = cgroups?.Description ?? reason;
+            return cgroups;
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {

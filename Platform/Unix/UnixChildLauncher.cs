@@ -42,7 +42,7 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
             (_jobOomScore, OomProtection) = ProtectFromOom(server, options.JobOomScoreAdj);
         }
 
-        _cgroups = Cgroups.TryCreate(options?.CgroupV2Root, out string reason);
+        _cgroups = Cgroups.TryCreate(options?.CgroupV2Root, out string reason, options?.JobsMaxPids);
         TreeTracking = _cgroups is null ? $"process groups only ({reason})" : $"process groups and {reason}";
         if (_cgroups is not null)
         {
