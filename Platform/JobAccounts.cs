@@ -23,7 +23,7 @@ public static class JobAccounts
     {
         if (!OperatingSystem.IsLinux())
         {
-            return new Fixed("jobs run as the server's user on Windows", (Environment.UserName, null));
+            return new Fixed("running a job as another Windows account is not supported (a job runs with a restricted token of the server's user)", (Environment.UserName, null));
         }
 
         var (name, _) = UserAccount.Current();
