@@ -39,11 +39,12 @@ public sealed class JobsService(
         // chosen silo (the placement hint) and refuses to start anywhere else.
         var node = await client.GetGrain<INodeDirectoryGrain>(0).PickAsync(string.IsNullOrEmpty(request.Node) ? null : request.Node);
         string jobId = JobIds.New();
+        var caller = Caller.Of(context);
         var spec = new JobSpec(request.Command, [.. request.Args])
         {
             Silo = node.Address,
-            Owner = Caller.Of(context).Name,
-            OwnerIsAdmin = Caller.Of(context).IsAdmin,
+            Owner = caller.Name,
+            OwnerIsAdmin = caller.IsAdmin,
             User = string.IsNullOrEmpty(request.User) ? null : request.User,
             WorkingDirectory = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd,
             Environment = request.Env.Count == 0 ? null : new Dictionary<string, string>(request.Env),

@@ -280,32 +280,10 @@ public sealed class JobPrivilegeTests(JobPrivilegeTests.HardenedServer fixture) 
     }
 
     // The server's watchdog: its child running "jobs-shim watch".
-    private static int Watchdog(int server)
-    {
-        foreach (string folder in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(folder), out int pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(folder, "stat"));
-                int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-                if (parent == server && File.ReadAllText(Path.Combine(folder, "cmdline")).Contains("jobs-shim\0watch", StringComparison.Ordinal))
-                {
-                    return pid;
-                }
-            }
-            catch (IOException)
-            {
-                // Gone meanwhile.
-            }
-        }
-
-        throw new InvalidOperationException($"the server {server} has no watchdog process");
-    }
+    private static int Watchdog(int server) =>
+        Processes.ChildrenOf(server).FirstOrDefault(c => c.CommandLine.Contains("jobs-shim watch", StringComparison.Ordinal)) is { Pid: > 0 } watchdog
+            ? watchdog.Pid
+            : throw new InvalidOperationException($"the server {server} has no watchdog process");
 
     private async Task<(byte[] Output, Protos.JobStatus Status)> RunAsync(X509Certificate2 identity, RunRequest request)
     {
