@@ -98,6 +98,74 @@ internal static class StatusFormatter
         return parts.Count == 0 ? null : "limits: " + string.Join(' ', parts);
     }
 
+    /// <summary>
+    /// What the job uses, e.g. <c>usage: cpu=2.01s memory=64.2 MiB memory-peak=65 MiB tasks=1 io-read=0 B io-write=4 KiB</c>
+    /// (once ended: its totals, without memory and tasks); null when its node counts nothing.
+    /// </summary>
+    public static string? FormatUsage(JobStatus status)
+    {
+        if (status.Usage is not { } usage)
+        {
+            return null;
+        }
+
+        var parts = new List<string>();
+        if (usage.CpuTime is { } cpu)
+        {
+            parts.Add("cpu=" + CpuTime(cpu.ToTimeSpan()));
+        }
+
+        if (usage.HasMemoryBytes)
+        {
+            parts.Add("memory=" + Jobs.Platform.ByteSize.Format(usage.MemoryBytes));
+        }
+
+        if (usage.HasMemoryPeakBytes)
+        {
+            parts.Add("memory-peak=" + Jobs.Platform.ByteSize.Format(usage.MemoryPeakBytes));
+        }
+
+        if (usage.HasTasks)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"tasks={usage.Tasks}"));
+        }
+
+        if (usage.HasIoReadBytes)
+        {
+            parts.Add("io-read=" + Jobs.Platform.ByteSize.Format(usage.IoReadBytes));
+        }
+
+        if (usage.HasIoWriteBytes)
+        {
+            parts.Add("io-write=" + Jobs.Platform.ByteSize.Format(usage.IoWriteBytes));
+        }
+
+        return parts.Count == 0 ? null : "usage: " + string.Join(' ', parts);
+    }
+
+    /// <summary>CPU time for people: <c>0.25s</c>, <c>12.3s</c>, <c>5m02s</c>.</summary>
+    public static string CpuTime(TimeSpan time) => time.TotalSeconds switch
+    {
+        < 10 => string.Create(CultureInfo.InvariantCulture, $"{time.TotalSeconds:0.00}s"),
+        < 60 => string.Create(CultureInfo.InvariantCulture, $"{time.TotalSeconds:0.0}s"),
+        _ => Durations.Format(time),
+    };
+
+    /// <summary>A size for a table cell, without spaces: <c>812K</c>, <c>64.2M</c>, <c>1.5G</c>.</summary>
+    public static string CompactSize(long bytes)
+    {
+        string[] names = ["B", "K", "M", "G", "T"];
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1024 && unit < names.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{value:0.#}{names[unit]}");
+    }
+
     private static string State(JobStatus status) => status.State switch
     {
         JobState.Running => string.Create(CultureInfo.InvariantCulture, $"Running pid={status.Pid}"),

@@ -89,6 +89,10 @@ public sealed record JobStatus(
     [Id(24)]
     public uint? Uid { get; init; }
 
+    /// <summary>What the job's tree uses now, or used in all once it has ended; null where its node counts nothing (no job cgroup).</summary>
+    [Id(25)]
+    public JobUsage? Usage { get; init; }
+
     /// <summary>True once the job has ended and all its output is recorded.</summary>
     public bool Ended => State != JobState.Running;
 }

@@ -43,4 +43,20 @@ public sealed record NodeInfo(
     /// <summary>How long the node has run, by its own clock.</summary>
     [Id(10)]
     public TimeSpan Uptime { get; init; }
+
+    /// <summary>What all jobs of the node use together now; null where the node counts nothing.</summary>
+    [Id(11)]
+    public JobUsage? JobsUsed { get; init; }
+
+    /// <summary>The processes and threads all jobs of the node may have at once; null: no budget.</summary>
+    [Id(12)]
+    public long? JobsMaxProcesses { get; init; }
+
+    /// <summary>The memory all jobs of the node may use together; null: no budget.</summary>
+    [Id(13)]
+    public long? JobsMaxMemoryBytes { get; init; }
+
+    /// <summary>The CPU weight of all jobs together against the rest of the machine (cgroup v2 units, 100 a peer's share); null: none set.</summary>
+    [Id(14)]
+    public int? JobsCpuWeight { get; init; }
 }

@@ -78,6 +78,7 @@ public sealed partial class JobGrain
                 : exit.Killed && exit.OomKills > 0 ? EndReason.OutOfMemory
                 : EndReason.None,
             OomKills = exit.OomKills,
+            Usage = exit.Usage is { } usage ? JobUsages.From(usage) : null,
         };
         _timeout?.Dispose();
         JobMetrics.JobFinished(_status);

@@ -31,7 +31,7 @@ public sealed partial class JobGrain
                 throw new InvalidJobSpecException($"a terminal size is 1-65535 rows and columns, not {size.Rows}x{size.Columns}");
             }
 
-            limits = options.Value.Limits.Resolve(spec.Limits);
+            limits = options.Value.Limits.Resolve(spec.Limits, launcher.DefaultMaxProcesses);
             environment = JobEnvironment.Compose(options.Value, spec.Environment, this.GetPrimaryKeyString());
             if (spec.Terminal is not null)
             {

@@ -67,7 +67,12 @@ public sealed partial class JobGrain(
 
     private string JobFolder => dataDirectory.JobFolder(this.GetPrimaryKeyString());
 
-    public Task<JobStatus> GetStatusAsync() => Task.FromResult(CurrentStatus());
+    // A running job's usage is read from its cgroup here, when asked: nothing polls it.
+    public Task<JobStatus> GetStatusAsync()
+    {
+        var status = CurrentStatus();
+        return Task.FromResult(status.State == JobState.Running && _child?.Usage() is { } usage ? status with { Usage = JobUsages.From(usage) } : status);
+    }
 
     private JobStatus CurrentStatus()
     {

@@ -16,12 +16,19 @@ public sealed class LimitsOptions
     public LimitValues Max { get; set; } = new();
 
     /// <summary>The limits a job runs with.</summary>
+    /// <param name="requested">What the job asks for.</param>
+    /// <param name="nodeDefaultPids">The node's process limit for a job that asks for none, when <see cref="Default"/> sets none (15 % of the kernel's limit); never over the maximum.</param>
     /// <exception cref="InvalidJobSpecException">The job asks for more than a maximum, or for a value that is no limit.</exception>
-    public JobLimits Resolve(JobLimits? requested)
+    public JobLimits Resolve(JobLimits? requested, int? nodeDefaultPids = null)
     {
         requested ??= new JobLimits();
-        var defaults = Default.Parse("Default");
         var max = Max.Parse("Max");
+        var defaults = Default.Parse("Default");
+        if (defaults.MaxProcesses is null && nodeDefaultPids is { } node)
+        {
+            defaults = defaults with { MaxProcesses = max.MaxProcesses is { } most ? Math.Min(node, most) : node };
+        }
+
         return new JobLimits
         {
             MaxProcesses = Pick(requested.MaxProcesses, defaults.MaxProcesses, max.MaxProcesses, "process limit", v => v.ToString(CultureInfo.InvariantCulture)),

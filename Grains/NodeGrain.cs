@@ -14,6 +14,7 @@ public sealed class NodeGrain(
     NodeState node,
     IClusterView cluster,
     MachineStatistics machine,
+    IChildLauncher launcher,
     INodeLifetime lifetime,
     IOptions<JobOptions> options,
     ILogger<NodeGrain> logger) : Grain, INodeGrain
@@ -87,6 +88,16 @@ public sealed class NodeGrain(
     private NodeInfo Info()
     {
         var load = machine.Current;
+        JobsBudget? budget = null;
+        try
+        {
+            budget = launcher.Budget();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Node {Node}: reading the jobs' budget and usage failed", cluster.LocalNode);
+        }
+
         return new NodeInfo(cluster.LocalNode, cluster.LocalSilo)
         {
             AcceptsJobs = node.AcceptsJobs,
@@ -98,6 +109,10 @@ public sealed class NodeGrain(
             MemoryTotalBytes = load.MemoryTotalBytes,
             StartedAt = node.StartedAt,
             Uptime = node.Uptime,
+            JobsUsed = budget is null ? null : JobUsages.From(budget.Used),
+            JobsMaxProcesses = budget?.MaxProcesses,
+            JobsMaxMemoryBytes = budget?.MaxMemoryBytes,
+            JobsCpuWeight = budget?.CpuWeight,
         };
     }
 }

@@ -12,6 +12,9 @@ public sealed record ChildExit(int? ExitCode, int? Signal, string? SignalName)
     /// <summary>How many processes of the child's tree the kernel killed for going over its memory limit.</summary>
     public int OomKills { get; init; }
 
+    /// <summary>What the tree used in all (CPU time, peak memory, IO), read once it was gone; null where it is not counted.</summary>
+    public ChildUsage? Usage { get; init; }
+
     /// <summary>
     /// What went wrong while the tree was ended and its output read after the child's exit, for the
     /// server's log; null when nothing did. The exit itself is still as reported.

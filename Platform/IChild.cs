@@ -41,6 +41,9 @@ public interface IChild
     /// </summary>
     Task<ChildExit> StopAsync(TimeSpan grace, CancellationToken cancellationToken);
 
+    /// <summary>What the tree uses now; null where it is not counted (no job cgroup), and once the child has ended (see <see cref="ChildExit.Usage"/>).</summary>
+    ChildUsage? Usage() => null;
+
     /// <summary>Sends one signal to the whole tree and nothing else; false once the child has ended.</summary>
     /// <exception cref="PlatformNotSupportedException">The OS has no such signal.</exception>
     bool Signal(string name);

@@ -32,4 +32,31 @@ public sealed class PlatformOptions
     /// fork bomb cannot take the pids the server needs to answer. 0: no limit.
     /// </summary>
     public long? JobsMaxPids { get; set; }
+
+    /// <summary>
+    /// The memory all jobs of a node may use together, such as <c>16G</c>: by default the machine's
+    /// memory less <see cref="MemoryReserve"/>. Beyond it the kernel's OOM killer ends a process of
+    /// a job, never the server. <c>0</c>: no limit.
+    /// </summary>
+    public string? JobsMaxMemory { get; set; }
+
+    /// <summary>
+    /// The memory kept from jobs for the server and the system when <see cref="JobsMaxMemory"/> is not
+    /// set: a size (<c>2G</c>) or a share of the machine's memory (<c>10%</c>). By default 10 %, at least 512 MiB.
+    /// </summary>
+    public string? MemoryReserve { get; set; }
+
+    /// <summary>
+    /// The CPU weight of all jobs of a node together against the server and the rest of the machine
+    /// when every core is busy, in cgroup v2 units (1-10000; 100 is a peer's share; cgroup v1 gets
+    /// 1024 shares per 100). Every job's tree counts as one of them, however many processes it has.
+    /// </summary>
+    public int JobsCpuWeight { get; set; } = 100;
+
+    /// <summary>
+    /// The process limit of a job that asks for none and whose server sets no
+    /// <c>Jobs:Limits:Default:Pids</c>, as systemd's <c>DefaultTasksMax=</c>: 15 % of the kernel's
+    /// limit here. 0: none. Applies only where job cgroups (or Job Objects) can hold it.
+    /// </summary>
+    public int? DefaultJobPids { get; set; }
 }

@@ -1,3 +1,4 @@
+using Jobs.Grains;
 using Jobs.Platform;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,10 @@ internal sealed class KillJobsOnStop(IChildLauncher launcher, ILogger<KillJobsOn
     {
         logger.LogInformation("Job process trees are tracked with {TreeTracking}", launcher.TreeTracking);
         logger.LogInformation("Out of memory: {OomProtection}", launcher.OomProtection);
+        logger.LogInformation(
+            "A job that asks for no process limit, where Jobs:Limits:Default:Pids is unset, gets {DefaultPids}",
+            launcher.DefaultMaxProcesses is { } pids ? $"at most {pids} processes (Jobs:Platform:DefaultJobPids)" : "none");
+        JobMetrics.ObserveNode(launcher);
         return Task.CompletedTask;
     }
 

@@ -14,7 +14,7 @@ internal sealed class NodesCommand : Command
     private readonly CliConsole _console;
 
     public NodesCommand(CliConsole console)
-        : base("nodes", "List the cluster's nodes (the live ones first, then those that left recently): status, running jobs, CPU and memory of each node's machine, uptime.")
+        : base("nodes", "List the cluster's nodes (the live ones first, then those that left recently): status, running jobs, CPU and memory of each node's machine, uptime, and the processes and memory all its jobs use of their budget.")
     {
         _console = console;
         SetAction(ExecuteAsync);
@@ -33,10 +33,13 @@ internal sealed class NodesCommand : Command
         _ => string.Create(CultureInfo.InvariantCulture, $"unknown ({(int)node.Status})"),
     };
 
-    /// <summary>An aligned table: name, address, status, running jobs, CPU, memory, uptime.</summary>
+    /// <summary>
+    /// An aligned table: name, address, status, running jobs, CPU, memory, uptime, and the share of
+    /// the node all its jobs may use together (their processes and memory now, of their budget).
+    /// </summary>
     internal static IEnumerable<string> Table(IEnumerable<Node> nodes, DateTimeOffset now)
     {
-        var rows = new List<string[]> { new[] { "NAME", "ADDRESS", "STATUS", "JOBS", "CPU", "MEMORY", "UPTIME" } };
+        var rows = new List<string[]> { new[] { "NAME", "ADDRESS", "STATUS", "JOBS", "CPU", "MEMORY", "UPTIME", "JOB TASKS", "JOB MEMORY" } };
         foreach (var node in nodes)
         {
             // A live node that did not answer in time has no figures; a dead one may still be
@@ -51,6 +54,12 @@ internal sealed class NodesCommand : Command
                 known ? string.Create(CultureInfo.InvariantCulture, $"{node.CpuPercent:0}% of {node.CpuCount}") : "-",
                 known ? Memory(node.MemoryUsedBytes, node.MemoryTotalBytes) : "-",
                 known && Uptime(node, now) is { } uptime ? Durations.Format(uptime) : "-",
+                node.Answered && node.JobsBudget is { Used.HasTasks: true } tasks
+                    ? string.Create(CultureInfo.InvariantCulture, $"{tasks.Used.Tasks}/{(tasks.HasMaxProcesses ? tasks.MaxProcesses.ToString(CultureInfo.InvariantCulture) : "no limit")}")
+                    : "-",
+                node.Answered && node.JobsBudget is { Used.HasMemoryBytes: true } memory
+                    ? memory.HasMaxMemoryBytes ? Memory(memory.Used.MemoryBytes, memory.MaxMemoryBytes) : StatusFormatter.CompactSize(memory.Used.MemoryBytes) + "/no limit"
+                    : "-",
             ]);
         }
 

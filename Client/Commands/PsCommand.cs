@@ -22,6 +22,13 @@ internal sealed class PsCommand : Command
         Description = "List every identity's jobs (admins only).",
     };
 
+    public static readonly Option<bool> WatchOption = new("--watch", "-w")
+    {
+        Description = "Draw the table (or the job's status) again every second, in place, until Ctrl+C; like 'docker stats'.",
+    };
+
+    private static readonly TimeSpan WatchPeriod = TimeSpan.FromSeconds(1);
+
     private readonly CliConsole _console;
 
     public PsCommand(CliConsole console)
@@ -30,6 +37,7 @@ internal sealed class PsCommand : Command
         _console = console;
         Arguments.Add(IdArgument);
         Options.Add(AllOption);
+        Options.Add(WatchOption);
         SetAction(ExecuteAsync);
     }
 
@@ -37,54 +45,139 @@ internal sealed class PsCommand : Command
     {
         bool json = parseResult.GetValue(GlobalOptions.Output) == OutputFormat.Json;
         string? id = parseResult.GetValue(IdArgument);
-        using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
-        if (id is null)
-        {
-            var list = await connection.Client.ListAsync(new ListRequest { All = parseResult.GetValue(AllOption) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (json)
-            {
-                await _console.WriteJsonAsync(list, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                foreach (string line in Table(list.Jobs, parseResult.GetValue(AllOption), DateTimeOffset.UtcNow))
-                {
-                    await _console.WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            return ExitCodes.Success;
-        }
-
-        if (parseResult.GetValue(AllOption))
+        bool all = parseResult.GetValue(AllOption);
+        if (id is not null && all)
         {
             throw new CliException(ExitCodes.Usage, "--all lists jobs; it does not go with an id");
         }
 
-        var response = await connection.Client.PsAsync(new PsRequest { JobId = id }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var status = response.Status
-            ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {id}");
+        bool watch = parseResult.GetValue(WatchOption);
+        if (watch && json)
+        {
+            throw new CliException(ExitCodes.Usage, "--watch draws text for people; it does not go with --output json");
+        }
+
+        using var connection = JobsConnection.Open(ConnectionSettings.FromParseResult(parseResult));
         if (json)
         {
-            await _console.WriteJsonAsync(status, cancellationToken).ConfigureAwait(false);
+            await _console.WriteJsonAsync(id is null ? await ListAsync(connection, all, cancellationToken).ConfigureAwait(false) : await StatusAsync(connection, id, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         }
 
-        await _console.WriteLineAsync(StatusFormatter.Format(status), cancellationToken).ConfigureAwait(false);
-        if (StatusFormatter.FormatLimits(status) is { } limits)
+        async Task<IReadOnlyList<string>> Lines(CancellationToken token) => id is null
+            ? [.. Table((await ListAsync(connection, all, token).ConfigureAwait(false)).Jobs, all, DateTimeOffset.UtcNow)]
+            : Describe(await StatusAsync(connection, id, token).ConfigureAwait(false));
+
+        if (watch)
         {
-            await _console.WriteLineAsync(limits, cancellationToken).ConfigureAwait(false);
+            return await WatchAsync(Lines, parseResult, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (string line in await Lines(cancellationToken).ConfigureAwait(false))
+        {
+            await _console.WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
         }
 
         return ExitCodes.Success;
     }
 
-    /// <summary>An aligned table: id, state, exit, node, user, started, duration, command (and owner with --all).</summary>
+    private static Task<ListResponse> ListAsync(JobsConnection connection, bool all, CancellationToken cancellationToken) =>
+        connection.Client.ListAsync(new ListRequest { All = all }, cancellationToken: cancellationToken).ResponseAsync;
+
+    private static async Task<JobStatus> StatusAsync(JobsConnection connection, string id, CancellationToken cancellationToken)
+    {
+        var response = await connection.Client.PsAsync(new PsRequest { JobId = id }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Status ?? throw new CliException(ExitCodes.Failure, $"the server sent no status for job {id}");
+    }
+
+    /// <summary>One job for people: its status line, then its limits and its usage when it has them.</summary>
+    internal static IReadOnlyList<string> Describe(JobStatus status) =>
+        [StatusFormatter.Format(status), .. new[] { StatusFormatter.FormatLimits(status), StatusFormatter.FormatUsage(status) }.OfType<string>()];
+
+    // Draws the lines again every second until Ctrl+C: on a terminal in place, on its alternate
+    // screen (so that what was there before comes back at the end), without a cursor; elsewhere one
+    // block after another, each ending with an empty line.
+    private async Task<int> WatchAsync(Func<CancellationToken, Task<IReadOnlyList<string>>> lines, ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        bool terminal = !Console.IsOutputRedirected;
+        string title = "Every 1s: jobs " + string.Join(' ', parseResult.Tokens.Select(t => t.Value));
+        if (terminal)
+        {
+            await _console.WriteOutputAsync("\e[?1049h\e[?25l\e[H\e[2J"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (true)
+            {
+                var frame = new List<string> { $"{title}    {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss}", string.Empty };
+                frame.AddRange(await lines(cancellationToken).ConfigureAwait(false));
+                await DrawAsync(frame, terminal, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(WatchPeriod, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
+        {
+            // Ctrl+C: the way a watch ends.
+            return ExitCodes.Success;
+        }
+        finally
+        {
+            if (terminal)
+            {
+                await _console.WriteOutputAsync("\e[?25h\e[?1049l"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DrawAsync(List<string> frame, bool terminal, CancellationToken cancellationToken)
+    {
+        if (!terminal)
+        {
+            foreach (string line in frame.Skip(2).Append(string.Empty))
+            {
+                await _console.WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        // Cut to the window, so that nothing wraps or scrolls and every frame starts at the top.
+        int width = Math.Max(10, SafeSize(() => Console.WindowWidth, 80));
+        int height = Math.Max(3, SafeSize(() => Console.WindowHeight, 24));
+        var text = new System.Text.StringBuilder("\e[H");
+        foreach (string line in frame.Take(height - 1))
+        {
+            string escaped = TerminalText.Escape(line);
+            text.Append(escaped.Length > width ? escaped[..width] : escaped).Append("\e[K\n");
+        }
+
+        text.Append("\e[J");
+        await _console.WriteOutputAsync(System.Text.Encoding.UTF8.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static int SafeSize(Func<int> read, int fallback)
+    {
+        try
+        {
+            int size = read();
+            return size > 0 ? size : fallback;
+        }
+        catch (IOException)
+        {
+            return fallback;
+        }
+    }
+
+    /// <summary>
+    /// An aligned table: id, state, exit, node, user, CPU time, memory now (running jobs), started,
+    /// duration, command (and owner with --all).
+    /// </summary>
     internal static IEnumerable<string> Table(IEnumerable<JobStatus> jobs, bool withOwner, DateTimeOffset now)
     {
         string[] header = withOwner
-            ? ["ID", "OWNER", "STATE", "EXIT", "NODE", "USER", "STARTED", "DURATION", "COMMAND"]
-            : ["ID", "STATE", "EXIT", "NODE", "USER", "STARTED", "DURATION", "COMMAND"];
+            ? ["ID", "OWNER", "STATE", "EXIT", "NODE", "USER", "CPU", "MEMORY", "STARTED", "DURATION", "COMMAND"]
+            : ["ID", "STATE", "EXIT", "NODE", "USER", "CPU", "MEMORY", "STARTED", "DURATION", "COMMAND"];
         var rows = new List<string[]> { header };
         foreach (var job in jobs)
         {
@@ -98,6 +191,8 @@ internal sealed class PsCommand : Command
                 Exit(job),
                 job.Node.Length > 0 ? job.Node : "-",
                 job.User.Length > 0 ? job.User : "-",
+                job.Usage?.CpuTime is { } cpu ? StatusFormatter.CpuTime(cpu.ToTimeSpan()) : "-",
+                job.Usage is { HasMemoryBytes: true } usage ? StatusFormatter.CompactSize(usage.MemoryBytes) : "-",
                 started.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 Durations.Format(ended - started),
                 string.Join(' ', [job.Command, .. job.Args]),

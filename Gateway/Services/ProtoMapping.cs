@@ -54,6 +54,8 @@ internal static class ProtoMapping
             proto.Uid = uid;
         }
 
+        proto.Usage = status.Usage?.ToProto();
+
         proto.Args.AddRange(status.Args);
         return proto;
     }
@@ -85,6 +87,60 @@ internal static class ProtoMapping
             proto.MemoryTotalBytes = info.MemoryTotalBytes;
             proto.StartedAt = Timestamp.FromDateTimeOffset(info.StartedAt);
             proto.Uptime = Duration.FromTimeSpan(info.Uptime);
+            if (info.JobsUsed is { } used)
+            {
+                proto.JobsBudget = new Proto.JobsBudget { Used = used.ToProto() };
+                if (info.JobsMaxProcesses is { } processes)
+                {
+                    proto.JobsBudget.MaxProcesses = processes;
+                }
+
+                if (info.JobsMaxMemoryBytes is { } memory)
+                {
+                    proto.JobsBudget.MaxMemoryBytes = memory;
+                }
+
+                if (info.JobsCpuWeight is { } weight)
+                {
+                    proto.JobsBudget.CpuWeight = weight;
+                }
+            }
+        }
+
+        return proto;
+    }
+
+    public static Proto.Usage ToProto(this JobUsage usage)
+    {
+        var proto = new Proto.Usage();
+        if (usage.CpuTime is { } cpu)
+        {
+            proto.CpuTime = Duration.FromTimeSpan(cpu);
+        }
+
+        if (usage.MemoryBytes is { } memory)
+        {
+            proto.MemoryBytes = memory;
+        }
+
+        if (usage.MemoryPeakBytes is { } peak)
+        {
+            proto.MemoryPeakBytes = peak;
+        }
+
+        if (usage.Tasks is { } tasks)
+        {
+            proto.Tasks = tasks;
+        }
+
+        if (usage.IoReadBytes is { } read)
+        {
+            proto.IoReadBytes = read;
+        }
+
+        if (usage.IoWriteBytes is { } write)
+        {
+            proto.IoWriteBytes = write;
         }
 
         return proto;

@@ -5,15 +5,34 @@ namespace Jobs.Platform.Unix;
 // A new job's folders, with its limits written into them.
 internal sealed partial class Cgroups
 {
-    /// <summary>Creates the cgroups of a new job, with its limits set; nothing is left behind when that fails.</summary>
+    /// <summary>
+    /// Creates the cgroups of a new job, with its limits set; nothing is left behind when that fails.
+    /// With cgroup v1 the job gets a folder in every hierarchy the server uses, limits or not: its
+    /// memory, CPU time and IO are then counted (and held to the node's budget) like any other job's.
+    /// </summary>
     /// <exception cref="LimitUnavailableException">A limit's controller is not available here.</exception>
     /// <exception cref="ArgumentException">A limit names a device the server does not have.</exception>
     public JobCgroup Create(ChildLimits? limits)
     {
-        bool plain = limits is null || limits.None;
-        if (plain && _idle.TryPop(out string? reused))
+        limits ??= new ChildLimits();
+        bool throttled = limits.ReadBytesPerSecond is { Count: > 0 } || limits.WriteBytesPerSecond is { Count: > 0 };
+        if (!V2 && !throttled && _idle.TryPop(out var reused))
         {
-            return new JobCgroup([reused], MemoryEvents: null) { Pool = this, Owner = this };
+            try
+            {
+                SetV1(reused, limits, reset: true);
+                reused.Pool = this;
+                return reused;
+            }
+            catch
+            {
+                foreach (string folder in reused.Folders)
+                {
+                    TryDelete(folder);
+                }
+
+                throw;
+            }
         }
 
         string name = $"job-{Interlocked.Increment(ref _next)}";
@@ -25,55 +44,45 @@ internal sealed partial class Cgroups
                 string job = Path.Combine(_serverFolder, name);
                 Directory.CreateDirectory(job);
                 created.Add(job);
-                if (limits is not null)
+                ApplyV2(job, limits);
+                return new JobCgroup(created, byController: null) { Owner = this };
+            }
+
+            CheckV1(limits);
+            var folders = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string controller in _v1.Keys.OrderBy(c => c == "pids" ? 0 : 1).ThenBy(c => c, StringComparer.Ordinal))
+            {
+                // A hierarchy may carry several controllers (cpu,cpuacct): one folder for them.
+                string job = Path.Combine(_v1[controller], name);
+                folders[controller] = job;
+                if (!created.Contains(job))
                 {
-                    ApplyV2(job, limits);
+                    Directory.CreateDirectory(job);
+                    created.Add(job);
                 }
-
-                return new JobCgroup(created, MemoryEvents: limits?.MemoryBytes is null ? null : Path.Combine(job, "memory.events")) { Pool = plain ? this : null, Owner = this };
             }
 
-            created.Add(CreateV1(name, "pids"));
-            string? oomControl = null;
-            if (limits?.MaxProcesses is { } processes)
+            var cgroup = new JobCgroup(created, folders) { Owner = this };
+            SetV1(cgroup, limits, reset: false);
+            if (throttled)
             {
-                Write(created[0], "pids.max", Invariant(processes));
-            }
-
-            if (limits?.MemoryBytes is { } memory)
-            {
-                string job = CreateV1(name, "memory");
-                created.Add(job);
-                Write(job, "memory.limit_in_bytes", Invariant(memory));
-                // Swap counts too where the kernel accounts it; the combined limit must be set second.
-                TryWrite(Path.Combine(job, "memory.memsw.limit_in_bytes"), Invariant(memory));
-                oomControl = Path.Combine(job, "memory.oom_control");
-            }
-
-            if (limits?.CpuCores is { } cores)
-            {
-                string job = CreateV1(name, "cpu");
-                created.Add(job);
-                Write(job, "cpu.cfs_period_us", Invariant(CpuPeriodMicroseconds));
-                Write(job, "cpu.cfs_quota_us", Invariant(CpuQuota(cores)));
-            }
-
-            if (limits is { ReadBytesPerSecond: { Count: > 0 } } or { WriteBytesPerSecond: { Count: > 0 } })
-            {
-                string job = CreateV1(name, "blkio");
-                created.Add(job);
                 foreach (var (device, rate) in BlockDevices.Resolve(limits.ReadBytesPerSecond))
                 {
-                    Write(job, "blkio.throttle.read_bps_device", $"{device} {Invariant(rate)}");
+                    Write(folders["blkio"], "blkio.throttle.read_bps_device", $"{device} {Invariant(rate)}");
                 }
 
                 foreach (var (device, rate) in BlockDevices.Resolve(limits.WriteBytesPerSecond))
                 {
-                    Write(job, "blkio.throttle.write_bps_device", $"{device} {Invariant(rate)}");
+                    Write(folders["blkio"], "blkio.throttle.write_bps_device", $"{device} {Invariant(rate)}");
                 }
             }
+            else
+            {
+                // Folders with rates set are not reused: a rate cannot be taken back one device at a time.
+                cgroup.Pool = this;
+            }
 
-            return new JobCgroup(created, oomControl) { Pool = plain ? this : null, Owner = this };
+            return cgroup;
         }
         catch
         {
@@ -83,6 +92,72 @@ internal sealed partial class Cgroups
             }
 
             throw;
+        }
+    }
+
+    // A limit whose hierarchy is not mounted cannot be enforced: refused before any folder is made.
+    private void CheckV1(ChildLimits limits)
+    {
+        foreach (var (asked, controller) in new[]
+        {
+            (limits.MemoryBytes is not null, "memory"),
+            (limits.CpuCores is not null, "cpu"),
+            (limits.ReadBytesPerSecond is { Count: > 0 } || limits.WriteBytesPerSecond is { Count: > 0 }, "blkio"),
+        })
+        {
+            if (asked && !_v1.ContainsKey(controller))
+            {
+                throw new LimitUnavailableException($"no cgroup v1 {controller} hierarchy is mounted here, so this limit cannot be enforced");
+            }
+        }
+    }
+
+    // The limits of a v1 job, in folders new or reused; a reused one gets every limit written
+    // again (none where none is asked for) and its counters zeroed, so nothing of the job before shows.
+    private void SetV1(JobCgroup job, ChildLimits limits, bool reset)
+    {
+        CheckV1(limits);
+        if (limits.MaxProcesses is { } processes)
+        {
+            Write(job.Tracking, "pids.max", Invariant(processes));
+        }
+        else if (reset)
+        {
+            Write(job.Tracking, "pids.max", "max");
+        }
+
+        if (job.Of("memory") is { } memory && (limits.MemoryBytes is not null || reset))
+        {
+            string value = limits.MemoryBytes is { } bytes ? Invariant(bytes) : "-1";
+            // Swap counts too where the kernel accounts it. The combined limit may never be below the
+            // other: raised first, then the limit, then the combined one down to it.
+            TryWrite(Path.Combine(memory, "memory.memsw.limit_in_bytes"), "-1");
+            Write(memory, "memory.limit_in_bytes", value);
+            TryWrite(Path.Combine(memory, "memory.memsw.limit_in_bytes"), value);
+            if (reset)
+            {
+                TryWrite(Path.Combine(memory, "memory.max_usage_in_bytes"), "0");
+            }
+        }
+
+        if (job.Of("cpu") is { } cpu && (limits.CpuCores is not null || reset))
+        {
+            if (!reset)
+            {
+                Write(cpu, "cpu.cfs_period_us", Invariant(CpuPeriodMicroseconds));
+            }
+
+            Write(cpu, "cpu.cfs_quota_us", limits.CpuCores is { } cores ? Invariant(CpuQuota(cores)) : "-1");
+        }
+
+        if (reset && job.Of("cpuacct") is { } cpuacct)
+        {
+            TryWrite(Path.Combine(cpuacct, "cpuacct.usage"), "0");
+        }
+
+        if (reset && job.Of("blkio") is { } blkio)
+        {
+            TryWrite(Path.Combine(blkio, "blkio.reset_stats"), "1");
         }
     }
 
@@ -130,18 +205,6 @@ internal sealed partial class Cgroups
         }
 
         Write(job, file, value);
-    }
-
-    private string CreateV1(string name, string controller)
-    {
-        if (!_v1.TryGetValue(controller, out string? server))
-        {
-            throw new LimitUnavailableException($"no cgroup v1 {controller} hierarchy is mounted here, so this limit cannot be enforced");
-        }
-
-        string job = Path.Combine(server, name);
-        Directory.CreateDirectory(job);
-        return job;
     }
 
     private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);

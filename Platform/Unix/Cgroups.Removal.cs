@@ -78,21 +78,60 @@ internal sealed partial class Cgroups
     }
 
     /// <summary>
-    /// Keeps an emptied tracking folder of a job without limits for the next one; false when it is
-    /// not certainly empty or enough are kept already (then it is removed).
+    /// Keeps the emptied folders of an ended job for the next one; false when they are not certainly
+    /// empty, hold what would show in the next job's figures, or enough are kept already (then they are removed).
     /// </summary>
-    internal bool TryKeep(string folder)
+    internal bool TryKeep(JobCgroup job)
     {
         // pids.current counts a process from the moment it is forked until it is reaped, so a fork
         // still under way when the job's last member was killed keeps the folder out of the pool.
-        if (_idle.Count >= MaxIdle || !IsEmpty(folder))
+        if (_idle.Count >= MaxIdle || !IsEmpty(job.Tracking) || job.OomKills() > 0)
         {
             return false;
         }
 
-        _idle.Push(folder);
+        // A folder the job made inside one of its own (root may) fails the removal; it is retried.
+        try
+        {
+            if (job.Folders.Any(folder => Directory.EnumerateDirectories(folder).Any()))
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        // Page cache and kernel memory the job left stay charged to its memory folder: small
+        // amounts are reclaimed now; a folder that keeps more is not reused (the next job's memory would show it).
+        if (job.Of("memory") is { } memory)
+        {
+            string usage = Path.Combine(memory, "memory.usage_in_bytes");
+            if (CgroupFiles.Number(usage) is not (>= 0 and <= ReclaimedAtMost))
+            {
+                return false;
+            }
+
+            if (CgroupFiles.Number(usage) > LeftAtMost)
+            {
+                TryWrite(Path.Combine(memory, "memory.force_empty"), "0");
+                if (CgroupFiles.Number(usage) is not (>= 0 and <= LeftAtMost))
+                {
+                    return false;
+                }
+            }
+        }
+
+        job.Pool = null;
+        _idle.Push(job);
         return true;
     }
+
+    // The most a job may leave charged to its memory folder for it to be reclaimed and the folder
+    // reused, and the most that may stay after that (the kernel keeps a page or two).
+    private const long ReclaimedAtMost = 4 * 1024 * 1024;
+    private const long LeftAtMost = 64 * 1024;
 
     private static bool IsEmpty(string folder)
     {

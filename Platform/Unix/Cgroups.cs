@@ -14,12 +14,12 @@ namespace Jobs.Platform.Unix;
 // Cgroups.Limits.cs; killing, removal and the pool of idle folders in Cgroups.Removal.cs.
 internal sealed partial class Cgroups
 {
-    // Empty tracking folders of ended jobs without limits, kept for the next such job: mkdir and
-    // rmdir of a cgroup take the kernel's cgroup lock, and cost more than the start of /bin/true.
+    // Emptied folders of ended jobs (cgroup v1), kept for the next job: mkdir and rmdir of a cgroup
+    // take the kernel's cgroup lock, and cost more than the start of /bin/true.
     private const int MaxIdle = 64;
 
     private static int s_instances;
-    private readonly ConcurrentStack<string> _idle = new();
+    private readonly ConcurrentStack<JobCgroup> _idle = new();
     private readonly string _serverFolder;
     private readonly Dictionary<string, string> _v1 = new(StringComparer.Ordinal);
     private readonly HashSet<string> _v2Controllers = new(StringComparer.Ordinal);
@@ -36,7 +36,7 @@ internal sealed partial class Cgroups
     public bool V2 { get; }
 
     /// <summary>The server's folder in each hierarchy used; the first holds every job process.</summary>
-    public IReadOnlyList<string> ServerFolders => [Tracking, .. _v1.Where(h => h.Key != "pids").Select(h => h.Value)];
+    public IReadOnlyList<string> ServerFolders => [Tracking, .. _v1.Where(h => h.Key != "pids").Select(h => h.Value).Distinct().Where(f => f != Tracking)];
 
     private string Tracking => V2 ? _serverFolder : _v1["pids"];
 
@@ -45,37 +45,139 @@ internal sealed partial class Cgroups
         ? $"job cgroups under {_serverFolder} (cgroup v2; controllers: {string.Join(' ', _v2Controllers.Order())})"
         : $"job cgroups under {Tracking} (cgroup v1; limits: {string.Join(' ', _v1.Keys.Order())})") + Budget;
 
-    // The processes all jobs of this server may have together, for the log.
-    private string Budget { get; set; } = "; all jobs together: no process limit";
+    // What all jobs of this server may use together, for the log.
+    private string Budget { get; set; } = string.Empty;
 
-    /// <summary>
-    /// The processes (and threads) all jobs of this server may have together: <paramref name="asked"/>,
-    /// or by default the kernel's limit (the lower of <c>pid_max</c> and <c>threads-max</c>) less a
-    /// reserve of 15 % of it for the server and the system, so that jobs that fork without end still
-    /// leave the server threads to answer and other processes room to start. 0: no limit.
-    /// </summary>
-    private void LimitProcesses(long? asked)
+    /// <summary>The node's budget for all jobs together, as written in the server's folders.</summary>
+    public JobsBudget ReadBudget() => new(
+        CgroupFiles.Usage(V2, Tracking, Folder("memory"), V2 ? _serverFolder : Folder("cpuacct"), Folder(V2 ? "io" : "blkio")),
+        CgroupFiles.Number(Path.Combine(Tracking, "pids.max")),
+        Folder("memory") is { } memory ? CgroupFiles.Number(Path.Combine(memory, V2 ? "memory.max" : "memory.limit_in_bytes")) is { } max && max < long.MaxValue / 2 ? max : null : null,
+        _cpuWeight);
+
+    private int? _cpuWeight;
+
+    private string? Folder(string controller) => V2 ? (_v2Controllers.Contains(controller) ? _serverFolder : null) : _v1.GetValueOrDefault(controller);
+
+    /// <summary>The process limit a job gets by default: 15 % of the kernel's limit, as systemd's <c>DefaultTasksMax=</c>; null where pids cannot be limited.</summary>
+    public int? DefaultJobPids => V2 && !_v2Controllers.Contains("pids") ? null : (int)(KernelPids * 15 / 100);
+
+    private static long KernelPids => Math.Min(ReadLong("/proc/sys/kernel/pid_max"), ReadLong("/proc/sys/kernel/threads-max"));
+
+    // Writes the budget of all jobs of this server into its folders: a process limit below the
+    // kernel's, a memory limit below the machine's, and one CPU weight for all of them together.
+    private void LimitJobs(PlatformOptions? options)
     {
-        long kernel = Math.Min(ReadLong("/proc/sys/kernel/pid_max"), ReadLong("/proc/sys/kernel/threads-max"));
-        long budget = asked ?? kernel - (kernel * 15 / 100);
-        if (budget == 0)
+        var said = new List<string>();
+        long kernel = KernelPids;
+        long processes = options?.JobsMaxPids ?? kernel - (kernel * 15 / 100);
+        if (processes < 0)
         {
-            return;
+            throw new InvalidOperationException($"{PlatformOptions.Section}:JobsMaxPids must be 0 (no limit) or more, not {processes}");
         }
 
-        if (budget < 0)
+        said.Add(processes == 0 ? "no process limit"
+            : TryWrite(Tracking, "pids.max", Invariant(processes)) is { } refused
+                ? $"no process limit (the kernel refused {processes}: {refused})"
+                : $"at most {processes} processes (the kernel allows {kernel})");
+
+        long total = MachineMemory();
+        long memory = MemoryBudget(options, total);
+        if (memory > 0 && Folder("memory") is { } memoryFolder)
         {
-            throw new InvalidOperationException($"{PlatformOptions.Section}:JobsMaxPids must be 0 (no limit) or more, not {budget}");
+            // Hierarchical accounting is always on with cgroup v2 and recent v1 kernels; older v1 ones need asking.
+            TryWrite(Path.Combine(Path.GetDirectoryName(memoryFolder)!, "memory.use_hierarchy"), "1");
+            string? failed = V2
+                ? TryWrite(memoryFolder, "memory.max", Invariant(memory))
+                : TryWrite(memoryFolder, "memory.limit_in_bytes", Invariant(memory));
+            if (!V2 && failed is null)
+            {
+                TryWrite(memoryFolder, "memory.memsw.limit_in_bytes", Invariant(memory));
+            }
+
+            said.Add(failed is null
+                ? $"{ByteSize.Format(memory)} of memory (the machine has {ByteSize.Format(total)})"
+                : $"no memory limit (the kernel refused {ByteSize.Format(memory)}: {failed})");
+        }
+        else
+        {
+            said.Add(memory > 0 ? "no memory limit (no memory controller for job cgroups)" : "no memory limit");
         }
 
+        int weight = options?.JobsCpuWeight ?? 100;
+        if (weight is < 1 or > 10000)
+        {
+            throw new InvalidOperationException($"{PlatformOptions.Section}:JobsCpuWeight must be 1-10000, not {weight}");
+        }
+
+        // The weight that counts is that of the folder every server's jobs sit in, which competes
+        // with the server's own cgroup (or, with cgroup v1, with every thread outside job cgroups).
+        if (Folder("cpu") is { } cpuFolder)
+        {
+            string jobs = Path.GetDirectoryName(cpuFolder)!;
+            string? failed = V2
+                ? TryWrite(jobs, "cpu.weight", Invariant(weight))
+                : TryWrite(jobs, "cpu.shares", Invariant(Math.Max(2, weight * 1024L / 100)));
+            _cpuWeight = failed is null ? weight : null;
+            said.Add(failed is null ? $"CPU weight {weight}, every job's tree one of its parts" : $"no CPU weight (the kernel refused {weight}: {failed})");
+        }
+
+        Budget = "; all jobs together: " + string.Join(", ", said);
+    }
+
+    private static long MemoryBudget(PlatformOptions? options, long total)
+    {
+        if (!string.IsNullOrWhiteSpace(options?.JobsMaxMemory))
+        {
+            return ByteSize.TryParse(options.JobsMaxMemory, out long asked) && asked >= 0
+                ? asked
+                : throw new InvalidOperationException($"{PlatformOptions.Section}:JobsMaxMemory is '{options.JobsMaxMemory}', which is not a size (such as 16G) nor 0");
+        }
+
+        string? reserve = options?.MemoryReserve;
+        long kept;
+        if (string.IsNullOrWhiteSpace(reserve))
+        {
+            kept = Math.Max(512L * 1024 * 1024, total / 10);
+        }
+        else if (reserve.Trim().EndsWith('%') && double.TryParse(reserve.Trim().TrimEnd('%'), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double percent) && percent is >= 0 and < 100)
+        {
+            kept = (long)(total * percent / 100);
+        }
+        else if (!ByteSize.TryParse(reserve, out kept) || kept < 0)
+        {
+            throw new InvalidOperationException($"{PlatformOptions.Section}:MemoryReserve is '{reserve}', which is neither a size (such as 2G) nor a share (such as 10%)");
+        }
+
+        return Math.Max(0, total - kept) is var budget && budget > 0 ? budget
+            : throw new InvalidOperationException($"{PlatformOptions.Section}:MemoryReserve ({reserve}) leaves jobs no memory of the machine's {ByteSize.Format(total)}");
+    }
+
+    // MemTotal of /proc/meminfo, in bytes.
+    private static long MachineMemory()
+    {
+        foreach (string line in File.ReadLines("/proc/meminfo"))
+        {
+            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(9).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new IOException("/proc/meminfo has no MemTotal");
+    }
+
+    // Null when written, else why not.
+    private static string? TryWrite(string folder, string file, string value)
+    {
         try
         {
-            File.WriteAllText(Path.Combine(Tracking, "pids.max"), budget.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Budget = $"; all jobs together: at most {budget} processes (the kernel allows {kernel})";
+            File.WriteAllText(Path.Combine(folder, file), value);
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Budget = $"; all jobs together: no process limit (the kernel refused {budget}: {e.Message})";
+            return e.Message;
         }
     }
 
@@ -89,8 +191,8 @@ internal sealed partial class Cgroups
     /// v1 hierarchies mounted (a <c>pids</c> one is needed to track trees).
     /// </param>
     /// <param name="reason">What job cgroups offer here, or why there are none.</param>
-    /// <param name="jobsMaxPids">The processes all jobs may have together (see <see cref="LimitProcesses"/>); null: the default.</param>
-    public static Cgroups? TryCreate(string? v2Root, out string reason, long? jobsMaxPids = null)
+    /// <param name="options">The budget of all jobs together (<see cref="PlatformOptions.JobsMaxPids"/> and the others); null: the defaults.</param>
+    public static Cgroups? TryCreate(string? v2Root, out string reason, PlatformOptions? options = null)
     {
         int instance = Interlocked.Increment(ref s_instances);
         // One folder per launcher, so that launchers in one process (tests) never sweep each other's jobs.
@@ -99,7 +201,7 @@ internal sealed partial class Cgroups
         try
         {
             var cgroups = v2Root is not null ? CreateV2(v2Root, server, out reason) : CreateV1(server, out reason);
-            cgroups?.LimitProcesses(jobsMaxPids);
+            cgroups?.LimitJobs(options);
             reason = cgroups?.Description ?? reason;
             return cgroups;
         }
@@ -185,7 +287,7 @@ internal sealed partial class Cgroups
 
             foreach (string option in fields[3].Split(','))
             {
-                if (option is "pids" or "memory" or "cpu" or "blkio")
+                if (option is "pids" or "memory" or "cpu" or "cpuacct" or "blkio")
                 {
                     found.TryAdd(option, fields[1].Replace("\\040", " ", StringComparison.Ordinal));
                 }

@@ -76,6 +76,28 @@ internal sealed partial class UnixChild : IChild
 
     public int Pid { get; }
 
+    /// <inheritdoc/>
+    public ChildUsage? Usage()
+    {
+        // Once released, the folders may hold the next job.
+        lock (_signalGate)
+        {
+            if (_cgroup is null || _cgroupReleased)
+            {
+                return null;
+            }
+
+            try
+            {
+                return _cgroup.Usage();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+
     /// <summary>The job's cgroups, when it has them.</summary>
     internal JobCgroup? Cgroup => _cgroup;
 
@@ -311,7 +333,7 @@ internal sealed partial class UnixChild : IChild
         }
 
         var exit = result == Pid ? Decode(status) : new ChildExit(null, null, "unknown (reaped elsewhere)");
-        return exit with { OomKills = oomKills, Problem = problems.Count == 0 ? null : string.Join("; ", problems) };
+        return exit with { OomKills = oomKills, Usage = _cgroup?.FinalUsage, Problem = problems.Count == 0 ? null : string.Join("; ", problems) };
     }
 
     // Waits for the readers as long as the consumer takes output; stops them once it has taken

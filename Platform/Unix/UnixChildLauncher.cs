@@ -42,7 +42,8 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
             (_jobOomScore, OomProtection) = ProtectFromOom(server, options.JobOomScoreAdj);
         }
 
-        _cgroups = Cgroups.TryCreate(options?.CgroupV2Root, out string reason, options?.JobsMaxPids);
+        _cgroups = Cgroups.TryCreate(options?.CgroupV2Root, out string reason, options);
+        _defaultJobPids = options?.DefaultJobPids is { } pids ? (pids == 0 ? null : pids) : _cgroups?.DefaultJobPids;
         TreeTracking = _cgroups is null ? $"process groups only ({reason})" : $"process groups and {reason}";
         if (_cgroups is not null)
         {
@@ -52,6 +53,14 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
 
     /// <summary>How job trees are tracked here, for the server's start-up log.</summary>
     public string TreeTracking { get; }
+
+    private readonly int? _defaultJobPids;
+
+    /// <inheritdoc/>
+    public int? DefaultMaxProcesses => _defaultJobPids;
+
+    /// <inheritdoc/>
+    public JobsBudget? Budget() => _cgroups?.ReadBudget();
 
     /// <inheritdoc/>
     public string OomProtection { get; } = "none (the server's and the jobs' oom_score_adj are left as they are)";

@@ -55,7 +55,7 @@ public sealed class CliLostJobTests
 
         // Nor a user, as a server from before accounts answers.
         Assert.Equal("Exited code=0\n", ps.StdoutText);
-        Assert.Matches($@"^{Id} +Exited +0 +- +- +\S+ +\S+ +sleep 600$", table.StdoutText.Split('\n')[1]);
+        Assert.Matches($@"^{Id} +Exited +0 +- +- +- +- +\S+ +\S+ +sleep 600$", table.StdoutText.Split('\n')[1]);
     }
 
     [Fact(Timeout = 60_000)]
@@ -71,8 +71,8 @@ public sealed class CliLostJobTests
 
         string[] lines = table.StdoutText.TrimEnd('\n').Split('\n');
         Assert.Equal(0, table.ExitCode);
-        Assert.Matches(@"^ID +STATE +EXIT +NODE +USER +STARTED +DURATION +COMMAND$", lines[0]);
-        Assert.Matches($@"^{Id} +Lost +SIGKILL +n2 +build +2026-11-28T09:00:00Z +\S+ +sleep 600$", lines[1]);
+        Assert.Matches(@"^ID +STATE +EXIT +NODE +USER +CPU +MEMORY +STARTED +DURATION +COMMAND$", lines[0]);
+        Assert.Matches($@"^{Id} +Lost +SIGKILL +n2 +build +- +- +2026-11-28T09:00:00Z +\S+ +sleep 600$", lines[1]);
         Assert.Equal(lines[0].IndexOf("NODE", StringComparison.Ordinal), lines[1].IndexOf("n2", StringComparison.Ordinal));
     }
 

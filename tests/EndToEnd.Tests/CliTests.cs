@@ -37,7 +37,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         Assert.Equal(string.Empty, logs.Stderr);
 
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
-        Assert.Equal("Exited code=0\n", StatusLines.WithoutNodeAndUser(ps.StdoutText));
+        Assert.Equal("Exited code=0\n", StatusLines.StatusOf(ps.StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -50,7 +50,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal("to-out\n", logs.StdoutText);
         Assert.Equal("to-err\n", logs.Stderr);
-        Assert.Equal("Exited code=3\n", StatusLines.WithoutNodeAndUser(ps.StdoutText));
+        Assert.Equal("Exited code=3\n", StatusLines.StatusOf(ps.StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -91,7 +91,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         string slow = await RunWithOptionsAsync(["--timeout", "1s", "--", "sleep", "600"]);
         await Cli.RunAsync(Endpoint, "logs", slow);
-        Assert.Equal("Killed signal=SIGTERM (timed out)\n", StatusLines.WithoutNodeAndUser((await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText));
+        Assert.Equal("Killed signal=SIGTERM (timed out)\n", StatusLines.StatusOf((await Cli.RunAsync(Endpoint, "ps", slow)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -141,7 +141,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
 
         Assert.Equal(0, signal.ExitCode);
         Assert.Equal("got-usr1\n", logs.StdoutText);
-        Assert.Equal("Exited code=7\n", StatusLines.WithoutNodeAndUser((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
+        Assert.Equal("Exited code=7\n", StatusLines.StatusOf((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]
@@ -220,7 +220,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         try
         {
             var running = await Cli.RunAsync(Endpoint, "ps", id);
-            Assert.Matches(@"^Running pid=\d+\n$", StatusLines.WithoutNodeAndUser(running.StdoutText));
+            Assert.Matches(@"^Running pid=\d+\n$", StatusLines.StatusOf(running.StdoutText));
             int pid = StatusLines.Pid(running.StdoutText);
 
             var kill = await Cli.RunAsync(Endpoint, "kill", id);

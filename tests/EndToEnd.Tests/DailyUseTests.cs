@@ -37,12 +37,13 @@ public sealed class DailyUseTests(ServerFixture fixture) : IAsyncLifetime
 
         string[] lines = table.StdoutText.TrimEnd('\n').Split('\n');
         Assert.Equal(0, table.ExitCode);
-        Assert.Matches(@"^ID +STATE +EXIT +NODE +USER +STARTED +DURATION +COMMAND$", lines[0]);
+        Assert.Matches(@"^ID +STATE +EXIT +NODE +USER +CPU +MEMORY +STARTED +DURATION +COMMAND$", lines[0]);
         int newerLine = Array.FindIndex(lines, l => l.StartsWith(newer, StringComparison.Ordinal));
         int olderLine = Array.FindIndex(lines, l => l.StartsWith(older, StringComparison.Ordinal));
         Assert.True(newerLine > 0 && olderLine > newerLine, table.StdoutText);
-        Assert.Matches($@"^{newer} +Exited +3 +\S+ +jobs-\d+ +\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ +[\d.]+s +sh -c exit 3$", lines[newerLine]);
-        Assert.Matches($@"^{older} +Running +- ", lines[olderLine]);
+        Assert.Matches($@"^{newer} +Exited +3 +\S+ +jobs-\d+ +[\d.]+s +- +\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ +[\d.]+s +sh -c exit 3$", lines[newerLine]);
+        // A running job shows its CPU time and the memory it holds now.
+        Assert.Matches($@"^{older} +Running +- +\S+ +jobs-\d+ +[\d.]+s +[\d.]+[BKMG] ", lines[olderLine]);
         Assert.DoesNotContain(others, table.StdoutText);
         // Every column starts where the header's does.
         Assert.Equal(lines[0].IndexOf("STATE", StringComparison.Ordinal), lines[olderLine].IndexOf("Running", StringComparison.Ordinal));

@@ -29,7 +29,7 @@ public sealed class ServerLifecycleTests
         string id = run.StdoutText.Trim();
         var logs = await Cli.RunAsync(gateway.Endpoint, "logs", id);
         Assert.Equal(string.Concat(Enumerable.Range(0, 50).Select(i => $"line {i}\n")), logs.StdoutText);
-        Assert.Equal("Exited code=0\n", StatusLines.WithoutNodeAndUser((await Cli.RunAsync(gateway.Endpoint, "ps", id)).StdoutText));
+        Assert.Equal("Exited code=0\n", StatusLines.StatusOf((await Cli.RunAsync(gateway.Endpoint, "ps", id)).StdoutText));
 
         // The silo's own scrape endpoint has the job (the gateway's would not: jobs live in the silo).
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) })

@@ -13,6 +13,9 @@ public static partial class StatusLines
     /// <summary>The text with every <c> node=NAME</c> and <c> user=NAME</c> taken out.</summary>
     public static string WithoutNodeAndUser(string text) => NodeOrUserPart().Replace(text, string.Empty);
 
+    /// <summary>The status line of <c>ps ID</c> (its first, before the limits and usage lines), without node and user, with its newline.</summary>
+    public static string StatusOf(string text) => WithoutNodeAndUser(text.Split('\n')[0]) + "\n";
+
     /// <summary>The pid of a <c>Running pid=N ...</c> line.</summary>
     public static int Pid(string text)
     {

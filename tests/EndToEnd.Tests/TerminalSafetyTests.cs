@@ -50,9 +50,9 @@ public sealed class TerminalSafetyTests(ServerFixture fixture) : IAsyncLifetime
             AssertNoTerminalControls(result.Stdout);
         }
 
-        Assert.Matches($@"^{id} +Exited +0 +\S+ +jobs-[0-9]+ +\S+ +\S+ +sh -c true {System.Text.RegularExpressions.Regex.Escape(EscapedArgs)}$", Line(table, id));
-        Assert.Matches($@"^{id} +client1 +Exited +0 +\S+ +jobs-[0-9]+ +\S+ +\S+ +sh -c true {System.Text.RegularExpressions.Regex.Escape(EscapedArgs)}$", Line(all, id));
-        Assert.Equal("Exited code=0\n", StatusLines.WithoutNodeAndUser(single.StdoutText));
+        Assert.Matches($@"^{id} +Exited +0 +\S+ +jobs-[0-9]+ +\S+ +- +\S+ +\S+ +sh -c true {System.Text.RegularExpressions.Regex.Escape(EscapedArgs)}$", Line(table, id));
+        Assert.Matches($@"^{id} +client1 +Exited +0 +\S+ +jobs-[0-9]+ +\S+ +- +\S+ +\S+ +sh -c true {System.Text.RegularExpressions.Regex.Escape(EscapedArgs)}$", Line(all, id));
+        Assert.Equal("Exited code=0\n", StatusLines.StatusOf(single.StdoutText));
         string[] exact = ["-c", "true", .. HostileArgs];
         Assert.Equal(exact, Args(json, id));
         Assert.Equal(exact, Args(allJson, id));

@@ -23,6 +23,21 @@ public sealed class LimitsOptionsTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task The_nodes_process_limit_applies_only_where_the_configuration_sets_none_and_never_over_the_maximum()
+    {
+        await Task.Yield();
+        var open = new LimitsOptions();
+        var capped = new LimitsOptions { Max = new LimitValues { Pids = 300 } };
+
+        Assert.Equal(4915, open.Resolve(null, nodeDefaultPids: 4915).MaxProcesses);
+        // A job may still ask for more than the node's default where no maximum says otherwise.
+        Assert.Equal(10000, open.Resolve(new JobLimits { MaxProcesses = 10000 }, nodeDefaultPids: 4915).MaxProcesses);
+        Assert.Equal(100, Configured.Resolve(null, nodeDefaultPids: 4915).MaxProcesses);
+        Assert.Equal(300, capped.Resolve(null, nodeDefaultPids: 4915).MaxProcesses);
+        Assert.Null(open.Resolve(null, nodeDefaultPids: null).MaxProcesses);
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task More_than_a_maximum_is_refused_with_the_figures()
     {
         await Task.Yield();

@@ -23,7 +23,6 @@ public sealed class CgroupRemovalTests : IDisposable
         Assert.NotNull(cgroups);
         cgroups.RetryPeriod = TimeSpan.FromMilliseconds(200);
 
-        // A limit keeps the folder out of the pool of idle ones: it is removed at the end.
         var child = (UnixChild)await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["sleep", "600"], Limits: new ChildLimits(MaxProcesses: 50)), CancellationToken.None);
         string tracking = child.Cgroup!.Tracking;
 
