@@ -16,7 +16,7 @@ public static class ChildLauncher
 
         if (OperatingSystem.IsWindows())
         {
-            return new Windows.WindowsChildLauncher();
+            return new Windows.WindowsChildLauncher(options);
         }
 
         throw new PlatformNotSupportedException(

@@ -59,4 +59,34 @@ public sealed class PlatformOptions
     /// limit here. 0: none. Applies only where job cgroups (or Job Objects) can hold it.
     /// </summary>
     public int? DefaultJobPids { get; set; }
+
+    /// <summary>The memory all jobs may use together on a machine with <paramref name="total"/> bytes: <see cref="JobsMaxMemory"/>, else the machine's less <see cref="MemoryReserve"/>; 0: no limit.</summary>
+    /// <exception cref="InvalidOperationException">A value that is no size, or a reserve that leaves nothing.</exception>
+    public static long JobsMemoryBudget(PlatformOptions? options, long total)
+    {
+        if (!string.IsNullOrWhiteSpace(options?.JobsMaxMemory))
+        {
+            return ByteSize.TryParse(options.JobsMaxMemory, out long asked) && asked >= 0
+                ? asked
+                : throw new InvalidOperationException($"{Section}:JobsMaxMemory is '{options.JobsMaxMemory}', which is not a size (such as 16G) nor 0");
+        }
+
+        string? reserve = options?.MemoryReserve;
+        long kept;
+        if (string.IsNullOrWhiteSpace(reserve))
+        {
+            kept = Math.Max(512L * 1024 * 1024, total / 10);
+        }
+        else if (reserve.Trim().EndsWith('%') && double.TryParse(reserve.Trim().TrimEnd('%'), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double percent) && percent is >= 0 and < 100)
+        {
+            kept = (long)(total * percent / 100);
+        }
+        else if (!ByteSize.TryParse(reserve, out kept) || kept < 0)
+        {
+            throw new InvalidOperationException($"{Section}:MemoryReserve is '{reserve}', which is neither a size (such as 2G) nor a share (such as 10%)");
+        }
+
+        return Math.Max(0, total - kept) is var budget && budget > 0 ? budget
+            : throw new InvalidOperationException($"{Section}:MemoryReserve ({reserve}) leaves jobs no memory of the machine's {ByteSize.Format(total)}");
+    }
 }

@@ -82,7 +82,7 @@ internal sealed partial class Cgroups
                 : $"at most {processes} processes (the kernel allows {kernel})");
 
         long total = MachineMemory();
-        long memory = MemoryBudget(options, total);
+        long memory = PlatformOptions.JobsMemoryBudget(options, total);
         if (memory > 0 && Folder("memory") is { } memoryFolder)
         {
             // Hierarchical accounting is always on with cgroup v2 and recent v1 kernels; older v1 ones need asking.
@@ -123,34 +123,6 @@ internal sealed partial class Cgroups
         }
 
         Budget = "; all jobs together: " + string.Join(", ", said);
-    }
-
-    private static long MemoryBudget(PlatformOptions? options, long total)
-    {
-        if (!string.IsNullOrWhiteSpace(options?.JobsMaxMemory))
-        {
-            return ByteSize.TryParse(options.JobsMaxMemory, out long asked) && asked >= 0
-                ? asked
-                : throw new InvalidOperationException($"{PlatformOptions.Section}:JobsMaxMemory is '{options.JobsMaxMemory}', which is not a size (such as 16G) nor 0");
-        }
-
-        string? reserve = options?.MemoryReserve;
-        long kept;
-        if (string.IsNullOrWhiteSpace(reserve))
-        {
-            kept = Math.Max(512L * 1024 * 1024, total / 10);
-        }
-        else if (reserve.Trim().EndsWith('%') && double.TryParse(reserve.Trim().TrimEnd('%'), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double percent) && percent is >= 0 and < 100)
-        {
-            kept = (long)(total * percent / 100);
-        }
-        else if (!ByteSize.TryParse(reserve, out kept) || kept < 0)
-        {
-            throw new InvalidOperationException($"{PlatformOptions.Section}:MemoryReserve is '{reserve}', which is neither a size (such as 2G) nor a share (such as 10%)");
-        }
-
-        return Math.Max(0, total - kept) is var budget && budget > 0 ? budget
-            : throw new InvalidOperationException($"{PlatformOptions.Section}:MemoryReserve ({reserve}) leaves jobs no memory of the machine's {ByteSize.Format(total)}");
     }
 
     // MemTotal of /proc/meminfo, in bytes.

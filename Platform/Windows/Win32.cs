@@ -23,7 +23,9 @@ internal static partial class Win32
     internal const uint CTRL_BREAK_EVENT = 1;
 
     internal const int JobObjectBasicAccountingInformation = 1;
+    internal const int JobObjectBasicAndIoAccountingInformation = 8;
     internal const int JobObjectExtendedLimitInformation = 9;
+    internal const int JobObjectMemoryUsageInformation = 28;
     internal const int JobObjectCpuRateControlInformation = 15;
     internal const uint JOB_OBJECT_LIMIT_ACTIVE_PROCESS = 0x8;
     internal const uint JOB_OBJECT_LIMIT_JOB_MEMORY = 0x200;
@@ -151,6 +153,20 @@ internal static partial class Win32
         public uint TotalProcesses;
         public uint ActiveProcesses;
         public uint TotalTerminatedProcesses;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION
+    {
+        public JOBOBJECT_BASIC_ACCOUNTING_INFORMATION BasicInfo;
+        public IO_COUNTERS IoInfo;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct JOBOBJECT_MEMORY_USAGE_INFORMATION
+    {
+        public ulong JobMemory;
+        public ulong PeakJobMemoryUsed;
     }
 
     [StructLayout(LayoutKind.Sequential)]

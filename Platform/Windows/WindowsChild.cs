@@ -182,14 +182,52 @@ internal sealed class WindowsChild : IChild
         await Task.WhenAny(Task.WhenAll(_readers, consoleClosed), Task.Delay(DrainAfterExit)).ConfigureAwait(false);
         _output.Writer.TryComplete();
         _input?.Release();
+        ChildUsage? usage;
         lock (_gate)
         {
+            usage = ReadUsage()?.Final();
             _jobClosed = true;
             Win32.CloseHandle(_job);
         }
 
         _process.Dispose();
-        return killed ? new ChildExit(null, null, null) : new ChildExit((int)code, null, null);
+        return (killed ? new ChildExit(null, null, null) : new ChildExit((int)code, null, null)) with { Usage = usage };
+    }
+
+    /// <inheritdoc/>
+    public ChildUsage? Usage()
+    {
+        lock (_gate)
+        {
+            return _jobClosed ? null : ReadUsage();
+        }
+    }
+
+    // The Job Object's accounting: CPU time and processes, IO (all reads and writes, not only the
+    // disk's), peak committed memory, and committed memory now where this Windows tells it.
+    private unsafe ChildUsage? ReadUsage()
+    {
+        var accounting = new Win32.JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION();
+        if (!Win32.QueryInformationJobObject(_job, Win32.JobObjectBasicAndIoAccountingInformation, &accounting, sizeof(Win32.JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION), 0))
+        {
+            return null;
+        }
+
+        var extended = new Win32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION();
+        long? peak = Win32.QueryInformationJobObject(_job, Win32.JobObjectExtendedLimitInformation, &extended, sizeof(Win32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION), 0)
+            ? (long)extended.PeakJobMemoryUsed
+            : null;
+        var memory = new Win32.JOBOBJECT_MEMORY_USAGE_INFORMATION();
+        long? now = Win32.QueryInformationJobObject(_job, Win32.JobObjectMemoryUsageInformation, &memory, sizeof(Win32.JOBOBJECT_MEMORY_USAGE_INFORMATION), 0)
+            ? (long)memory.JobMemory
+            : null;
+        return new ChildUsage(
+            CpuTime: TimeSpan.FromTicks(accounting.BasicInfo.TotalUserTime + accounting.BasicInfo.TotalKernelTime),
+            MemoryBytes: now,
+            MemoryPeakBytes: peak,
+            Tasks: accounting.BasicInfo.ActiveProcesses,
+            IoReadBytes: (long)accounting.IoInfo.ReadTransferCount,
+            IoWriteBytes: (long)accounting.IoInfo.WriteTransferCount);
     }
 
     private unsafe uint ActiveProcesses()

@@ -21,7 +21,27 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
 {
     private readonly ConcurrentDictionary<int, WindowsChild> _running = new();
 
-    public string TreeTracking => "a Job Object per job (KILL_ON_JOB_CLOSE)";
+    // A job that asks for no process or memory limit still gets these in its Job Object.
+    private readonly int? _defaultPids;
+    private readonly long? _defaultMemory;
+
+    public WindowsChildLauncher(PlatformOptions? options = null)
+    {
+        _defaultPids = (options?.DefaultJobPids ?? DefaultPids) is var pids && pids > 0 ? pids : null;
+        long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        _defaultMemory = PlatformOptions.JobsMemoryBudget(options, total) is var memory && memory > 0 ? memory : null;
+        TreeTracking = "a Job Object per job (KILL_ON_JOB_CLOSE); a job without limits of its own gets at most "
+            + (_defaultPids is { } p ? $"{p} processes" : "any number of processes") + " and "
+            + (_defaultMemory is { } m ? $"{ByteSize.Format(m)} of committed memory (the machine's {ByteSize.Format(total)} less the reserve)" : "any amount of memory");
+    }
+
+    // Windows has no pid_max: 15 % of Linux's usual 32,768, as systemd's DefaultTasksMax= gives there.
+    private const int DefaultPids = 4915;
+
+    public string TreeTracking { get; }
+
+    /// <inheritdoc/>
+    public int? DefaultMaxProcesses => _defaultPids;
 
     public Task<IChild> StartAsync(ChildSpec spec, CancellationToken cancellationToken)
     {
@@ -88,7 +108,7 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
         }
     }
 
-    private static unsafe WindowsChild Launch(ChildSpec spec, string commandLine, string environment)
+    private unsafe WindowsChild Launch(ChildSpec spec, string commandLine, string environment)
     {
         var handles = new List<nint>();
         nint token = 0;
@@ -151,7 +171,7 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
                 throw Error(spec.Command, "cannot create a Job Object");
             }
 
-            SetLimits(job, spec.Limits);
+            SetLimits(job, spec.Limits, _defaultMemory);
 
             nint size = 0;
             Win32.InitializeProcThreadAttributeList(0, 1, 0, ref size);
@@ -294,7 +314,7 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
         }
     }
 
-    private static unsafe void SetLimits(nint job, ChildLimits? limits)
+    private static unsafe void SetLimits(nint job, ChildLimits? limits, long? defaultMemory)
     {
         var extended = new Win32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION();
         extended.BasicLimitInformation.LimitFlags = Win32.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
@@ -304,7 +324,7 @@ internal sealed class WindowsChildLauncher : IChildLauncher, IDisposable
             extended.BasicLimitInformation.ActiveProcessLimit = (uint)processes;
         }
 
-        if (limits?.MemoryBytes is { } memory)
+        if ((limits?.MemoryBytes ?? defaultMemory) is { } memory)
         {
             // Committed memory of the whole job: an allocation beyond it fails (Windows kills nothing).
             extended.BasicLimitInformation.LimitFlags |= Win32.JOB_OBJECT_LIMIT_JOB_MEMORY;

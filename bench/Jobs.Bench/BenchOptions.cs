@@ -84,6 +84,7 @@ internal sealed class BenchOptions
           --accounts        start-rate alternates rounds of jobs of client2, mapped to root (no switch
                             of user), and of client1, which runs as a uid of its own, on one server;
                             the cost of switching users is the difference (target <= 5 %)
+          --burners         start-rate: one job per core burns CPU on the server while the Runs are timed
           --server-arg ARG  passed to every server process, repeatable
                             (e.g. --server-arg=--Jobs:MaxOutputBytesPerJob=8589934592)
 
@@ -92,7 +93,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "echo", "soak", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "busy", "echo", "soak", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];
@@ -119,6 +120,9 @@ internal sealed class BenchOptions
 
     /// <summary>start-rate compares jobs as root with jobs as a uid of their identity's own.</summary>
     public bool Accounts { get; private set; }
+
+    /// <summary>start-rate: one job per core burns CPU on the server during the timed rounds.</summary>
+    public bool Burners { get; private set; }
 
     public long? Bytes { get; private set; }
 
@@ -210,6 +214,9 @@ internal sealed class BenchOptions
                     break;
                 case "--accounts":
                     options.Accounts = true;
+                    break;
+                case "--burners":
+                    options.Burners = true;
                     break;
                 case "--split":
                     options.SetKind(DeploymentKind.Split);

@@ -45,6 +45,14 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
         return null;
     }
 
+    /// <summary>The CLI's options that reach the server at <paramref name="endpoint"/> as client1.</summary>
+    public string[] CliConnection(string endpoint) =>
+    [
+        "--endpoint", endpoint, "--domain", "localhost",
+        "--cert", Path.Combine(Paths.Certs, "client1.pem"), "--key", Path.Combine(Paths.Certs, "client1.key"),
+        "--server-ca", Path.Combine(Paths.Certs, "server_ca.pem"),
+    ];
+
     /// <summary>Registers a figure in progress, printed if the scenario times out or is interrupted.</summary>
     public void WhileRunning(string key, Func<string> describe) => _partial.Add((key, describe));
 

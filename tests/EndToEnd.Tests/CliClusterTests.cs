@@ -37,9 +37,10 @@ public sealed class CliClusterTests(ServerFixture fixture) : IAsyncLifetime
         Assert.True(table.ExitCode == 0, table.ToString());
         string[] lines = table.StdoutText.TrimEnd('\n').Split('\n');
         Assert.Equal(2, lines.Length);
-        Assert.Matches(@"^NAME +ADDRESS +STATUS +JOBS +CPU +MEMORY +UPTIME$", lines[0]);
+        Assert.Matches(@"^NAME +ADDRESS +STATUS +JOBS +CPU +MEMORY +UPTIME +JOB TASKS +JOB MEMORY$", lines[0]);
         Assert.Contains(lines[1].Split(' ')[0], HostNames);
-        Assert.Matches($@"^\S+ +\S+:\d+ +active +\d+ +\d+% of [1-9]\d* +\d+(\.\d)?/\d+(\.\d)? [GM]iB +\S+$", lines[1]);
+        // The jobs' budget: their processes of the most they may have, their memory of their share.
+        Assert.Matches($@"^\S+ +\S+:\d+ +active +\d+ +\d+% of [1-9]\d* +\d+(\.\d)?/\d+(\.\d)? [GM]iB +\S+ +\d+/\d+ +\d+(\.\d)?/\d+(\.\d)? [GM]iB$", lines[1]);
 
         using var document = JsonDocument.Parse(json.StdoutText);
         var node = Assert.Single(document.RootElement.GetProperty("nodes").EnumerateArray());
@@ -75,7 +76,7 @@ public sealed class CliClusterTests(ServerFixture fixture) : IAsyncLifetime
         var ps = await Cli.RunAsync(Endpoint, "ps", id);
         var table = await Cli.RunAsync(Endpoint, "ps");
 
-        Assert.Matches($@"^Exited code=0 node={Regex.Escape(node)} user=jobs-[0-9]+\n$", ps.StdoutText);
+        Assert.Matches($@"^Exited code=0 node={Regex.Escape(node)} user=jobs-[0-9]+$", ps.StdoutText.Split('\n')[0]);
         Assert.Matches($@"^{id} +Exited +0 +{Regex.Escape(node)} +", table.StdoutText.Split('\n').Single(l => l.StartsWith(id, StringComparison.Ordinal)));
     }
 

@@ -14,10 +14,17 @@ public sealed class CliNodesTests
     public async Task Nodes_prints_status_jobs_cpu_memory_and_uptime_and_dashes_for_a_node_that_did_not_answer()
     {
         var fake = new FakeJobs();
+        var n1 = Answered("n1", NodeStatus.Active, 2, 23.4, 8, 3_328_599_654, 16_750_372_454, TimeSpan.FromSeconds(7530));
+        n1.JobsBudget = new JobsBudget { MaxProcesses = 27853, MaxMemoryBytes = 15 * GiB, Used = new Usage { Tasks = 12, MemoryBytes = 1_610_612_736 } };
+        var n3 = Answered("n3", NodeStatus.Draining, 3, 99.6, 16, 10 * GiB, 67_430_986_547, new TimeSpan(3, 4, 10, 0));
+        // A node without a budget of memory, and one that counts no memory.
+        n3.JobsBudget = new JobsBudget { MaxProcesses = 500, Used = new Usage { Tasks = 3, MemoryBytes = 300 * MiB } };
+        var n2 = Answered("n2", NodeStatus.Active, 0, 0.4, 4, 300 * MiB, 900 * MiB, TimeSpan.FromSeconds(45), acceptsJobs: false);
+        n2.JobsBudget = new JobsBudget { Used = new Usage { Tasks = 0 } };
         fake.AnswerNodes(Answer(
-            Answered("n1", NodeStatus.Active, 2, 23.4, 8, 3_328_599_654, 16_750_372_454, TimeSpan.FromSeconds(7530)),
-            Answered("n2", NodeStatus.Active, 0, 0.4, 4, 300 * MiB, 900 * MiB, TimeSpan.FromSeconds(45), acceptsJobs: false),
-            Answered("n3", NodeStatus.Draining, 3, 99.6, 16, 10 * GiB, 67_430_986_547, new TimeSpan(3, 4, 10, 0)),
+            n1,
+            n2,
+            n3,
             Silent("n4", NodeStatus.Active),
             Silent("n5", NodeStatus.Dead),
             Silent("n6", NodeStatus.Joining),
@@ -28,14 +35,14 @@ public sealed class CliNodesTests
 
         Assert.Equal(
             string.Concat(
-                "NAME  ADDRESS         STATUS            JOBS  CPU         MEMORY         UPTIME\n",
-                "n1    10.0.0.1:11111  active            2     23% of 8    3.1/15.6 GiB   2h05m\n",
-                "n2    10.0.0.2:11111  active (no jobs)  0     0% of 4     300/900 MiB    45s\n",
-                "n3    10.0.0.3:11111  draining          3     100% of 16  10.0/62.8 GiB  3d04h\n",
-                "n4    10.0.0.4:11111  active            -     -           -              -\n",
-                "n5    10.0.0.5:11111  dead              -     -           -              -\n",
-                "n6    10.0.0.6:11111  joining           -     -           -              -\n",
-                "n7    10.0.0.7:11111  shutting down     1     5% of 2     1.0/2.0 GiB    5m02s\n"),
+                "NAME  ADDRESS         STATUS            JOBS  CPU         MEMORY         UPTIME  JOB TASKS   JOB MEMORY\n",
+                "n1    10.0.0.1:11111  active            2     23% of 8    3.1/15.6 GiB   2h05m   12/27853    1.5/15.0 GiB\n",
+                "n2    10.0.0.2:11111  active (no jobs)  0     0% of 4     300/900 MiB    45s     0/no limit  -\n",
+                "n3    10.0.0.3:11111  draining          3     100% of 16  10.0/62.8 GiB  3d04h   3/500       300M/no limit\n",
+                "n4    10.0.0.4:11111  active            -     -           -              -       -           -\n",
+                "n5    10.0.0.5:11111  dead              -     -           -              -       -           -\n",
+                "n6    10.0.0.6:11111  joining           -     -           -              -       -           -\n",
+                "n7    10.0.0.7:11111  shutting down     1     5% of 2     1.0/2.0 GiB    5m02s   -           -\n"),
             nodes.StdoutText);
         Assert.Equal((0, ""), (nodes.ExitCode, nodes.Stderr));
     }

@@ -54,6 +54,40 @@ public sealed partial class CliTerminalTests(ServerFixture fixture) : IAsyncLife
         Assert.Equal(3, exit);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Ps_watch_redraws_the_table_in_place_every_second_and_Ctrl_C_gives_the_screen_back()
+    {
+        string id = (await Cli.RunAsync(Endpoint, "run", "--", "sleep", "600")).StdoutText.Trim();
+        _jobs.Add(id);
+        await using var terminal = await CliTerminal.StartAsync(Endpoint, columns: 200, rows: 30);
+        await terminal.Tmux.SendLineAsync("echo before-the-watch");
+        await terminal.Tmux.WaitForScreenAsync("before-the-watch", Patience);
+
+        await terminal.RunCliAsync("ps --watch");
+        string first = await terminal.Tmux.WaitForScreenAsync(s => s.StartsWith("Every 1s: jobs ps --watch", StringComparison.Ordinal) && s.Contains(id, StringComparison.Ordinal), Patience, "the first frame");
+        string title = first.Split('\n')[0];
+        string second = await terminal.Tmux.WaitForScreenAsync(s => s.Split('\n')[0] != title && s.Contains(id, StringComparison.Ordinal), Patience, "a second frame with another time");
+        await terminal.Tmux.SendKeysAsync("C-c");
+        int exit = await terminal.WaitForCliExitAsync(Patience);
+        string after = await terminal.Tmux.CapturePaneAsync();
+
+        // On the alternate screen, drawn from its top each time: one title, one header, the job's row.
+        Assert.DoesNotContain("before-the-watch", first, StringComparison.Ordinal);
+        foreach (string frame in new[] { first, second })
+        {
+            string[] lines = frame.Split('\n');
+            Assert.Single(lines, l => l.StartsWith("Every 1s", StringComparison.Ordinal));
+            Assert.Matches(@"^ID +STATE +EXIT +NODE +USER +CPU +MEMORY +STARTED +DURATION +COMMAND$", lines[2]);
+            Assert.Single(lines, l => l.StartsWith(id, StringComparison.Ordinal));
+        }
+
+        Assert.Matches($@"(?m)^{id} +Running +- +\S+ +\S+ +[\d.]+s +[\d.]+[BKMG] ", second);
+        // Ctrl+C ends it (status 0) and the screen from before comes back, the view gone.
+        Assert.Equal(0, exit);
+        Assert.Contains("before-the-watch", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("Every 1s", after, StringComparison.Ordinal);
+    }
+
     [Fact(Timeout = 240_000)]
     public async Task Ctrl_C_stops_the_jobs_foreground_command_and_the_shell_goes_on()
     {

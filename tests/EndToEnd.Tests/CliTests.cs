@@ -186,7 +186,7 @@ public sealed partial class CliTests(ServerFixture fixture) : IAsyncLifetime
         Assert.Equal(130, detached.ExitCode);
         var id = System.Text.RegularExpressions.Regex.Match(detached.Stderr, "detached; job ([0-9a-f-]{36}) was killed").Groups[1].Value;
         Assert.True(id.Length == 36, detached.Stderr);
-        Assert.EndsWith("(killed by request)\n", (await Cli.RunAsync(Endpoint, "ps", id)).StdoutText);
+        Assert.EndsWith("(killed by request)\n", StatusLines.StatusOf((await Cli.RunAsync(Endpoint, "ps", id)).StdoutText));
     }
 
     [Fact(Timeout = 120_000)]

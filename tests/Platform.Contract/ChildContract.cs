@@ -186,6 +186,21 @@ public static class ChildContract
         Check.True(!ProcessTable.Exists(first.Pid) && !ProcessTable.Exists(second.Pid), "a child outlived kill-all");
     }
 
+    // Linux reads the same figures from the job's cgroups (Platform.Tests' UsageTests, which need root).
+    [Contract(Only = "windows")]
+    public static async Task The_job_objects_usage_counts_cpu_time_and_processes_and_its_totals_stay_after_the_end(ContractContext c)
+    {
+        var child = await c.Launcher.StartAsync(c.Child("spin", "1"), CancellationToken.None);
+        await Task.Delay(300);
+        var running = child.Usage();
+        var exit = await child.Exited.WaitAsync(Patience);
+
+        Check.True(running is { Tasks: >= 1, CpuTime: not null }, $"a running child's usage: {running}");
+        Check.True(exit.Usage?.CpuTime is { TotalSeconds: >= 0.3 }, $"a second of spinning shows as CPU time: {exit.Usage}");
+        Check.True(exit.Usage is { Tasks: null, MemoryBytes: null } && exit.Usage.MemoryPeakBytes > 0, $"once ended: the totals only: {exit.Usage}");
+        Check.True(child.Usage() is null, "an ended child reads no usage");
+    }
+
     // Windows counts processes; Linux's pids controller counts threads, which a .NET child has many of
     // (tested there with a shell fork bomb instead).
     [Contract(Only = "windows", NotUnderWine = "Wine 8 does not enforce a Job Object's active process limit (measured: the grandchild starts)")]
