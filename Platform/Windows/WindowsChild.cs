@@ -207,8 +207,10 @@ internal sealed class WindowsChild : IChild
     // disk's), peak committed memory, and committed memory now where this Windows tells it.
     private unsafe ChildUsage? ReadUsage()
     {
+        // Without the IO counters where only the basic accounting is offered (Wine).
         var accounting = new Win32.JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION();
-        if (!Win32.QueryInformationJobObject(_job, Win32.JobObjectBasicAndIoAccountingInformation, &accounting, sizeof(Win32.JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION), 0))
+        bool io = Win32.QueryInformationJobObject(_job, Win32.JobObjectBasicAndIoAccountingInformation, &accounting, sizeof(Win32.JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION), 0);
+        if (!io && !Win32.QueryInformationJobObject(_job, Win32.JobObjectBasicAccountingInformation, &accounting.BasicInfo, sizeof(Win32.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION), 0))
         {
             return null;
         }
@@ -226,8 +228,8 @@ internal sealed class WindowsChild : IChild
             MemoryBytes: now,
             MemoryPeakBytes: peak,
             Tasks: accounting.BasicInfo.ActiveProcesses,
-            IoReadBytes: (long)accounting.IoInfo.ReadTransferCount,
-            IoWriteBytes: (long)accounting.IoInfo.WriteTransferCount);
+            IoReadBytes: io ? (long)accounting.IoInfo.ReadTransferCount : null,
+            IoWriteBytes: io ? (long)accounting.IoInfo.WriteTransferCount : null);
     }
 
     private unsafe uint ActiveProcesses()
