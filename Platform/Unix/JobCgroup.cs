@@ -1,4 +1,6 @@
-using System.Globalization;
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
 
 namespace Jobs.Platform.Unix;
 
@@ -104,82 +106,132 @@ internal sealed class JobCgroup
 internal static class CgroupFiles
 {
     /// <summary>What the processes of these folders use (of a job, or of all jobs in the server's folders).</summary>
-    public static ChildUsage Usage(bool v2, string? pids, string? memory, string? cpu, string? io) => new(
-        CpuTime: cpu is null ? null : v2
-            ? Field(Path.Combine(cpu, "cpu.stat"), "usage_usec ") is { } usec ? TimeSpan.FromMicroseconds(usec) : null
-            : Number(Path.Combine(cpu, "cpuacct.usage")) is { } ns ? TimeSpan.FromTicks(ns / 100) : null,
-        MemoryBytes: memory is null ? null : Number(Path.Combine(memory, v2 ? "memory.current" : "memory.usage_in_bytes")),
-        MemoryPeakBytes: memory is null ? null : Number(Path.Combine(memory, v2 ? "memory.peak" : "memory.max_usage_in_bytes")),
-        Tasks: pids is null ? null : Number(Path.Combine(pids, "pids.current")),
-        IoReadBytes: io is null ? null : IoBytes(io, v2, read: true),
-        IoWriteBytes: io is null ? null : IoBytes(io, v2, read: false));
+    public static ChildUsage Usage(bool v2, string? pids, string? memory, string? cpu, string? io)
+    {
+        var (read, written) = io is null ? (null, null) : IoBytes(io, v2);
+        return new(
+            CpuTime: cpu is null ? null : v2
+                ? Field(Path.Combine(cpu, "cpu.stat"), "usage_usec ") is { } usec ? TimeSpan.FromMicroseconds(usec) : null
+                : Number(Path.Combine(cpu, "cpuacct.usage")) is { } ns ? TimeSpan.FromTicks(ns / 100) : null,
+            MemoryBytes: memory is null ? null : Number(Path.Combine(memory, v2 ? "memory.current" : "memory.usage_in_bytes")),
+            MemoryPeakBytes: memory is null ? null : Number(Path.Combine(memory, v2 ? "memory.peak" : "memory.max_usage_in_bytes")),
+            Tasks: pids is null ? null : Number(Path.Combine(pids, "pids.current")),
+            IoReadBytes: read,
+            IoWriteBytes: written);
+    }
 
     /// <summary>A file holding one number; null when it is missing or holds <c>max</c>.</summary>
     public static long? Number(string path)
     {
         Span<byte> buffer = stackalloc byte[64];
-        int read;
-        try
-        {
-            using var handle = File.OpenHandle(path);
-            read = RandomAccess.Read(handle, buffer, 0);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        if (Read(path, buffer) is not { } read)
         {
             return null;
         }
 
         var text = buffer[..read].TrimEnd((byte)'\n');
-        return System.Buffers.Text.Utf8Parser.TryParse(text, out long value, out int used) && used == text.Length ? value : null;
+        return Utf8Parser.TryParse(text, out long value, out int used) && used == text.Length ? value : null;
     }
 
-    /// <summary>The number after <paramref name="key"/> (which ends with its separator) on a line of a keyed file, such as <c>oom_kill 2</c>.</summary>
+    /// <summary>The number after <paramref name="key"/> (which ends with its separator) at the start of a line of a keyed file, such as <c>oom_kill 2</c>.</summary>
     public static long? Field(string path, string key)
     {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
         {
-            foreach (string line in File.ReadLines(path))
+            if (Read(path, buffer) is not { } read)
             {
-                if (line.StartsWith(key, StringComparison.Ordinal) && long.TryParse(line.AsSpan(key.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+                return null;
+            }
+
+            Span<byte> wanted = stackalloc byte[key.Length];
+            int length = Encoding.ASCII.GetBytes(key, wanted);
+            foreach (var line in Lines(buffer.AsSpan(0, read)))
+            {
+                if (line.StartsWith(wanted[..length]) && Utf8Parser.TryParse(line[length..], out long value, out _))
                 {
                     return value;
                 }
             }
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            // Not offered here, or gone.
-        }
 
-        return null;
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    // cgroup v2 io.stat: "8:0 rbytes=N wbytes=N rios=..."; v1 blkio.throttle.io_service_bytes:
-    // "8:0 Read N", "8:0 Write N", ..., "Total N". Summed over devices.
-    private static long? IoBytes(string folder, bool v2, bool read)
+    // Bytes read and written, summed over devices, from one read of cgroup v2 io.stat ("8:0 rbytes=N
+    // wbytes=N rios=...") or v1 blkio.throttle.io_service_bytes ("8:0 Read N", "8:0 Write N", ..., "Total N").
+    private static (long? Read, long? Written) IoBytes(string folder, bool v2)
     {
-        string path = Path.Combine(folder, v2 ? "io.stat" : "blkio.throttle.io_service_bytes");
-        string key = v2 ? (read ? "rbytes=" : "wbytes=") : (read ? " Read " : " Write ");
-        long sum = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
         try
         {
-            foreach (string line in File.ReadLines(path))
+            if (Read(Path.Combine(folder, v2 ? "io.stat" : "blkio.throttle.io_service_bytes"), buffer) is not { } length)
             {
-                foreach (string word in v2 ? line.Split(' ') : [line])
-                {
-                    int at = word.IndexOf(key, StringComparison.Ordinal);
-                    if (at >= 0 && long.TryParse(word.AsSpan(at + key.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long bytes))
-                    {
-                        sum += bytes;
-                    }
-                }
+                return (null, null);
             }
+
+            ReadOnlySpan<byte> readKey = v2 ? "rbytes="u8 : " Read "u8;
+            ReadOnlySpan<byte> writeKey = v2 ? "wbytes="u8 : " Write "u8;
+            long read = 0, written = 0;
+            foreach (var line in Lines(buffer.AsSpan(0, length)))
+            {
+                read += After(line, readKey);
+                written += After(line, writeKey);
+            }
+
+            return (read, written);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static long After(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key)
+    {
+        int at = line.IndexOf(key);
+        return at >= 0 && Utf8Parser.TryParse(line[(at + key.Length)..], out long value, out _) ? value : 0;
+    }
+
+    // One read of a small kernel file (cgroup files answer whole in one read); null when it is missing.
+    private static int? Read(string path, Span<byte> buffer)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path);
+            return RandomAccess.Read(handle, buffer, 0);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
+    }
 
-        return sum;
+    private static SpanLines Lines(ReadOnlySpan<byte> text) => new(text);
+
+    private ref struct SpanLines(ReadOnlySpan<byte> text)
+    {
+        private ReadOnlySpan<byte> _rest = text;
+
+        public ReadOnlySpan<byte> Current { get; private set; }
+
+        public readonly SpanLines GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            if (_rest.IsEmpty)
+            {
+                return false;
+            }
+
+            int end = _rest.IndexOf((byte)'\n');
+            Current = end < 0 ? _rest : _rest[..end];
+            _rest = end < 0 ? [] : _rest[(end + 1)..];
+            return true;
+        }
     }
 }

@@ -10,6 +10,8 @@ namespace Jobs.Bench.Scenarios;
 /// </summary>
 internal static class Idle
 {
+    private const int ListCalls = 5;
+
     public const double RssPerJobLimitKiB = 64;
     public static readonly TimeSpan PsP99Limit = TimeSpan.FromMilliseconds(10);
     private static readonly string[] SleepArgv = ["/bin/sleep", "600"];
@@ -147,6 +149,21 @@ internal static class Idle
         var p99 = Units.PercentileValue(latencies, 0.99);
         double meanMs = latencies.Average(l => l.TotalMilliseconds);
 
+        // The list (what 'jobs ps' prints) of every running job of the caller, as a person asks for it.
+        Report.Progress($"{ListCalls} timed List calls");
+        var lists = new TimeSpan[ListCalls];
+        int listed = 0, withUsage = 0;
+        for (int i = 0; i < ListCalls; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var list = await client0.ListAsync(new ListRequest(), cancellationToken: ctx.Token);
+            lists[i] = Stopwatch.GetElapsedTime(started);
+            listed = list.Jobs.Count;
+            withUsage = list.Jobs.Count(j => j.Usage is not null);
+        }
+
+        Array.Sort(lists);
+
         Report.Progress($"killing {count} jobs");
         int killed = 0;
         clock.Restart();
@@ -164,6 +181,7 @@ internal static class Idle
 
         ctx.Report.Line("figure (RSS)", $"({Units.MB(afterKiB * 1024.0)} - {Units.MB(beforeKiB * 1024.0)}) / {count} = {perJobKiB:F1} KiB per job");
         ctx.Report.Line("figure (Ps)", $"{psCalls} calls: p50 {Units.Percentile(latencies, 0.5)}, p99 {Units.Millis(p99)}, max {Units.Millis(latencies[^1])}, mean {meanMs:F2} ms");
+        ctx.Report.Line("figure (List)", $"{ListCalls} List calls of the caller's {listed} jobs ({withUsage} with usage figures): p50 {Units.Percentile(lists, 0.5)}, max {Units.Millis(lists[^1])}");
         ctx.Report.Line("kill", $"{count} Kill calls in {Units.Seconds(killWall)}, {killed} answered KILLED; {left} sleep processes left (/proc scan of {pids.Count(p => p > 0)} pids); silo RSS then {Units.MB(afterKill.RssKiBOf(hosts) * 1024.0)}");
         if (killFailures > 0 || killed != count)
         {
