@@ -87,8 +87,9 @@ public sealed class CliTerminal : IAsyncDisposable
     /// <summary>Waits for the CLI last started by <see cref="RunCliAsync"/> to end; its exit status as the shell saw it.</summary>
     public async Task<int> WaitForCliExitAsync(TimeSpan timeout)
     {
-        // Matched at a line's start: the typed command line holds "exit-N=$?" too.
-        var pattern = new System.Text.RegularExpressions.Regex($@"(?m)^exit-{_runs}=(\d+)");
+        // Digits only: the typed command line holds "exit-N=$?" too. Not only at a line's start: a
+        // job's shell that is slow to print its last prompt (typed ahead of) leaves "job$ " before it.
+        var pattern = new System.Text.RegularExpressions.Regex($@"exit-{_runs}=(\d+)");
         string screen = await Tmux.WaitForScreenAsync(pattern.IsMatch, timeout, $"the exit status of CLI run {_runs}");
         return int.Parse(pattern.Match(screen).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
