@@ -42,7 +42,7 @@ public sealed class PlatformOptions
 
     /// <summary>
     /// The memory kept from jobs for the server and the system when <see cref="JobsMaxMemory"/> is not
-    /// set: a size (<c>2G</c>) or a share of the machine's memory (<c>10%</c>). By default 10 %, at least 512 MiB.
+    /// set: a size (<c>2G</c>) or a share of the machine's memory (<c>10%</c>). By default 10 %, at least 512 MiB and at most half the machine.
     /// </summary>
     public string? MemoryReserve { get; set; }
 
@@ -69,8 +69,8 @@ public sealed class PlatformOptions
     {
         if (!string.IsNullOrWhiteSpace(options?.JobsMaxMemory))
         {
-            return ByteSize.TryParse(options.JobsMaxMemory, out long asked) && asked >= 0
-                ? asked
+            return options.JobsMaxMemory.Trim() == "0" ? 0
+                : ByteSize.TryParse(options.JobsMaxMemory, out long asked) && asked > 0 ? asked
                 : throw new InvalidOperationException($"{Section}:JobsMaxMemory is '{options.JobsMaxMemory}', which is not a size (such as 16G) nor 0");
         }
 
@@ -78,7 +78,8 @@ public sealed class PlatformOptions
         long kept;
         if (string.IsNullOrWhiteSpace(reserve))
         {
-            kept = Math.Max(512L * 1024 * 1024, total / 10);
+            // At most half the machine, so that a small one still gives jobs room.
+            kept = Math.Min(Math.Max(512L * 1024 * 1024, total / 10), total / 2);
         }
         else if (reserve.Trim().EndsWith('%') && double.TryParse(reserve.Trim().TrimEnd('%'), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double percent) && percent is >= 0 and < 100)
         {
