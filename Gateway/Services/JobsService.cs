@@ -88,6 +88,11 @@ public sealed class JobsService(
                 StatusCode.ResourceExhausted,
                 $"'{caller.Name}' already follows {gateway.Value.Limits.MaxFollowersPerIdentity} jobs on this gateway, the most allowed (Gateway:Limits:MaxFollowersPerIdentity)"));
         using var counted = GatewayMetrics.Follower();
+        // Writes take the call's own token: grpc-dotnet resets the stream (CANCELLED) when a write's
+        // token fires, and a stopping server must end the call with UNAVAILABLE, which the loop's
+        // token gives. A write the client does not take is cut a second into the stop.
+        using var writes = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var cut = stopping.Token.Register(() => writes.CancelAfter(StuckWriteGrace));
         long start = await selection.StartPositionAsync(grain);
         var items = request.NoFollow
             ? follower.SnapshotAsync(jobId, start, call.Token)
@@ -109,7 +114,7 @@ public sealed class JobsService(
             {
                 if (pending is not null)
                 {
-                    await WriteAsync(responseStream, pending, Buffered, call.Token);
+                    await WriteAsync(responseStream, pending, Buffered, writes.Token);
                 }
 
                 pending = response;
@@ -117,7 +122,7 @@ public sealed class JobsService(
 
             if (!item.More && pending is not null)
             {
-                await WriteAsync(responseStream, pending, null, call.Token);
+                await WriteAsync(responseStream, pending, null, writes.Token);
                 pending = null;
             }
         }
@@ -126,11 +131,13 @@ public sealed class JobsService(
         call.Token.ThrowIfCancellationRequested();
         if (pending is not null)
         {
-            await WriteAsync(responseStream, pending, null, call.Token);
+            await WriteAsync(responseStream, pending, null, writes.Token);
         }
     }
 
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+
+    private static readonly TimeSpan StuckWriteGrace = TimeSpan.FromSeconds(1);
 
     private static Task WriteAsync(IServerStreamWriter<LogsResponse> stream, LogsResponse response, WriteOptions? options, CancellationToken cancellationToken)
     {
