@@ -151,21 +151,6 @@ internal static class StatusFormatter
         _ => Durations.Format(time),
     };
 
-    /// <summary>A size for a table cell, without spaces: <c>812K</c>, <c>64.2M</c>, <c>1.5G</c>.</summary>
-    public static string CompactSize(long bytes)
-    {
-        string[] names = ["B", "K", "M", "G", "T"];
-        double value = bytes;
-        int unit = 0;
-        while (value >= 1024 && unit < names.Length - 1)
-        {
-            value /= 1024;
-            unit++;
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"{value:0.#}{names[unit]}");
-    }
-
     private static string State(JobStatus status) => status.State switch
     {
         JobState.Running => string.Create(CultureInfo.InvariantCulture, $"Running pid={status.Pid}"),

@@ -50,15 +50,30 @@ public static class ByteSize
     /// <summary>A size for people: <c>512 MiB</c>, <c>1.5 GiB</c>, <c>100 B</c>.</summary>
     public static string Format(long bytes)
     {
-        string[] names = ["B", "KiB", "MiB", "GiB", "TiB"];
+        var (value, unit) = Scale(bytes);
+        return string.Create(CultureInfo.InvariantCulture, $"{value:0.##} {Names[unit]}");
+    }
+
+    /// <summary>A size for a table cell, without spaces: <c>812K</c>, <c>64.2M</c>, <c>1.5G</c>.</summary>
+    public static string FormatCompact(long bytes)
+    {
+        var (value, unit) = Scale(bytes);
+        return string.Create(CultureInfo.InvariantCulture, $"{value:0.#}{Names[unit][0]}");
+    }
+
+    private static readonly string[] Names = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+    // The size in the largest binary unit it reaches, and that unit's index in Names.
+    private static (double Value, int Unit) Scale(long bytes)
+    {
         double value = bytes;
         int unit = 0;
-        while (value >= 1024 && unit < names.Length - 1)
+        while (value >= 1024 && unit < Names.Length - 1)
         {
             value /= 1024;
             unit++;
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"{value:0.##} {names[unit]}");
+        return (value, unit);
     }
 }

@@ -58,7 +58,7 @@ internal sealed class NodesCommand : Command
                     ? string.Create(CultureInfo.InvariantCulture, $"{tasks.Used.Tasks}/{(tasks.HasMaxProcesses ? tasks.MaxProcesses.ToString(CultureInfo.InvariantCulture) : "no limit")}")
                     : "-",
                 node.Answered && node.JobsBudget is { Used.HasMemoryBytes: true } memory
-                    ? memory.HasMaxMemoryBytes ? Memory(memory.Used.MemoryBytes, memory.MaxMemoryBytes) : StatusFormatter.CompactSize(memory.Used.MemoryBytes) + "/no limit"
+                    ? memory.HasMaxMemoryBytes ? Memory(memory.Used.MemoryBytes, memory.MaxMemoryBytes) : Jobs.Platform.ByteSize.FormatCompact(memory.Used.MemoryBytes) + "/no limit"
                     : "-",
             ]);
         }

@@ -192,7 +192,7 @@ internal sealed class PsCommand : Command
                 job.Node.Length > 0 ? job.Node : "-",
                 job.User.Length > 0 ? job.User : "-",
                 job.Usage?.CpuTime is { } cpu ? StatusFormatter.CpuTime(cpu.ToTimeSpan()) : "-",
-                job.Usage is { HasMemoryBytes: true } usage ? StatusFormatter.CompactSize(usage.MemoryBytes) : "-",
+                job.Usage is { HasMemoryBytes: true } usage ? Jobs.Platform.ByteSize.FormatCompact(usage.MemoryBytes) : "-",
                 started.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 Durations.Format(ended - started),
                 string.Join(' ', [job.Command, .. job.Args]),

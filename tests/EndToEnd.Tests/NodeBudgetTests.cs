@@ -43,17 +43,7 @@ public sealed class NodeBudgetTests
             }
             finally
             {
-                foreach (string id in new[] { bomb, other })
-                {
-                    try
-                    {
-                        await client.KillAsync(new KillRequest { JobId = id, Grace = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.Zero) }, deadline: DateTime.UtcNow.AddSeconds(30));
-                    }
-                    catch (RpcException)
-                    {
-                        // Ended already; the server's stop kills whatever is left.
-                    }
-                }
+                await KillAllAsync(client, bomb, other);
             }
         }
     }
