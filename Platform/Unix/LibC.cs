@@ -89,6 +89,16 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int pipe2(int* fds, int flags);
 
+    internal const int POSIX_FADV_DONTNEED = 4;
+    internal const uint SYNC_FILE_RANGE_WRITE = 2;
+
+    // Returns the error number itself (0 on success), not -1 and errno.
+    [LibraryImport(Lib)]
+    internal static partial int posix_fadvise(int fd, long offset, long length, int advice);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int sync_file_range(int fd, long offset, long length, uint flags);
+
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int close(int fd);
 
