@@ -40,9 +40,11 @@ public sealed partial class CliTerminalTests(ServerFixture fixture) : IAsyncLife
         await terminal.RunCliAsync($"run -it {terminal.JobShellOptions} -- sh");
         await terminal.Tmux.WaitForScreenAsync(CliTerminal.JobPrompt, Patience);
         await terminal.Tmux.SendLineAsync("tty");
-        await terminal.Tmux.WaitForScreenAsync("/dev/pts/", Patience);
+        // The next line is typed once the shell prompts again: typed earlier, its echo comes
+        // before the prompt, and the answer after the prompt on the same line (seen once in a run).
+        await terminal.Tmux.WaitForScreenAsync(s => s.Contains("/dev/pts/", StringComparison.Ordinal) && s.TrimEnd().EndsWith(CliTerminal.JobPrompt, StringComparison.Ordinal), Patience, "the tty and a prompt after it");
         await terminal.Tmux.SendLineAsync("stty size");
-        await terminal.Tmux.WaitForScreenAsync(Line("30 100"), Patience);
+        await terminal.Tmux.WaitForScreenAsync(s => s.Contains(Line("30 100"), StringComparison.Ordinal) && s.TrimEnd().EndsWith(CliTerminal.JobPrompt, StringComparison.Ordinal), Patience, "the size and a prompt after it");
         await terminal.Tmux.ResizeAsync(120, 40);
         await terminal.Tmux.SendLineAsync("stty size");
         await terminal.Tmux.WaitForScreenAsync(Line("40 120"), Patience);
