@@ -18,6 +18,7 @@ internal static class BenchApp
         ["finished"] = Finished.RunAsync,
         ["cold-start"] = ColdStart.RunAsync,
         ["cli"] = Cli.RunAsync,
+        ["cli-logs"] = CliLogs.RunAsync,
         ["busy"] = Busy.RunAsync,
         ["echo"] = Echo.RunAsync,
         ["soak"] = Soak.RunAsync,

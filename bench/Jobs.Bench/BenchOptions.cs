@@ -32,6 +32,9 @@ internal sealed class BenchOptions
                           of 'jobs ps ID' and 'jobs run --wait -- true'; baseline: /usr/bin/curl making
                           one gRPC call (Health/Check) over the same mutual TLS, in the same rounds;
                           targets: ps p50 <= 1.5 x curl p50, run --wait p50 <= 2.5 x curl p50
+          cli-logs        the Native AOT CLI's 'jobs logs ID > /dev/null' of a finished job of --bytes (1G),
+                          3 runs: its CPU per GiB (what the bench reaps of it) and rate, the server's CPU
+                          beside; the bytes counted once through 'wc -c'; target: CLI CPU <= 1.0 s per GiB
           echo            the round trip of one key through 'run -it -- cat' (the server's terminal echoes
                           it): --count (2000) keys one at a time, after 200 untimed; by a gRPC client
                           (Run with a terminal, Attach), then by the CLI (AOT if published, else the JIT
@@ -93,7 +96,7 @@ internal sealed class BenchOptions
                     3 a scenario timed out, 130 interrupted
         """;
 
-    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "busy", "echo", "soak", "node-loss"];
+    public static readonly string[] Scenarios = ["throughput", "fanout", "late", "slow-follower", "start-rate", "idle", "finished", "cold-start", "cli", "cli-logs", "busy", "echo", "soak", "node-loss"];
 
     /// <summary>Scenarios that need more than one node.</summary>
     public static readonly string[] ClusterScenarios = ["node-loss"];

@@ -98,7 +98,7 @@ internal static class Late
     }
 
     /// <summary>Polls Ps every 20 ms until the job is no longer running (bounded by the scenario's timeout, and by a day of polls).</summary>
-    private static async Task<JobStatus> WaitEndedAsync(JobsClient client, string jobId, CancellationToken cancellationToken)
+    internal static async Task<JobStatus> WaitEndedAsync(JobsClient client, string jobId, CancellationToken cancellationToken)
     {
         const int MaxPolls = 24 * 60 * 60 * 50;
         for (int poll = 0; poll < MaxPolls; poll++)

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Jobs.Bench.Scenarios;
+
+/// <summary>
+/// The Native AOT CLI following a finished job's output into /dev/null, whole process: its CPU
+/// per GiB (the CLI's share of a follow, without the server's) and its rate.
+/// </summary>
+/// <remarks>
+/// The CLI's CPU is what the bench reaps of it (its children's user and system time in
+/// /proc/self/stat, before and after); the server, the bench's child too, is not reaped meanwhile.
+/// </remarks>
+internal static class CliLogs
+{
+    public const double CpuPerGiBTarget = 1.0;
+    private const int Rounds = 3;
+
+    public static async Task RunAsync(ScenarioContext ctx)
+    {
+        long bytes = ctx.Options.Bytes ?? Units.GiB;
+        if (ctx.AotCliOrFail() is not { } jobs)
+        {
+            return;
+        }
+
+        ctx.Report.Line("parameters", $"bytes={Units.Size(bytes)} ({bytes} B), write-size={Units.Size(ctx.Options.WriteSize)}; {Rounds} runs of 'jobs logs ID > /dev/null' after the job ended, then one into 'wc -c' to count the bytes; {jobs}");
+        var server = await ctx.StartServerAsync();
+        var client = ctx.Clients.Create(server.Endpoint);
+        await ctx.WarmUpAsync(client);
+
+        Report.Progress($"a {Units.Size(bytes)} job without followers, waiting for its end");
+        var run = await client.RunAsync(ctx.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);
+        var status = await Late.WaitEndedAsync(client, run.JobId, ctx.Token);
+        ctx.Report.Line("job", $"{StatusText.Of(status)}, {status.StdoutBytes} stdout bytes");
+        string[] logs = [.. ctx.CliConnection(server.Endpoint), "logs", run.JobId];
+
+        var perGiB = new List<double>();
+        for (int round = 1; round <= Rounds; round++)
+        {
+            Report.Progress($"jobs logs into /dev/null, run {round}");
+            var serverCpu = CpuMeter.Start(server);
+            double before = ReapedCpuSeconds();
+            var clock = Stopwatch.StartNew();
+            await ProcessTimer.RunAsync("/bin/sh", ["-c", "exec \"$0\" \"$@\" > /dev/null", jobs, .. logs], ctx.Token);
+            clock.Stop();
+            double cpu = ReapedCpuSeconds() - before;
+            double gib = (double)bytes / Units.GiB;
+            perGiB.Add(cpu / gib);
+            ctx.Report.Line($"run {round}", $"{Units.Seconds(clock.Elapsed)}, {Units.MBps(Units.Rate(bytes, clock.Elapsed))}; CLI CPU {cpu:F2} s ({cpu / gib:F2} s per GiB); {serverCpu.Read()}");
+        }
+
+        var (_, counted) = await ProcessTimer.RunAsync("/bin/sh", ["-c", "\"$0\" \"$@\" | wc -c", jobs, .. logs], ctx.Token);
+        long delivered = long.Parse(counted.Trim(), CultureInfo.InvariantCulture);
+        if (delivered != bytes)
+        {
+            ctx.Report.Failure($"jobs logs wrote {delivered} bytes, not {bytes}");
+        }
+        else
+        {
+            ctx.Report.Line("bytes", $"yes, {delivered} bytes through 'wc -c'");
+            perGiB.Sort();
+            double median = perGiB[perGiB.Count / 2];
+            ctx.Report.Line("target", $"CLI CPU <= {CpuPerGiBTarget:F1} s per GiB (median of {Rounds} runs)");
+            ctx.Report.Verdict("", median <= CpuPerGiBTarget, $"median {median:F2} s per GiB");
+        }
+
+        await ctx.StopServerAsync(server);
+    }
+
+    // User and system time of the children this process has reaped (cutime, cstime), in seconds.
+    private static double ReapedCpuSeconds()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+        // After the command's name: state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+        return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / (double)ClockTicks;
+    }
+
+    // sysconf(_SC_CLK_TCK): 100 on every Linux this runs on.
+    private const int ClockTicks = 100;
+}
