@@ -72,7 +72,14 @@ public sealed class LimitsTests : IAsyncLifetime, IDisposable
             var limit = new[] { new DeviceRate(disk, 2L << 20) };
             var write = await TimeAsync($"exec dd if=/dev/zero of={file} bs=1M count=6 oflag=direct", new ChildLimits(WriteBytesPerSecond: limit));
             var read = await TimeAsync($"exec dd if={file} of=/dev/null bs=1M count=6 iflag=direct", new ChildLimits(ReadBytesPerSecond: limit));
-            var unlimited = await TimeAsync($"exec dd if={file} of=/dev/null bs=1M count=6 iflag=direct", null);
+
+            // The best of three: other tests' disk traffic (spools written back) can slow one read.
+            var unlimited = TimeSpan.MaxValue;
+            for (int i = 0; i < 3 && unlimited >= TimeSpan.FromSeconds(1.5); i++)
+            {
+                var once = await TimeAsync($"exec dd if={file} of=/dev/null bs=1M count=6 iflag=direct", null);
+                unlimited = once < unlimited ? once : unlimited;
+            }
 
             Assert.InRange(write.TotalSeconds, 2.0, 15.0);
             Assert.InRange(read.TotalSeconds, 2.0, 15.0);
