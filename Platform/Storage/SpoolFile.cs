@@ -260,7 +260,7 @@ public sealed class SpoolFile : IDisposable
     // segment older than the one before the newest: a job's output costs the node at most two
     // segments of cache however much it writes, and followers near the end still read from memory.
     // Written into fresh page cache, the spool cost 2.2-2.8 s of CPU per GiB on this kind of machine
-    // (a VM pays for each page it touches first); with the drop behind, 0.3-0.5 s (docs/design.md).
+    // (a VM pays for each page it touches first); with the drop behind, 0.45-0.5 s (docs/design.md).
     // Pages still being written back stay; the next segment's start tries them again. Linux only.
     private void DropBehind()
     {
