@@ -131,14 +131,21 @@ public static class Processes
     }
 
     /// <summary>User plus system CPU time the process itself used (not its children), or zero when it is gone.</summary>
-    public static TimeSpan CpuTime(int pid)
+    public static TimeSpan CpuTime(int pid) => CpuTime(pid, userField: 14);
+
+    /// <summary>User plus system CPU time of the children the process has waited for, or zero when it is gone.</summary>
+    public static TimeSpan ReapedChildrenCpuTime(int pid) => CpuTime(pid, userField: 16);
+
+    // The field of /proc/PID/stat (numbered from 1, as proc(5) does) with the user time, plus the
+    // system time that follows it: utime 14 and stime 15, or cutime 16 and cstime 17 (clock ticks).
+    private static TimeSpan CpuTime(int pid, int userField)
     {
         try
         {
-            // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15 (clock ticks).
+            // Fields after the command's closing parenthesis, state (field 3) first.
             string stat = File.ReadAllText($"/proc/{pid}/stat");
             string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            long ticks = long.Parse(fields[userField - 3], CultureInfo.InvariantCulture) + long.Parse(fields[userField - 2], CultureInfo.InvariantCulture);
             return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
         }
         catch (IOException)

@@ -8,8 +8,8 @@ namespace Jobs.Bench.Scenarios;
 /// per GiB (the CLI's share of a follow, without the server's) and its rate.
 /// </summary>
 /// <remarks>
-/// The CLI's CPU is what the bench reaps of it (its children's user and system time in
-/// /proc/self/stat, before and after); the server, the bench's child too, is not reaped meanwhile.
+/// The CLI's CPU is what the bench reaps of it (the CPU time of its reaped children, before and
+/// after); the server, the bench's child too, is not reaped meanwhile.
 /// </remarks>
 internal static class CliLogs
 {
@@ -40,11 +40,11 @@ internal static class CliLogs
         {
             Report.Progress($"jobs logs into /dev/null, run {round}");
             var serverCpu = CpuMeter.Start(server);
-            double before = ReapedCpuSeconds();
+            var before = Processes.ReapedChildrenCpuTime(Environment.ProcessId);
             var clock = Stopwatch.StartNew();
             await ProcessTimer.RunAsync("/bin/sh", ["-c", "exec \"$0\" \"$@\" > /dev/null", jobs, .. logs], ctx.Token);
             clock.Stop();
-            double cpu = ReapedCpuSeconds() - before;
+            double cpu = (Processes.ReapedChildrenCpuTime(Environment.ProcessId) - before).TotalSeconds;
             double gib = (double)bytes / Units.GiB;
             perGiB.Add(cpu / gib);
             ctx.Report.Line($"run {round}", $"{Units.Seconds(clock.Elapsed)}, {Units.MBps(Units.Rate(bytes, clock.Elapsed))}; CLI CPU {cpu:F2} s ({cpu / gib:F2} s per GiB); {serverCpu.Read()}");
@@ -67,17 +67,4 @@ internal static class CliLogs
 
         await ctx.StopServerAsync(server);
     }
-
-    // User and system time of the children this process has reaped (cutime, cstime), in seconds.
-    private static double ReapedCpuSeconds()
-    {
-        string stat = File.ReadAllText("/proc/self/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-
-        // After the command's name: state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
-        return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / (double)ClockTicks;
-    }
-
-    // sysconf(_SC_CLK_TCK): 100 on every Linux this runs on.
-    private const int ClockTicks = 100;
 }
