@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Text;
 
 namespace Jobs.Platform.Unix;
 
@@ -46,7 +45,7 @@ internal sealed class JobCgroup
     private string? MemoryEvents => Of("memory") is { } memory ? Path.Combine(memory, V2 ? "memory.events" : "memory.oom_control") : null;
 
     /// <summary>The processes the kernel killed for going over a memory limit, the job's own or the node's budget (read before removal).</summary>
-    public int OomKills() => MemoryEvents is { } events ? (int)(CgroupFiles.Field(events, "oom_kill ") ?? 0) : 0;
+    public int OomKills() => MemoryEvents is { } events ? (int)(CgroupFiles.Field(events, "oom_kill "u8) ?? 0) : 0;
 
     /// <summary>What the tree uses now; figures this node cannot read are null.</summary>
     public ChildUsage Usage() => CgroupFiles.Usage(V2, Of("pids"), Of("memory"), V2 ? Tracking : Of("cpuacct"), Of(V2 ? "io" : "blkio"));
@@ -111,7 +110,7 @@ internal static class CgroupFiles
         var (read, written) = io is null ? (null, null) : IoBytes(io, v2);
         return new(
             CpuTime: cpu is null ? null : v2
-                ? Field(Path.Combine(cpu, "cpu.stat"), "usage_usec ") is { } usec ? TimeSpan.FromMicroseconds(usec) : null
+                ? Field(Path.Combine(cpu, "cpu.stat"), "usage_usec "u8) is { } usec ? TimeSpan.FromMicroseconds(usec) : null
                 : Number(Path.Combine(cpu, "cpuacct.usage")) is { } ns ? TimeSpan.FromTicks(ns / 100) : null,
             MemoryBytes: memory is null ? null : Number(Path.Combine(memory, v2 ? "memory.current" : "memory.usage_in_bytes")),
             MemoryPeakBytes: memory is null ? null : Number(Path.Combine(memory, v2 ? "memory.peak" : "memory.max_usage_in_bytes")),
@@ -134,7 +133,7 @@ internal static class CgroupFiles
     }
 
     /// <summary>The number after <paramref name="key"/> (which ends with its separator) at the start of a line of a keyed file, such as <c>oom_kill 2</c>.</summary>
-    public static long? Field(string path, string key)
+    public static long? Field(string path, ReadOnlySpan<byte> key)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
@@ -144,11 +143,9 @@ internal static class CgroupFiles
                 return null;
             }
 
-            Span<byte> wanted = stackalloc byte[key.Length];
-            int length = Encoding.ASCII.GetBytes(key, wanted);
             foreach (var line in Lines(buffer.AsSpan(0, read)))
             {
-                if (line.StartsWith(wanted[..length]) && Utf8Parser.TryParse(line[length..], out long value, out _))
+                if (line.StartsWith(key) && Utf8Parser.TryParse(line[key.Length..], out long value, out _))
                 {
                     return value;
                 }
