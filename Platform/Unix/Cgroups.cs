@@ -104,7 +104,7 @@ internal sealed partial class Cgroups
             said.Add(memory > 0 ? "no memory limit (no memory controller for job cgroups)" : "no memory limit");
         }
 
-        int weight = options?.JobsCpuWeight ?? 10;
+        int weight = (options ?? new PlatformOptions()).JobsCpuWeight;
         if (weight is < 1 or > 10000)
         {
             throw new InvalidOperationException($"{PlatformOptions.Section}:JobsCpuWeight must be 1-10000, not {weight}");
