@@ -16,7 +16,7 @@ public sealed class JobOutputFollower(IClusterClient client)
     // Per read of a follower that is behind; with one read ahead, each follower holds two. 1 MiB
     // reads made 32 followers of one job peak at 533-577 MB of server RSS, 256 KiB at 268-274 MB,
     // at the same aggregate rate (bench fanout).
-    private const int ReadSize = 256 * 1024;
+    internal const int ReadSize = 256 * 1024;
 
     // What all follows on this gateway hold in reads at once, about: past 32 follows each reads
     // less, down to one spool frame (64 KiB). Memory grows with what is in flight, and more than by

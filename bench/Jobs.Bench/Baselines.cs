@@ -9,18 +9,19 @@ internal static class Baselines
     /// <summary>
     /// The pipe read of <paramref name="bytes"/> as a scenario's baseline: a small untimed run first
     /// (both sides measured warm; the server gets its warm-up job too), then the timed one, reported.
-    /// Null, with the failure reported, when it did not read every byte right.
+    /// Null, with the failure reported, when it did not read every byte right. <paramref name="key"/> is
+    /// the report line's ("reference" where another baseline decides the verdict).
     /// </summary>
-    public static async Task<double?> PipeRateAsync(ScenarioContext ctx, long bytes)
+    public static async Task<double?> PipeRateAsync(ScenarioContext ctx, long bytes, string key = "baseline")
     {
-        Report.Progress($"baseline: .NET reading TestChild flood {Units.Size(bytes)} from its stdout pipe");
+        Report.Progress($"{key}: .NET reading TestChild flood {Units.Size(bytes)} from its stdout pipe");
         await PipeReadAsync(Units.MiB, ctx.Options.WriteSize, ctx.Token);
         var (lastByte, error) = await PipeReadAsync(bytes, ctx.Options.WriteSize, ctx.Token);
         double rate = Units.Rate(bytes, lastByte);
-        ctx.Report.Line("baseline", $"Process.Start(TestChild flood) + 64 KiB BaseStream reads: {Units.Seconds(lastByte)} to last byte, {Units.MBps(rate)}");
+        ctx.Report.Line(key, $"Process.Start(TestChild flood) + 64 KiB BaseStream reads: {Units.Seconds(lastByte)} to last byte, {Units.MBps(rate)}");
         if (error is not null)
         {
-            ctx.Report.Failure($"baseline: {error}");
+            ctx.Report.Failure($"{key}: {error}");
             return null;
         }
 

@@ -37,7 +37,15 @@ internal sealed class CpuMeter
     private static TimeSpan RedisCpu(Deployment deployment) =>
         deployment.Redis is { } redis ? Processes.CpuTime(redis.Pid) : TimeSpan.Zero;
 
-    private static TimeSpan BenchCpu()
+    /// <summary>Server and bench CPU used since the start, in seconds per GiB of <paramref name="bytes"/>.</summary>
+    public (double Server, double Bench) PerGiB(long bytes)
+    {
+        double gib = (double)bytes / Units.GiB;
+        return ((ServerCpu(_deployment) - _server).TotalSeconds / gib, (BenchCpu() - _bench).TotalSeconds / gib);
+    }
+
+    /// <summary>The CPU time this process (the bench and its gRPC client) has used.</summary>
+    public static TimeSpan BenchCpu()
     {
         using var self = Process.GetCurrentProcess();
         return self.TotalProcessorTime;
