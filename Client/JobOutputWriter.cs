@@ -17,6 +17,11 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
     /// </summary>
     public async Task<JobStatus?> CopyAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken, Action<OutputChunk>? collect = null)
     {
+        if (collect is null && format == Commands.OutputFormat.Text)
+        {
+            return await WriteOutAsync(client, request, cancellationToken).ConfigureAwait(false);
+        }
+
         using var call = client.Logs(request.Clone(), cancellationToken: cancellationToken);
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -47,20 +52,51 @@ internal sealed class JobOutputWriter(CliConsole console, Commands.OutputFormat 
                 continue;
             }
 
-            switch (response.ItemCase)
+            if (await WriteTextAsync(response, cancellationToken).ConfigureAwait(false) is { } end)
             {
-                case LogsResponse.ItemOneofCase.Chunk:
-                    await WriteChunkAsync(response.Chunk, cancellationToken).ConfigureAwait(false);
-                    break;
-                case LogsResponse.ItemOneofCase.Dropped:
-                    console.WriteErrorLine(StatusFormatter.DroppedNotice(response.Dropped));
-                    break;
-                case LogsResponse.ItemOneofCase.End:
-                    return response.End;
-                default:
-                    // An item kind from a newer server: nothing this client could show.
-                    break;
+                return end;
             }
+        }
+
+        return null;
+    }
+
+    // Text output, nothing kept: each chunk is written from the pooled buffer it was received into,
+    // and the buffer goes back to the pool once written.
+    private async Task<JobStatus?> WriteOutAsync(Protos.Jobs.JobsClient client, LogsRequest request, CancellationToken cancellationToken)
+    {
+        using var call = client.LogsPooled(request.Clone(), cancellationToken);
+        await foreach (var pooled in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            using (pooled)
+            {
+                Advance(request, pooled.Response);
+                if (await WriteTextAsync(pooled.Response, cancellationToken).ConfigureAwait(false) is { } end)
+                {
+                    return end;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    // Shows one item as text: the end item is returned, not shown.
+    private async Task<JobStatus?> WriteTextAsync(LogsResponse response, CancellationToken cancellationToken)
+    {
+        switch (response.ItemCase)
+        {
+            case LogsResponse.ItemOneofCase.Chunk:
+                await WriteChunkAsync(response.Chunk, cancellationToken).ConfigureAwait(false);
+                break;
+            case LogsResponse.ItemOneofCase.Dropped:
+                console.WriteErrorLine(StatusFormatter.DroppedNotice(response.Dropped));
+                break;
+            case LogsResponse.ItemOneofCase.End:
+                return response.End;
+            default:
+                // An item kind from a newer server: nothing this client could show.
+                break;
         }
 
         return null;
