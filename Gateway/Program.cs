@@ -57,6 +57,7 @@ if (!string.IsNullOrWhiteSpace(options.MetricsListen))
 }
 
 builder.Services.AddGrpcReflection();
+builder.Services.AddSingleton<SharedReads>();
 builder.Services.AddSingleton<JobOutputFollower>();
 builder.Services.AddSingleton<JobEndWaiter>();
 builder.Services.AddSingleton<JobAttacher>();
