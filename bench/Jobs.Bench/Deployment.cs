@@ -69,7 +69,7 @@ internal sealed class Deployment : IAsyncDisposable
     /// <summary>A cluster node's Silo process.</summary>
     public ServerProcess SiloOf(string node) => _nodes[node];
 
-    public static async Task<Deployment> StartAsync(BenchPaths paths, BenchOptions options, GrpcClients clients, CancellationToken cancellationToken)
+    public static async Task<Deployment> StartAsync(BenchPaths paths, BenchOptions options, GrpcClients clients, DeploymentKind kind, CancellationToken cancellationToken)
     {
         int port = FreePorts.Next();
         var gatewayArgs = new List<string>
@@ -90,7 +90,7 @@ internal sealed class Deployment : IAsyncDisposable
         // start-rate --accounts: client2's jobs run as root (no switch of user), client1's as a uid of its own.
         string[] extraArgs = ["--Jobs:MaxRunningJobsPerOwner=1000000", .. options.Accounts ? ["--Jobs:Accounts:Identities:client2:0=root"] : Array.Empty<string>(), .. options.ServerArgs];
 
-        switch (options.Kind)
+        switch (kind)
         {
             case DeploymentKind.Combined:
             {

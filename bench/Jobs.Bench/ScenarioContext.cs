@@ -65,10 +65,12 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
         }
     }
 
-    public async Task<Deployment> StartServerAsync(string? label = null)
+    /// <summary>The server of the run's deployment, or of <paramref name="kind"/> (a baseline of another kind).</summary>
+    public async Task<Deployment> StartServerAsync(string? label = null, DeploymentKind? kind = null)
     {
-        Report.Progress($"starting the {Options.Deployment} server{(label is null ? "" : $" ({label})")}");
-        var deployment = await Deployment.StartAsync(Paths, Options, Clients, Token);
+        var started = kind ?? Options.Kind;
+        Report.Progress($"starting the {started.ToString().ToLowerInvariant()} server{(label is null ? "" : $" ({label})")}");
+        var deployment = await Deployment.StartAsync(Paths, Options, Clients, started, Token);
         _running.Add(deployment);
         Report.Line(label is null ? "server" : $"server ({label})", deployment.Description);
         Report.Line("tree tracking", deployment.TreeTracking);
