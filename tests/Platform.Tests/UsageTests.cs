@@ -71,26 +71,40 @@ public sealed class UsageTests : IDisposable
         // charged to its folder, which is then not reused (Cgroups.TryKeep).
         await ChildText.DrainAsync(await _launcher.StartAsync(
             new ChildSpec("sh", ["-c", "head -c 1 /dev/zero | tail > /dev/null; sleep 0"]), CancellationToken.None), Patience);
-        var first = (UnixChild)await _launcher.StartAsync(
-            new ChildSpec("sh", ["-c", Burn + "head -c 32M /dev/zero | tail > /dev/null; burn 50"], Limits: new ChildLimits(MaxProcesses: 20, CpuCores: 1.5)),
-            CancellationToken.None);
-        var folders = first.Cgroup!.Folders;
-        var firstEnd = await first.Exited.WaitAsync(Patience);
+        // Every job leaves some kernel memory charged to its folder, and it adds up in a folder
+        // that is reused (a killed `exec sleep` left 143 KB each time, still there 0.35 s later),
+        // so a folder that earlier jobs of this launcher used can rightly be refused: the reuse,
+        // which the test is about, gets a few rounds (a fresh folder's first reuse passes).
+        for (int round = 1; ; round++)
+        {
+            var first = (UnixChild)await _launcher.StartAsync(
+                new ChildSpec("sh", ["-c", Burn + "head -c 32M /dev/zero | tail > /dev/null; burn 50"], Limits: new ChildLimits(MaxProcesses: 20, CpuCores: 1.5)),
+                CancellationToken.None);
+            var folders = first.Cgroup!.Folders;
+            var firstEnd = await first.Exited.WaitAsync(Patience);
 
-        var second = (UnixChild)await _launcher.StartAsync(new ChildSpec("sleep", ["600"]), CancellationToken.None);
-        var reused = second.Cgroup!;
-        var usage = second.Usage();
-        string pidsMax = File.ReadAllText(Path.Combine(reused.Tracking, "pids.max")).Trim();
-        string cpuQuota = File.ReadAllText(Path.Combine(reused.Of("cpu")!, "cpu.cfs_quota_us")).Trim();
-        await second.KillAsync(CancellationToken.None).WaitAsync(Patience);
+            var second = (UnixChild)await _launcher.StartAsync(new ChildSpec("sleep", ["600"]), CancellationToken.None);
+            var reused = second.Cgroup!;
+            var usage = second.Usage();
+            string pidsMax = File.ReadAllText(Path.Combine(reused.Tracking, "pids.max")).Trim();
+            string cpuQuota = File.ReadAllText(Path.Combine(reused.Of("cpu")!, "cpu.cfs_quota_us")).Trim();
+            await second.KillAsync(CancellationToken.None).WaitAsync(Patience);
+            if (!folders.SequenceEqual(reused.Folders) && round < ReuseRounds)
+            {
+                continue;
+            }
 
-        Assert.Equal(0, firstEnd.ExitCode);
-        Assert.True(firstEnd.Usage!.CpuTime!.Value.TotalSeconds >= 0.5, $"{firstEnd.Usage}");
-        Assert.Equal(folders, reused.Folders);
-        Assert.NotNull(usage);
-        Assert.InRange(usage.CpuTime!.Value.TotalSeconds, 0, 0.2);
-        Assert.InRange(usage.MemoryPeakBytes!.Value, 1, 8L << 20);
-        // Its limits are its own: none asked for, none left from the job before.
-        Assert.Equal(("max", "-1"), (pidsMax, cpuQuota));
+            Assert.Equal(0, firstEnd.ExitCode);
+            Assert.True(firstEnd.Usage!.CpuTime!.Value.TotalSeconds >= 0.5, $"{firstEnd.Usage}");
+            Assert.Equal(folders, reused.Folders);
+            Assert.NotNull(usage);
+            Assert.InRange(usage.CpuTime!.Value.TotalSeconds, 0, 0.2);
+            Assert.InRange(usage.MemoryPeakBytes!.Value, 1, 8L << 20);
+            // Its limits are its own: none asked for, none left from the job before.
+            Assert.Equal(("max", "-1"), (pidsMax, cpuQuota));
+            return;
+        }
     }
+
+    private const int ReuseRounds = 5;
 }
