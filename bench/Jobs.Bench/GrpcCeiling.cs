@@ -27,33 +27,14 @@ internal static class GrpcCeiling
         // The ceiling's messages are at most the gateway's largest, which it says at start.
         long messageSize = Math.Max(1, (like.Bytes + like.Messages - 1) / Math.Max(1, like.Messages));
         Report.Progress($"baseline: the gRPC ceiling sending {Units.Size(bytes)} from memory in messages of {messageSize} B");
-        int port = FreePorts.Next();
-        string certs = ctx.Paths.Certs;
-        string[] args =
-        [
-            $"--Gateway:Listen=127.0.0.1:{port}",
-            $"--Gateway:Certificate={Path.Combine(certs, "server.pem")}",
-            $"--Gateway:Key={Path.Combine(certs, "server.key")}",
-            $"--Gateway:ClientCa={Path.Combine(certs, "client_ca.pem")}",
-            "--Gateway:AllowReadableKey=true",
-        ];
-        ServerProcess server;
-        try
-        {
-            server = await ServerProcess.StartAsync("Jobs.Bench.Ceiling", ctx.Paths.CeilingDll, ReadyLine, args, ctx.Paths.Root, ctx.Token);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new ServerStartException(e.Message);
-        }
-
+        var (server, port) = await StartAsync(ctx);
         try
         {
             var client = ctx.Clients.Create($"https://127.0.0.1:{port}");
             // Its tiered JIT needs about a GiB to settle (5 follows of 1 GiB from a fresh start took
             // 3.8, 2.4, 2.0, 1.6 and 1.4 s of its CPU); a ceiling is measured on settled code.
             var warm = new Follower("ceiling warm-up");
-            await warm.FollowAsync(client, $"{Id(WarmUpBytes)}@{Math.Min(messageSize, MaxMessage(server))}", WarmUpBytes, Stopwatch.StartNew(), 0, ctx.Token);
+            await warm.FollowAsync(client, JobId(server, WarmUpBytes, messageSize), WarmUpBytes, Stopwatch.StartNew(), 0, ctx.Token);
             if (!warm.Complete)
             {
                 ctx.Report.Failure($"baseline warm-up: {warm.Error}");
@@ -66,7 +47,7 @@ internal static class GrpcCeiling
             var clock = Stopwatch.StartNew();
             var follower = new Follower("ceiling follower");
             ctx.WhileRunning("ceiling follower", () => $"{follower.Describe()} at {Units.Seconds(clock.Elapsed)}");
-            await follower.FollowAsync(client, $"{Id(bytes)}@{Math.Min(messageSize, MaxMessage(server))}", bytes, clock, 0, ctx.Token);
+            await follower.FollowAsync(client, JobId(server, bytes, messageSize), bytes, clock, 0, ctx.Token);
             double gib = (double)bytes / Units.GiB;
             var figures = new Figures(
                 Units.Rate(follower.Bytes, follower.LastByteOrEnd),
@@ -89,6 +70,32 @@ internal static class GrpcCeiling
             await server.DisposeAsync();
         }
     }
+
+    /// <summary>The ceiling on a free loopback port, with the development certificates.</summary>
+    public static async Task<(ServerProcess Server, int Port)> StartAsync(ScenarioContext ctx)
+    {
+        int port = FreePorts.Next();
+        string certs = ctx.Paths.Certs;
+        string[] args =
+        [
+            $"--Gateway:Listen=127.0.0.1:{port}",
+            $"--Gateway:Certificate={Path.Combine(certs, "server.pem")}",
+            $"--Gateway:Key={Path.Combine(certs, "server.key")}",
+            $"--Gateway:ClientCa={Path.Combine(certs, "client_ca.pem")}",
+            "--Gateway:AllowReadableKey=true",
+        ];
+        try
+        {
+            return (await ServerProcess.StartAsync("Jobs.Bench.Ceiling", ctx.Paths.CeilingDll, ReadyLine, args, ctx.Paths.Root, ctx.Token), port);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ServerStartException(e.Message);
+        }
+    }
+
+    /// <summary>The ceiling's job id for <paramref name="bytes"/> in messages of <paramref name="messageSize"/> (at most its largest).</summary>
+    public static string JobId(ServerProcess server, long bytes, long messageSize) => $"{Id(bytes)}@{Math.Min(messageSize, MaxMessage(server))}";
 
     // "ADDRESS, N B messages": the largest message the ceiling sends (the gateway's largest).
     private static long MaxMessage(ServerProcess server) =>
