@@ -208,7 +208,13 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
     public async Task A_job_that_ignores_SIGTERM_is_SIGKILLed_after_the_grace()
     {
         var (id, _) = await StartAsync("ignore-sigterm", "600");
-        await Task.Delay(500);
+        // SIGTERM is ignored once the child said so ("ready"); before that it would end it at once
+        // (a fixed wait was too short on a loaded machine).
+        while ((await Grain(id).GetStatusAsync()).StdoutBytes == 0)
+        {
+            await Task.Delay(20);
+        }
+
         var started = DateTime.UtcNow;
 
         var killed = await Grain(id).KillAsync(TimeSpan.FromSeconds(1));

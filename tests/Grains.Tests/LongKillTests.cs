@@ -35,7 +35,13 @@ public sealed class LongKillTests(ShortTimeoutClusterFixture fixture) : IDisposa
         var grace = ShortTimeoutClusterFixture.ResponseTimeout + TimeSpan.FromSeconds(5);
         string owner = $"long-kill-{Guid.NewGuid():N}";
         string id = await StartAsync(owner, "ignore-sigterm", "600");
-        await Task.Delay(1000);
+        // SIGTERM is ignored once the child said so ("ready"); before that it would end it at once
+        // (a fixed wait was too short on a loaded machine).
+        while ((await Grain(id).GetStatusAsync()).StdoutBytes == 0)
+        {
+            await Task.Delay(20);
+        }
+
         var clock = Stopwatch.StartNew();
 
         var answered = await Grain(id).KillAsync(grace);

@@ -35,14 +35,28 @@ public sealed class LimitsTests : IAsyncLifetime, IDisposable
         var child = await StartAsync("while :; do :; done", new ChildLimits(CpuCores: 0.2));
         await Task.Delay(500);
 
-        // CPU time of the looping shell over wall time, from /proc (clock ticks of 10 ms).
-        long before = CpuTicks(child.Pid);
-        var clock = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        double cores = (CpuTicks(child.Pid) - before) / 100.0 / clock.Elapsed.TotalSeconds;
-        await child.KillAsync(CancellationToken.None);
+        // CPU time of the looping shell over wall time, from /proc (clock ticks of 10 ms), in
+        // windows of 3 s. Above the share fails at once: the limit broke. Below it, the machine
+        // was busy (jobs weigh little against everything else: JobsCpuWeight), so the window is
+        // taken again, three at most.
+        var shares = new List<double>();
+        try
+        {
+            while (shares.Count < 3 && (shares.Count == 0 || shares[^1] < 0.12))
+            {
+                long before = CpuTicks(child.Pid);
+                var clock = Stopwatch.StartNew();
+                await Task.Delay(TimeSpan.FromSeconds(3));
+                shares.Add((CpuTicks(child.Pid) - before) / 100.0 / clock.Elapsed.TotalSeconds);
+                Assert.True(shares[^1] <= 0.28, $"the loop used {shares[^1]:F3} cores under a limit of 0.2");
+            }
+        }
+        finally
+        {
+            await child.KillAsync(CancellationToken.None);
+        }
 
-        Assert.InRange(cores, 0.12, 0.28);
+        Assert.InRange(shares[^1], 0.12, 0.28);
     }
 
     [Needs("cgroup:memory", Timeout = 30_000)]

@@ -125,6 +125,13 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     {
         var obeys = await _launcher.StartAsync(new ChildSpec("sleep", ["600"]), CancellationToken.None);
         var ignores = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["ignore-sigterm", "600"]), CancellationToken.None);
+        // SIGTERM is ignored once the child says so ("ready"); before that it would end it at once
+        // (a fixed wait was too short on a loaded machine).
+        using (var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            Assert.True(await ignores.Output.WaitToReadAsync(ready.Token), "the child wrote nothing");
+        }
+
         await Task.Delay(500);
         var started = DateTime.UtcNow;
 
