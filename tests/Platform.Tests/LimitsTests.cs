@@ -179,8 +179,13 @@ public sealed class LimitsTests : IAsyncLifetime, IDisposable
     public async Task An_isolated_job_ends_as_its_pid_1_ends_and_takes_its_tree_along()
     {
         // The tree ignores SIGTERM, so it outlives the grace; SIGKILL then ends PID 1, and the kernel the rest of its namespace.
-        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "trap '' TERM; sleep 600 & sleep 600 & wait"], Isolate: true), CancellationToken.None);
-        await Task.Delay(300);
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "trap '' TERM; sleep 600 & sleep 600 & echo ready; wait"], Isolate: true), CancellationToken.None);
+        // Stopped once the trap is set and both sleeps are forked (a fixed wait can be too short on a loaded machine).
+        using (var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            Assert.True(await child.Output.WaitToReadAsync(ready.Token), "the child wrote nothing");
+        }
+
         var sleepers = Descendants(child.Pid);
 
         var exit = await child.StopAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None);

@@ -148,14 +148,18 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Signal_sends_one_signal_by_name()
     {
-        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "trap 'echo hup; exit 3' HUP; while :; do sleep 0.05; done"]), CancellationToken.None);
-        await Task.Delay(300);
+        var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "trap 'echo hup; exit 3' HUP; echo ready; while :; do sleep 0.05; done"]), CancellationToken.None);
+        // Signalled once the trap is set (a fixed wait can be too short on a loaded machine).
+        using (var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            Assert.True(await child.Output.WaitToReadAsync(ready.Token), "the child wrote nothing");
+        }
 
         Assert.True(child.Signal("HUP"));
         var (outputs, exit) = await DrainAsync(child);
 
         Assert.Equal(3, exit.ExitCode);
-        Assert.Equal("hup\n", Text(outputs, ChildStream.Stdout));
+        Assert.Equal("ready\nhup\n", Text(outputs, ChildStream.Stdout));
         Assert.False(child.Signal("SIGHUP"));
         Assert.Throws<PlatformNotSupportedException>(() => child.Signal("SIGNOPE"));
     }
