@@ -29,8 +29,15 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
         Node = Options.JobNode,
     };
 
-    public RunRequest Flood(long bytes, int writeSize) =>
-        Job(BenchPaths.TestChild, "flood", bytes.ToString(CultureInfo.InvariantCulture), writeSize.ToString(CultureInfo.InvariantCulture));
+    public RunRequest Flood(long bytes, int writeSize) => Flood(bytes, writeSize, Options.JobNode);
+
+    // A flood job on the given node (RunRequest.node; empty: the server picks).
+    private RunRequest Flood(long bytes, int writeSize, string node)
+    {
+        var request = Job(BenchPaths.TestChild, "flood", bytes.ToString(CultureInfo.InvariantCulture), writeSize.ToString(CultureInfo.InvariantCulture));
+        request.Node = node;
+        return request;
+    }
 
     /// <summary>The Native AOT CLI's path; null, with the failure reported, when it has not been published.</summary>
     public string? AotCliOrFail()
@@ -95,12 +102,14 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
     /// <summary>
     /// A flood job of --warm-up bytes followed to its end, then a pause, so timed calls run on the server's
     /// optimized (tier-1) code over open connections rather than on its first JIT tier. Returns its id.
+    /// The job runs on the run's job node, or on <paramref name="on"/>'s (a baseline server of another kind).
     /// </summary>
-    public async Task<string> WarmUpAsync(JobsClient client)
+    public async Task<string> WarmUpAsync(JobsClient client, Deployment? on = null)
     {
         long bytes = Options.WarmUpBytes;
+        string node = on?.JobNode ?? Options.JobNode;
         Report.Progress($"warm-up: following a {Units.Size(bytes)} job");
-        var run = await client.RunAsync(Flood(bytes, Options.WriteSize), cancellationToken: Token);
+        var run = await client.RunAsync(Flood(bytes, Options.WriteSize, node), cancellationToken: Token);
         var follower = new Follower("warm-up follower");
         await follower.FollowAsync(client, run.JobId, bytes, Stopwatch.StartNew(), 0, Token);
         if (!follower.Complete)
@@ -109,19 +118,19 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
         }
 
         var status = (await client.PsAsync(new PsRequest { JobId = run.JobId }, cancellationToken: Token)).Status;
-        if (Options.JobNode.Length > 0)
+        if (node.Length > 0)
         {
             // What the figures claim (output crossing from that node's silo) holds only if the job ran there.
-            if (status.Node == Options.JobNode)
+            if (status.Node == node)
             {
                 Report.Line("job node", $"{status.Node} (Ps of the warm-up job)");
             }
             else
             {
-                Report.Failure($"the warm-up job ran on '{status.Node}', not on {Options.JobNode} as RunRequest.node asked");
+                Report.Failure($"the warm-up job ran on '{status.Node}', not on {node} as RunRequest.node asked");
             }
         }
-        else if (Options.Kind == DeploymentKind.Cluster)
+        else if ((on?.Kind ?? Options.Kind) == DeploymentKind.Cluster)
         {
             Report.Line("job node", $"placed by load; the warm-up job ran on {status.Node}");
         }
@@ -131,16 +140,37 @@ internal sealed class ScenarioContext(BenchOptions options, BenchPaths paths, Re
         return run.JobId;
     }
 
-    /// <summary>A flood job followed live from the Run call; the follower's times count from just before the call.</summary>
-    public async Task<(Follower Follower, TimeSpan RunCall)> LiveFollowAsync(JobsClient client, long bytes, string name)
+    /// <summary>
+    /// A flood job followed live from the Run call; the follower's times count from just before the call.
+    /// The job runs on the run's job node, or on <paramref name="on"/>'s.
+    /// </summary>
+    public async Task<(Follower Follower, TimeSpan RunCall)> LiveFollowAsync(JobsClient client, long bytes, string name, Deployment? on = null)
     {
         var clock = Stopwatch.StartNew();
-        var run = await client.RunAsync(Flood(bytes, Options.WriteSize), cancellationToken: Token);
+        var run = await client.RunAsync(Flood(bytes, Options.WriteSize, on?.JobNode ?? Options.JobNode), cancellationToken: Token);
         var runCall = clock.Elapsed;
         var follower = new Follower(name);
         WhileRunning(name, () => $"{follower.Describe()} at {Units.Seconds(clock.Elapsed)}");
         await follower.FollowAsync(client, run.JobId, bytes, clock, 0, Token);
         return (follower, runCall);
+    }
+
+    /// <summary>
+    /// The rate of one live follower of a flood job of <paramref name="bytes"/> on <paramref name="server"/>,
+    /// and its time (Run call to last byte): a reference for the scenario's figure, reported as "LABEL follower"
+    /// and checked as "LABEL exact". Null, with <paramref name="server"/> stopped, when it did not get every byte right.
+    /// </summary>
+    public async Task<(double Rate, TimeSpan LastByte)?> LiveRateAsync(JobsClient client, Deployment server, long bytes, string label)
+    {
+        var (follower, _) = await LiveFollowAsync(client, bytes, $"{label} follower", server);
+        Report.Line($"{label} follower", follower.Describe());
+        if (!Report.Checked(follower, $"{label} exact"))
+        {
+            await StopServerAsync(server);
+            return null;
+        }
+
+        return (Units.Rate(follower.Bytes, follower.LastByteOrEnd), follower.LastByteOrEnd);
     }
 
     public async ValueTask DisposeAsync()

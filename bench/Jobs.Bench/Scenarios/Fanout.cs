@@ -61,16 +61,12 @@ internal static class Fanout
         if (allExact)
         {
             Report.Progress($"baseline: one follower of a {Units.Size(bytes)} job");
-            var (single, _) = await ctx.LiveFollowAsync(clients[0], bytes, "single follower");
-            ctx.Report.Line("single follower", single.Describe());
-            if (!ctx.Report.Checked(single, "single exact"))
+            if (await ctx.LiveRateAsync(clients[0], server, bytes, "single") is not (var baseRate, var singleTime))
             {
-                await ctx.StopServerAsync(server);
                 return;
             }
 
-            double baseRate = Units.Rate(single.Bytes, single.LastByteOrEnd);
-            ctx.Report.Line("baseline", $"one follower of the same job size on this server, Run call to last byte: {Units.Seconds(single.LastByteOrEnd)}, {Units.MBps(baseRate)}");
+            ctx.Report.Line("baseline", $"one follower of the same job size on this server, Run call to last byte: {Units.Seconds(singleTime)}, {Units.MBps(baseRate)}");
             var ends = followers.Select(f => f.EndReceived!.Value).Order().ToList();
             var firsts = followers.Select(f => f.FirstByte ?? TimeSpan.Zero).Order().ToList();
             var last = ends[^1];

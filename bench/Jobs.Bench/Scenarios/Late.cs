@@ -23,16 +23,12 @@ internal static class Late
         await ctx.WarmUpAsync(client);
 
         Report.Progress($"reference: following a {Units.Size(bytes)} job live");
-        var (live, _) = await ctx.LiveFollowAsync(client, bytes, "live follower");
-        ctx.Report.Line("reference follower", live.Describe());
-        if (!ctx.Report.Checked(live, "reference exact"))
+        if (await ctx.LiveRateAsync(client, server, bytes, "reference") is not (var liveRate, var liveTime))
         {
-            await ctx.StopServerAsync(server);
             return;
         }
 
-        double liveRate = Units.Rate(live.Bytes, live.LastByteOrEnd);
-        ctx.Report.Line("reference", $"throughput at the same size (Run call to last byte): {Units.Seconds(live.LastByteOrEnd)}, {Units.MBps(liveRate)}");
+        ctx.Report.Line("reference", $"throughput at the same size (Run call to last byte): {Units.Seconds(liveTime)}, {Units.MBps(liveRate)}");
 
         Report.Progress($"a {Units.Size(bytes)} job without followers, waiting for its end");
         var run = await client.RunAsync(ctx.Flood(bytes, ctx.Options.WriteSize), cancellationToken: ctx.Token);

@@ -81,29 +81,13 @@ internal static class Throughput
     {
         var server = await ctx.StartServerAsync("the one-command baseline", DeploymentKind.Combined);
         var client = ctx.Clients.Create(server.Endpoint);
-        Follower? follower = null;
-        foreach (var (size, name) in new[] { (ctx.Options.WarmUpBytes, "one-command warm-up"), (bytes, "one-command follower") })
+        await ctx.WarmUpAsync(client, server);
+        if (await ctx.LiveRateAsync(client, server, bytes, "one-command") is not (var rate, var time))
         {
-            // Its one node takes the job: no RunRequest.node.
-            var request = ctx.Flood(size, ctx.Options.WriteSize);
-            request.Node = "";
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var run = await client.RunAsync(request, cancellationToken: ctx.Token);
-            follower = new Follower(name);
-            await follower.FollowAsync(client, run.JobId, size, clock, 0, ctx.Token);
-            if (!follower.Complete)
-            {
-                ctx.Report.Failure($"{name}: {follower.Error}");
-                await ctx.StopServerAsync(server, "the one-command baseline");
-                return null;
-            }
-
-            // As WarmUpAsync: the runtime compiles hot methods again shortly after they get hot.
-            await Task.Delay(TimeSpan.FromSeconds(1), ctx.Token);
+            return null;
         }
 
-        double rate = Units.Rate(follower!.Bytes, follower.LastByteOrEnd);
-        ctx.Report.Line("one-command", $"the same {Units.Size(bytes)} from the one-command server, Run call to last byte: {Units.Seconds(follower.LastByteOrEnd)}, {Units.MBps(rate)}");
+        ctx.Report.Line("one-command", $"the same {Units.Size(bytes)} from the one-command server, Run call to last byte: {Units.Seconds(time)}, {Units.MBps(rate)}");
         await ctx.StopServerAsync(server, "the one-command baseline");
         return rate;
     }
