@@ -192,10 +192,7 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
         var follow = FollowResult.CollectAsync(_follower, id, _timeout.Token);
 
         // Killed once it has written its first line, however long the runtime took to start.
-        while ((await Grain(id).GetStatusAsync()).StdoutBytes == 0)
-        {
-            await Task.Delay(20, _timeout.Token);
-        }
+        await FirstOutput.WaitAsync(Grain(id), _timeout.Token);
 
         await Grain(id).KillAsync(TimeSpan.Zero);
         var result = await follow;
@@ -210,10 +207,7 @@ public sealed class JobGrainTests(ClusterFixture fixture) : IDisposable
         var (id, _) = await StartAsync("ignore-sigterm", "600");
         // SIGTERM is ignored once the child said so ("ready"); before that it would end it at once
         // (a fixed wait was too short on a loaded machine).
-        while ((await Grain(id).GetStatusAsync()).StdoutBytes == 0)
-        {
-            await Task.Delay(20);
-        }
+        await FirstOutput.WaitAsync(Grain(id), _timeout.Token);
 
         var started = DateTime.UtcNow;
 

@@ -37,10 +37,7 @@ public sealed class LongKillTests(ShortTimeoutClusterFixture fixture) : IDisposa
         string id = await StartAsync(owner, "ignore-sigterm", "600");
         // SIGTERM is ignored once the child said so ("ready"); before that it would end it at once
         // (a fixed wait was too short on a loaded machine).
-        while ((await Grain(id).GetStatusAsync()).StdoutBytes == 0)
-        {
-            await Task.Delay(20);
-        }
+        await FirstOutput.WaitAsync(Grain(id));
 
         var clock = Stopwatch.StartNew();
 

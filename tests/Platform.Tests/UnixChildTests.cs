@@ -125,12 +125,8 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     {
         var obeys = await _launcher.StartAsync(new ChildSpec("sleep", ["600"]), CancellationToken.None);
         var ignores = await _launcher.StartAsync(new ChildSpec(TestChildProgram.Path, ["ignore-sigterm", "600"]), CancellationToken.None);
-        // SIGTERM is ignored once the child says so ("ready"); before that it would end it at once
-        // (a fixed wait was too short on a loaded machine).
-        using (var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        {
-            Assert.True(await ignores.Output.WaitToReadAsync(ready.Token), "the child wrote nothing");
-        }
+        // SIGTERM is ignored once the child says so ("ready"); before that it would end it at once.
+        await ChildText.WaitForOutputAsync(ignores);
 
         await Task.Delay(500);
         var started = DateTime.UtcNow;
@@ -149,11 +145,8 @@ public sealed class UnixChildTests : IAsyncLifetime, IDisposable
     public async Task Signal_sends_one_signal_by_name()
     {
         var child = await _launcher.StartAsync(new ChildSpec("sh", ["-c", "trap 'echo hup; exit 3' HUP; echo ready; while :; do sleep 0.05; done"]), CancellationToken.None);
-        // Signalled once the trap is set (a fixed wait can be too short on a loaded machine).
-        using (var ready = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        {
-            Assert.True(await child.Output.WaitToReadAsync(ready.Token), "the child wrote nothing");
-        }
+        // Signalled once the trap is set.
+        await ChildText.WaitForOutputAsync(child);
 
         Assert.True(child.Signal("HUP"));
         var (outputs, exit) = await DrainAsync(child);
