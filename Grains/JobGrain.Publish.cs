@@ -2,12 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Jobs.Grains;
 
-// Notices of new output on the job's stream: how followers learn that there is more to read.
+// Notices of new output on the job's stream: how followers learn that there is more to read, and
+// up to where; the bytes themselves they read by position.
 public sealed partial class JobGrain
 {
-    // Notices carry output inline up to this size; memory streams lose large events and are slow per byte.
-    private const int InlineLimit = 16 * 1024;
-
     private long _published;
     private bool _finalPublished;
     private bool _publishing;
@@ -32,12 +30,7 @@ public sealed partial class JobGrain
                 long start = _published;
                 long end = _log.End;
                 var final = _status.Ended ? CurrentStatus() : null;
-                OutputGap? skipped = null;
-                var records = end - start <= InlineLimit && end > start ? _log.Read(start, InlineLimit, out skipped) : null;
-
-                // Output not held in between: followers read by position, and are told of it there.
-                records = skipped is null && (records is null || records.Length == 0 || records[^1].EndPosition == end) ? records : null;
-                await _stream!.OnNextAsync(new OutputNotice(start, end, records, final));
+                await _stream!.OnNextAsync(new OutputNotice(start, end, final));
                 _published = end;
                 _finalPublished |= final is not null;
             }

@@ -272,7 +272,7 @@ public static class SiloSetup
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis)
             .AddRedisGrainStorage(JobStorage.Name, o => RedisStorage(o, redis))
             .AddRedisGrainStorage(JobStreams.PubSubStore, o => RedisStorage(o, redis))
-            .AddMemoryStreams(JobStreams.ProviderName);
+            .AddJobStreams();
 
         // Orleans' classic directory deactivates every activation whose directory entry lived on
         // a silo that died: a job on a healthy node was killed so when its peer was. The
@@ -289,10 +289,27 @@ public static class SiloSetup
     /// </summary>
     public static ISiloBuilder AddJobsLocalState(this ISiloBuilder silo)
     {
-        silo.AddMemoryGrainStorage(JobStreams.PubSubStore).AddMemoryStreams(JobStreams.ProviderName);
+        silo.AddMemoryGrainStorage(JobStreams.PubSubStore).AddJobStreams();
         silo.Services.AddGrainStorage(JobStorage.Name, (_, _) => new MemoryOnlyGrainStorage());
         return silo;
     }
+
+    // How long a notice stays in a memory stream queue's cache: past this it may be purged, once
+    // newer notices are this much younger. Orleans' defaults (5 and 30 minutes) kept every notice
+    // of the last half hour of traffic, whether or not any subscriber was behind, in 1 MiB blocks
+    // that the cache's pool keeps once allocated. Subscribers take a notice within the pulling
+    // period (100 ms); one that misses it to a purge is moved on by Orleans, and a follow reads
+    // by position after a second without a notice anyway.
+    internal static readonly TimeSpan NoticeCacheTime = TimeSpan.FromSeconds(10);
+
+    // The job output streams: in-memory queues of position notices (OutputNotice), bounded in time.
+    private static ISiloBuilder AddJobStreams(this ISiloBuilder silo) =>
+        silo.AddMemoryStreams(JobStreams.ProviderName, streams => streams.ConfigureCacheEviction(eviction => eviction.Configure(o =>
+        {
+            o.DataMinTimeInCache = NoticeCacheTime;
+            o.DataMaxAgeInCache = NoticeCacheTime;
+            o.MetadataMinTimeInCache = NoticeCacheTime;
+        })));
 
     /// <summary>
     /// The child-process launcher, the data directory (checked, and swept of ended servers' output,

@@ -7,9 +7,9 @@ namespace Jobs.Gateway.Services;
 
 /// <summary>
 /// Follows a job's output from any position to its end: every byte once, in order. Notices on the
-/// job's Orleans stream drive the live path and carry small output inline; reads by position from
-/// the grain cover the backlog, anything a notice did not carry, and anything a notice missed
-/// (streams do not replay, and a notice can be lost), so no byte depends on stream delivery.
+/// job's Orleans stream say that output up to a position exists (or that the job ended); every byte
+/// is read by position from the grain, so none depends on stream delivery (streams do not replay,
+/// and a notice can be lost: a follow with no notice for a second reads anyway).
 /// </summary>
 public sealed class JobOutputFollower(IClusterClient client, SharedReads reads)
 {
@@ -140,28 +140,9 @@ public sealed class JobOutputFollower(IClusterClient client, SharedReads reads)
                     yield break;
                 }
 
-                // Live: use notices while they join up with what was delivered; read on any gap.
+                // Live: wait for a notice of output past what was delivered, then read it.
                 while (await NextNoticeAsync(notices.Reader, cancellationToken) is { } notice)
                 {
-                    if (notice.Records is not null && notice.Start <= next)
-                    {
-                        for (int i = 0; i < notice.Records.Length; i++)
-                        {
-                            var record = notice.Records[i];
-                            if (record.Position > next)
-                            {
-                                // Output in between is not held: the read by position says so.
-                                break;
-                            }
-
-                            if (record.EndPosition > next)
-                            {
-                                yield return new FollowItem(record.From(next), null) { More = i < notice.Records.Length - 1 };
-                                next = record.EndPosition;
-                            }
-                        }
-                    }
-
                     if (next < notice.End)
                     {
                         break;
