@@ -108,6 +108,8 @@ public sealed partial class JobGrain
             await ForgetNowAsync(owner);
             switch (e)
             {
+                case ChildStartException { NodeFull: true }:
+                    throw new NodeFullException(e.Message);
                 case ChildStartException:
                     throw new JobStartFailedException(e.Message);
                 case LimitUnavailableException:

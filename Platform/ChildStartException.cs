@@ -20,4 +20,7 @@ public sealed class ChildStartException : Exception
 
     /// <summary>The OS error text, such as "No such file or directory".</summary>
     public string Reason { get; }
+
+    /// <summary>The node has no room for another job now (no descriptor, no memory to start one); another node, or later, may.</summary>
+    public bool NodeFull { get; init; }
 }

@@ -6,6 +6,9 @@ public interface IChildLauncher
     /// <summary>How job trees are tracked here (process groups, cgroups), for the start-up log.</summary>
     string TreeTracking { get; }
 
+    /// <summary>How many files the server may hold open and what that means in running jobs, for the start-up log.</summary>
+    string OpenFiles => "not limited per process";
+
     /// <summary>How the OOM killer is kept off the server (its <c>oom_score_adj</c> and the jobs'), for the start-up log.</summary>
     string OomProtection => "none (the server's and the jobs' oom_score_adj are left as they are)";
 

@@ -15,6 +15,7 @@ internal sealed class KillJobsOnStop(IChildLauncher launcher, ILogger<KillJobsOn
     {
         logger.LogInformation("Job process trees are tracked with {TreeTracking}", launcher.TreeTracking);
         logger.LogInformation("Out of memory: {OomProtection}", launcher.OomProtection);
+        logger.LogInformation("Open files: {OpenFiles}", launcher.OpenFiles);
         logger.LogInformation(
             "A job that asks for no process limit, where Jobs:Limits:Default:Pids is unset, gets {DefaultPids}",
             launcher.DefaultMaxProcesses is { } pids ? $"at most {pids} processes (Jobs:Platform:DefaultJobPids)" : "none");

@@ -55,7 +55,7 @@ public sealed class ErrorMappingInterceptor(ServerStopping stopping, ILogger<Err
             AccountNotAllowedException => new Status(StatusCode.PermissionDenied, e.Message),
             JobStartFailedException or JobLimitUnavailableException or AccountUnavailableException or JobStillRunningException or NodeUnavailableException or JobHasNoStdinException => new Status(StatusCode.FailedPrecondition, e.Message),
             JobAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
-            JobQuotaExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
+            JobQuotaExceededException or NodeFullException => new Status(StatusCode.ResourceExhausted, e.Message),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => new Status(StatusCode.Cancelled, "the call was cancelled"),
             // Follows, waits and a kill's wait end at once when the server stops, instead of holding the stop.
             _ when stopping.IsStopping && (e is OperationCanceledException or ObjectDisposedException || NodeFaults.IsClusterUnreachable(e)) =>

@@ -89,6 +89,24 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int pipe2(int* fds, int flags);
 
+    internal const int RLIMIT_NOFILE = 7;
+    internal const int ENFILE = 23;
+    internal const int EMFILE = 24;
+
+    // struct rlimit: rlim_cur, rlim_max (rlim_t is 64 bits on every 64-bit Linux).
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct RLimit
+    {
+        public ulong Current;
+        public ulong Max;
+    }
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int getrlimit(int resource, RLimit* limit);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int setrlimit(int resource, RLimit* limit);
+
     internal const int POSIX_FADV_DONTNEED = 4;
     internal const uint SYNC_FILE_RANGE_WRITE = 2;
 

@@ -67,7 +67,7 @@ internal sealed partial class UnixChildLauncher
                     : (-1, -1);
             }
 
-            cgroup = _cgroups?.Create(spec.Limits);
+            cgroup = CreateCgroup(spec);
             bool shim = cgroup is not null || spec.Isolate || terminal is not null || spec.Account is not null || _jobOomScore is not null;
             string? program;
             if (shim)
@@ -118,6 +118,19 @@ internal sealed partial class UnixChildLauncher
         }
     }
 
+    // Its limits are written through files: a server out of descriptors is refused here as anywhere else.
+    private JobCgroup? CreateCgroup(ChildSpec spec)
+    {
+        try
+        {
+            return _cgroups?.Create(spec.Limits);
+        }
+        catch (IOException e) when (e.HResult is LibC.EMFILE or LibC.ENFILE)
+        {
+            throw StartError(spec.Command, e.HResult);
+        }
+    }
+
     // A job run as an account starts in its home, as a login does, unless it names a folder.
     private static string? WorkingDirectory(ChildSpec spec) => spec.WorkingDirectory ?? spec.Account?.Home;
 
@@ -161,7 +174,7 @@ internal sealed partial class UnixChildLauncher
 
     // A connected pair, each end shut down one way (-1: not at all); its ends are added to the lists
     // (the server's and the child's) as soon as they exist, so that a later failure closes them.
-    private static unsafe (int Server, int Child) SocketPair(string command, List<int> server, List<int> child, int serverShut, int childShut)
+    private unsafe (int Server, int Child) SocketPair(string command, List<int> server, List<int> child, int serverShut, int childShut)
     {
         int* pair = stackalloc int[2];
         if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, pair) != 0)

@@ -25,6 +25,8 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
     // Every job's oom_score_adj, given by the shim, where the server lowered its own; else null.
     private readonly int? _jobOomScore;
 
+    private readonly ulong _openFileLimit = RaiseOpenFileLimit();
+
     public UnixChildLauncher(PlatformOptions? options = null)
     {
         // Last line of defence: a server that exits without stopping its jobs still takes them along.
@@ -164,12 +166,18 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
         {
             exited = _reaper.WhenExited(launched.Pid);
         }
-        catch
+        catch (Exception e)
         {
             LibC.kill(-launched.Pid, LibC.SIGKILL);
             LibC.WaitPid(launched.Pid, 0, out _, out _);
             launched.CloseServerEnds();
-            throw;
+            if (launched.Cgroup is not null)
+            {
+                await launched.Cgroup.KillAndRemoveAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+
+            // The pidfd is the last descriptor a start takes: most often it is the one refused.
+            throw e is System.ComponentModel.Win32Exception { NativeErrorCode: > 0 } refused ? StartError(spec.Command, refused.NativeErrorCode) : e;
         }
 
         // Entered before its exit path can run, so that an instant exit cannot leave it in the table.
@@ -253,5 +261,40 @@ internal sealed partial class UnixChildLauncher : IChildLauncher, IDisposable
         }
     }
 
-    private static ChildStartException StartError(string command, int error) => new(command, error, LibC.ErrorText(error));
+    private ChildStartException StartError(string command, int error) => error switch
+    {
+        LibC.EMFILE => new(command, error, $"{LibC.ErrorText(error)}: this server may hold {_openFileLimit} open files and each running job holds 3 (4 with stdin), so the node has no room for another job now") { NodeFull = true },
+        LibC.ENFILE => new(command, error, $"{LibC.ErrorText(error)}: the system's open-file table is full, so the node has no room for another job now") { NodeFull = true },
+        _ => new(command, error, LibC.ErrorText(error)),
+    };
+
+    // The soft limit raised to the hard one (the .NET runtime raises it too, where it may): jobs
+    // need descriptors, and the default soft limit (1,024 on most systems) would refuse the 300th.
+    private static unsafe ulong RaiseOpenFileLimit()
+    {
+        LibC.RLimit limit;
+        if (LibC.getrlimit(LibC.RLIMIT_NOFILE, &limit) != 0)
+        {
+            return 0;
+        }
+
+        if (limit.Current < limit.Max)
+        {
+            var raised = limit with { Current = limit.Max };
+            if (LibC.setrlimit(LibC.RLIMIT_NOFILE, &raised) == 0)
+            {
+                limit = raised;
+            }
+        }
+
+        return limit.Current;
+    }
+
+    /// <summary>
+    /// The server's open-file limit and what it means in jobs, for the start-up log: a running job
+    /// holds its stdout and stderr sockets and its pidfd, and its stdin socket when it has one.
+    /// </summary>
+    public string OpenFiles => _openFileLimit == 0
+        ? "unknown (getrlimit failed)"
+        : $"up to {_openFileLimit} (the hard limit); a running job holds 3 (4 with stdin), so about {_openFileLimit / 3} jobs at once, fewer the more the server itself has open";
 }
