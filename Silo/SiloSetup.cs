@@ -258,6 +258,7 @@ public static class SiloSetup
         services.AddSingleton(_ => MachineStatistics.CreateForCurrentOS());
         services.AddHostedService<SampleMachineFromStart>();
         services.AddSingleton<IClusterView, ClusterView>();
+        services.AddSingleton(provider => new NodeLoads(provider.GetRequiredService<IClusterView>(), provider.GetRequiredService<IGrainFactory>(), TimeProvider.System));
         services.AddSingleton<INodeLifetime, NodeLifetime>();
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         return services;

@@ -37,12 +37,12 @@ public sealed class JobsService(
 
         // Decided here, never by Orleans' placement by chance: the job's grain is placed on the
         // chosen silo (the placement hint) and refuses to start anywhere else.
-        var node = await client.GetGrain<INodeDirectoryGrain>(0).PickAsync(string.IsNullOrEmpty(request.Node) ? null : request.Node);
-        string jobId = JobIds.New();
+        string? named = string.IsNullOrEmpty(request.Node) ? null : request.Node;
+        var directory = client.GetGrain<INodeDirectoryGrain>(0);
+        var node = await directory.PickAsync(named);
         var caller = Caller.Of(context);
         var spec = new JobSpec(request.Command, [.. request.Args])
         {
-            Silo = node.Address,
             Owner = caller.Name,
             OwnerIsAdmin = caller.IsAdmin,
             User = string.IsNullOrEmpty(request.User) ? null : request.User,
@@ -57,11 +57,26 @@ public sealed class JobsService(
                 ? new JobTerminal((int)Math.Min(terminal.Rows, int.MaxValue), (int)Math.Min(terminal.Columns, int.MaxValue))
                 : null,
         };
+        try
+        {
+            return await StartOnAsync(node, spec);
+        }
+        catch (NodeUnavailableException) when (named is null)
+        {
+            // The placement view is up to a second old: the node it chose began to drain, or left,
+            // since. Nothing was started there; choose again from what the nodes answer now.
+            return await StartOnAsync(await directory.PickNowAsync(named), spec);
+        }
+    }
+
+    private async Task<RunResponse> StartOnAsync(ClusterNode node, JobSpec spec)
+    {
+        string jobId = JobIds.New();
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(node.Address));
         Grains.JobStatus started;
         try
         {
-            started = await client.GetGrain<IJobGrain>(jobId).StartAsync(spec);
+            started = await client.GetGrain<IJobGrain>(jobId).StartAsync(spec with { Silo = node.Address });
         }
         catch (DuplicateRunException e)
         {

@@ -73,6 +73,59 @@ public sealed class RedisClusterTests : IAsyncLifetime, IClassFixture<RedisInsta
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Runs_that_arrive_together_spread_over_the_nodes()
+    {
+        var cluster = _cluster = await RedisTestCluster.StartAsync(silos: 2);
+        var directory = cluster.Client.GetGrain<INodeDirectoryGrain>(0);
+
+        // 40 Runs' picks at once, before any of their jobs could start: both nodes are idle in
+        // every answer, and only counting what was placed since spreads them.
+        var picked = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => directory.PickAsync(null)));
+
+        var perNode = picked.GroupBy(n => n.Name).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(2, perNode.Count);
+        Assert.All(perNode.Values, count => Assert.InRange(count, 16, 24));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_node_that_does_not_answer_delays_no_run_and_gets_none_once_the_view_knows()
+    {
+        var cluster = _cluster = await RedisTestCluster.StartAsync(silos: 2);
+        var primary = cluster.Cluster.Silos[0];
+        var secondary = cluster.Cluster.Silos[1];
+        await RunAsync("alice");
+
+        // The secondary still runs jobs; it only takes 20 s to say how loaded it is.
+        StalledNodeInfo.Stalls[RedisTestCluster.Address(secondary)] = TimeSpan.FromSeconds(20);
+        try
+        {
+            await Task.Delay(NodeLoads.MaxAge);
+            var times = new List<TimeSpan>();
+            var nodes = new List<string>();
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(4);
+            while (DateTime.UtcNow < until)
+            {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var status = await RunAsync("alice");
+                times.Add(watch.Elapsed);
+                nodes.Add(status.Node);
+                await Task.Delay(200);
+            }
+
+            // Asking a node that does not answer takes 2 s (its timeout): no Run waited for it.
+            Assert.All(times, t => Assert.True(t < TimeSpan.FromSeconds(1.5), $"a Run took {t.TotalMilliseconds:F0} ms: {string.Join(", ", times.Select(x => x.TotalMilliseconds.ToString("F0")))}"));
+
+            // Once the view has it without figures (the ask timed out, 2 s), it gets no job.
+            Assert.Equal(RedisTestCluster.NodeName(primary), nodes[^1]);
+            Assert.Equal(RedisTestCluster.NodeName(primary), nodes[^2]);
+        }
+        finally
+        {
+            StalledNodeInfo.Stalls.TryRemove(RedisTestCluster.Address(secondary), out _);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_job_grain_is_immovable_and_stays_on_its_node_while_the_cluster_changes()
     {
         var cluster = _cluster = await RedisTestCluster.StartAsync(silos: 2);

@@ -128,7 +128,8 @@ public sealed class RedisTestCluster : IAsyncDisposable
             var configuration = siloBuilder.Configuration;
             var redis = StackExchange.Redis.ConfigurationOptions.Parse(configuration[RedisKey]!);
             siloBuilder.AddJobsRedisState(redis)
-                .Configure<ClusterMembershipOptions>(o => SiloSetup.ConfigureMembership(o, configuration.GetSection(SiloSetup.MembershipSection)));
+                .Configure<ClusterMembershipOptions>(o => SiloSetup.ConfigureMembership(o, configuration.GetSection(SiloSetup.MembershipSection)))
+                .AddIncomingGrainCallFilter<StalledNodeInfo>();
             siloBuilder.Services.AddJobsPlatform();
             siloBuilder.Services.AddJobsNode(new Jobs.Silo.SiloOptions());
             siloBuilder.Services.Configure<JobOptions>(configuration.GetSection(JobOptions.Section));
