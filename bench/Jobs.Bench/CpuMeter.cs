@@ -44,6 +44,9 @@ internal sealed class CpuMeter
         return ((ServerCpu(_deployment) - _server).TotalSeconds / gib, (BenchCpu() - _bench).TotalSeconds / gib);
     }
 
+    /// <summary>Server CPU used since the start, in milliseconds per one of <paramref name="count"/> calls.</summary>
+    public double ServerMillisPer(int count) => (ServerCpu(_deployment) - _server).TotalMilliseconds / count;
+
     /// <summary>The CPU time this process (the bench and its gRPC client) has used.</summary>
     public static TimeSpan BenchCpu()
     {

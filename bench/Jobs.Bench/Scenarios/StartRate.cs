@@ -8,6 +8,9 @@ namespace Jobs.Bench.Scenarios;
 internal static class StartRate
 {
     public const double Target = 0.7;
+
+    // Server CPU per Run, the gateway and silo together (issue 25's target).
+    private const double ServerMillisPerRun = 1.0;
     private const int WarmUpCalls = 10;
 
     // --accounts: rounds of each kind, and the most switching users may cost.
@@ -56,6 +59,7 @@ internal static class StartRate
         int rounds = ctx.Options.Accounts ? AccountRounds : 1;
         var own = new Timed();
         var root = new Timed();
+        var cpu = CpuMeter.Start(server);
         for (int round = 0; round < rounds; round++)
         {
             int share = (count / rounds) + (round < count % rounds ? 1 : 0);
@@ -69,6 +73,8 @@ internal static class StartRate
             await own.RunAsync(ctx, clients, trueJob, share, "Run calls");
         }
 
+        double serverMillis = cpu.ServerMillisPer(ctx.Options.Accounts ? 2 * count : count);
+        ctx.Report.Line("cpu", cpu.Read());
         double rate = own.Report(ctx, ctx.Options.Accounts ? "figure (own uid)" : "figure");
         if (ctx.Options.Accounts)
         {
@@ -81,6 +87,7 @@ internal static class StartRate
         await Busy.StopBurnersAsync(ctx, clients[0], burners);
         ctx.Report.Line("target", $">= {Target:F1} x baseline = {Target * baseRate:F1}/s{(burners.Count > 0 ? $" (the baseline without burners; {burners.Count} jobs burned every core during the figure)" : "")}");
         ctx.Report.Verdict("", rate >= Target * baseRate, $"figure/baseline = {Units.Ratio(rate / baseRate)} (target >= {Target:F3})");
+        ctx.Report.Verdict("server cpu", serverMillis <= ServerMillisPerRun, $"{serverMillis:F2} ms of server CPU per Run (target <= {ServerMillisPerRun:F1}; the jobs' own CPU not counted{(burners.Count > 0 ? ", the burners' calls counted" : "")})");
         await ctx.StopServerAsync(server);
     }
 
