@@ -96,12 +96,13 @@ public sealed class NodeLoads(IClusterView cluster, IGrainFactory grains, TimePr
     private static ClusterNode Node(ClusterMember member, NodeInfo? info) =>
         new(member.Name, member.Silo, member.Status == NodeStatus.Active && info is { Draining: true } ? NodeStatus.Draining : member.Status, info);
 
-    // One round of asking at a time; a pick never waits for it once there is a view.
+    // One round of asking in the background at a time (a pick that asks now runs its own); a pick
+    // never waits for it once there is a view.
     private Task AskIfOld()
     {
         lock (_gate)
         {
-            if (_asking is null && (_infos is null || time.GetElapsedTime(_askedAt) >= MaxAge))
+            if (_asking is not { IsCompleted: false } && (_infos is null || time.GetElapsedTime(_askedAt) >= MaxAge))
             {
                 _asking = RefreshAsync();
             }
@@ -119,27 +120,17 @@ public sealed class NodeLoads(IClusterView cluster, IGrainFactory grains, TimePr
         }
 
         long askedAt = time.GetTimestamp();
-        try
+        var answers = await AskAsync(cluster.Members().Where(m => m.Status == NodeStatus.Active));
+        lock (_gate)
         {
-            var answers = await AskAsync(cluster.Members().Where(m => m.Status == NodeStatus.Active));
-            lock (_gate)
-            {
-                _infos = answers.ToDictionary(n => n.Address, n => n.Info, StringComparer.Ordinal);
+            _infos = answers.ToDictionary(n => n.Address, n => n.Info, StringComparer.Ordinal);
 
-                // What the answers count already; jobs placed while they came are still to count.
-                _placed = _placed
-                    .Select(p => (p.Key, Count: p.Value - placedBefore.GetValueOrDefault(p.Key)))
-                    .Where(p => p.Count > 0)
-                    .ToDictionary(p => p.Key, p => p.Count, StringComparer.Ordinal);
-                _askedAt = askedAt;
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _asking = null;
-            }
+            // What the answers count already; jobs placed while they came are still to count.
+            _placed = _placed
+                .Select(p => (p.Key, Count: p.Value - placedBefore.GetValueOrDefault(p.Key)))
+                .Where(p => p.Count > 0)
+                .ToDictionary(p => p.Key, p => p.Count, StringComparer.Ordinal);
+            _askedAt = askedAt;
         }
     }
 
