@@ -389,32 +389,20 @@ public sealed class TerminalTests : IAsyncLifetime, IDisposable
         return (trips[count / 2], trips[(int)(count * 0.99)]);
     }
 
-    // A descriptor closed between the listing and the readlink is not open, so it is not counted.
     private static int OpenMasters() => Directory.EnumerateFileSystemEntries("/proc/self/fd")
-        .Count(fd => TargetOf(fd) is "/dev/ptmx" or "/dev/pts/ptmx");
+        .Count(fd => UnlessGone(() => new FileInfo(fd).LinkTarget) is "/dev/ptmx" or "/dev/pts/ptmx");
 
-    private static string? TargetOf(string fd)
-    {
-        try
-        {
-            return new FileInfo(fd).LinkTarget;
-        }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
-        {
-            return null;
-        }
-    }
-
-    // Thread names as the kernel keeps them: the first 15 bytes. A thread that ends between the
-    // listing and the read of its name is gone, so it is not counted.
+    // Thread names as the kernel keeps them: the first 15 bytes.
     private static int TerminalThreads() => Directory.EnumerateDirectories("/proc/self/task")
-        .Count(task => NameOf(task)?.StartsWith("jobs-terminal", StringComparison.Ordinal) == true);
+        .Count(task => UnlessGone(() => File.ReadAllText(Path.Combine(task, "comm")))?.StartsWith("jobs-terminal", StringComparison.Ordinal) == true);
 
-    private static string? NameOf(string task)
+    // A descriptor closed or a thread ended between the listing of /proc/self and this read is
+    // gone: null, so it is not counted.
+    private static string? UnlessGone(Func<string?> read)
     {
         try
         {
-            return File.ReadAllText(Path.Combine(task, "comm"));
+            return read();
         }
         catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
         {
