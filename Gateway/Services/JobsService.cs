@@ -65,7 +65,7 @@ public sealed class JobsService(
         {
             // The placement view is up to a second old: the node it chose began to drain, or left,
             // since. Nothing was started there; choose again from what the nodes answer now.
-            return await StartOnAsync(await directory.PickNowAsync(named), spec);
+            return await StartOnAsync(await directory.PickNowAsync(null), spec);
         }
     }
 
